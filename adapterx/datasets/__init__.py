@@ -1,0 +1,1 @@
+"""Datasets of adapterx (VTAB-1k, FGVC, point clouds)."""

@@ -1,0 +1,9 @@
+from .checkpoint import load_runner_checkpoint
+from .hooks import EpochSeedHook
+from .random_state import capture_random_state, restore_random_state
+from .runner import PeftRunner
+
+__all__ = [
+    'PeftRunner', 'EpochSeedHook', 'load_runner_checkpoint', 'capture_random_state',
+    'restore_random_state'
+]

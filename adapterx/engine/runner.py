@@ -1,0 +1,97 @@
+import datetime
+import os.path as osp
+
+import torch
+import torch.distributed as torch_dist
+from mmengine.dist import is_distributed
+from mmengine.model import is_model_wrapper
+from mmengine.runner import Runner
+from mmengine.runner.checkpoint import _load_checkpoint_to_model
+
+from adapterx.registry import MODEL_WRAPPERS, RUNNERS
+from .hooks import EpochSeedHook
+from .checkpoint import load_runner_checkpoint, runner_checkpoint_types
+from .random_state import capture_random_state, restore_random_state
+
+
+@RUNNERS.register_module()
+class PeftRunner(Runner):
+    """mmengine's Runner with what adapterx's training needs on top.
+
+    - Distributed runs without a GPU use the gloo backend and wrap the model
+      in DDP without ``device_ids`` (mmengine always selects a CUDA device
+      and passes ``device_ids=[LOCAL_RANK]``, both of which fail on CPU).
+    - Runner checkpoints load under ``torch.load(weights_only=True)`` with
+      only the types such checkpoints contain allowed; full unpickling only
+      for a file the config trusts explicitly (``trust_checkpoint=True``),
+      see :func:`load_runner_checkpoint`.
+    - Each epoch's random draws depend on the seed and the epoch only
+      (:class:`EpochSeedHook`, always registered), and the generators' state
+      is saved in every checkpoint and restored on resume, so a resumed run
+      draws the same dropout masks as an uninterrupted one.
+    """
+
+    def register_hooks(self, default_hooks=None, custom_hooks=None) -> None:
+        super().register_hooks(default_hooks, custom_hooks)
+        if not any(isinstance(hook, EpochSeedHook) for hook in self.hooks):
+            self.register_hook(EpochSeedHook())
+
+    def setup_env(self, env_cfg: dict) -> None:
+        if (self.distributed and not is_distributed()
+                and not torch.cuda.is_available()):
+            self._init_cpu_process_group(env_cfg.get('dist_cfg', {}))
+        super().setup_env(env_cfg)
+
+    def _init_cpu_process_group(self, dist_cfg: dict) -> None:
+        if self.launcher != 'pytorch':
+            raise RuntimeError(
+                f'No GPU is available and launcher={self.launcher!r}: '
+                "distributed training on CPU supports launcher='pytorch' "
+                '(torchrun, as tools/dist_train.sh uses) only.')
+        timeout = datetime.timedelta(seconds=dist_cfg.get('timeout', 1800))
+        torch_dist.init_process_group(backend='gloo', timeout=timeout)
+
+    def wrap_model(self, model_wrapper_cfg, model):
+        if (not self.distributed or torch.cuda.is_available()
+                or is_model_wrapper(model)):
+            return super().wrap_model(model_wrapper_cfg, model)
+        wrapper_cfg = dict(model_wrapper_cfg or {})
+        wrapper_cfg.setdefault('type', 'MMDistributedDataParallel')
+        wrapper_cfg.setdefault('broadcast_buffers', False)
+        wrapper_cfg.setdefault(
+            'find_unused_parameters',
+            self.cfg.get('find_unused_parameters', False))
+        return MODEL_WRAPPERS.build(
+            wrapper_cfg, default_args=dict(module=model, device_ids=None))
+
+    def load_checkpoint(self, filename, map_location='cpu', strict=False,
+                        revise_keys=[(r'^module.', '')]):
+        if not osp.isfile(filename):
+            # Remote schemes (http, s3, ...) go through mmengine's loaders.
+            with runner_checkpoint_types():
+                checkpoint = super().load_checkpoint(
+                    filename, map_location, strict, revise_keys)
+        else:
+            checkpoint = load_runner_checkpoint(
+                filename,
+                map_location=map_location,
+                trust=self.cfg.get('trust_checkpoint', False))
+            self.call_hook('after_load_checkpoint', checkpoint=checkpoint)
+            model = self.model.module if is_model_wrapper(
+                self.model) else self.model
+            checkpoint = _load_checkpoint_to_model(
+                model, checkpoint, strict, revise_keys=revise_keys)
+            self._has_loaded = True
+            self.logger.info(f'Load checkpoint from {filename}')
+        self._loaded_random_state = checkpoint.get('meta',
+                                                   {}).get('random_state')
+        return checkpoint
+
+    def resume(self, filename, *args, **kwargs) -> None:
+        super().resume(filename, *args, **kwargs)
+        if self._loaded_random_state is not None:
+            restore_random_state(self._loaded_random_state)
+
+    def save_checkpoint(self, out_dir, filename, *args, meta=None, **kwargs):
+        meta = dict(meta or {}, random_state=capture_random_state())
+        super().save_checkpoint(out_dir, filename, *args, meta=meta, **kwargs)

@@ -1,0 +1,1 @@
+"""Models: PEFT wrappers, adapters and backbones of adapterx."""

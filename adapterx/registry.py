@@ -1,0 +1,76 @@
+"""Registries of adapterx.
+
+Every registry is a child of mmpretrain's registry of the same kind, so a
+config with ``default_scope='adapterx'`` finds adapterx components first and
+falls back to mmpretrain's (ViT backbones, heads, datasets, transforms) and
+mmengine's. Each registry's ``locations`` import the adapterx *and* the
+mmpretrain packages that register into it: a parent's locations are not
+imported when a child is searched, so without them a lookup that falls back
+to mmpretrain would find nothing unless mmpretrain happened to be imported.
+
+``ADAPTERS`` holds the parameter-efficient modules that wrappers inject into
+a backbone (SMoA, prompt generators, LoRA layers, ...). It is a child of
+adapterx's ``MODELS``, so an adapter config may also name any model
+component (norms, activations) by type.
+"""
+from mmengine.registry import Registry
+from mmpretrain import registry as mmpretrain_registry
+
+
+def _child(name, kind, *locations):
+    return Registry(
+        kind,
+        parent=getattr(mmpretrain_registry, name),
+        scope='adapterx',
+        locations=list(locations))
+
+
+RUNNERS = _child('RUNNERS', 'runner', 'adapterx.engine', 'mmpretrain.engine')
+RUNNER_CONSTRUCTORS = _child('RUNNER_CONSTRUCTORS', 'runner constructor',
+                             'adapterx.engine', 'mmpretrain.engine')
+LOOPS = _child('LOOPS', 'loop', 'adapterx.engine', 'mmpretrain.engine')
+HOOKS = _child('HOOKS', 'hook', 'adapterx.engine', 'mmpretrain.engine')
+LOG_PROCESSORS = _child('LOG_PROCESSORS', 'log processor', 'adapterx.engine',
+                        'mmpretrain.engine')
+OPTIMIZERS = _child('OPTIMIZERS', 'optimizer', 'adapterx.engine',
+                    'mmpretrain.engine')
+OPTIM_WRAPPERS = _child('OPTIM_WRAPPERS', 'optimizer_wrapper', 'adapterx.engine',
+                        'mmpretrain.engine')
+OPTIM_WRAPPER_CONSTRUCTORS = _child('OPTIM_WRAPPER_CONSTRUCTORS',
+                                    'optimizer wrapper constructor',
+                                    'adapterx.engine', 'mmpretrain.engine')
+PARAM_SCHEDULERS = _child('PARAM_SCHEDULERS', 'parameter scheduler',
+                          'adapterx.engine', 'mmpretrain.engine')
+DATASETS = _child('DATASETS', 'dataset', 'adapterx.datasets',
+                  'mmpretrain.datasets')
+DATA_SAMPLERS = _child('DATA_SAMPLERS', 'data sampler', 'adapterx.datasets',
+                       'mmpretrain.datasets')
+TRANSFORMS = _child('TRANSFORMS', 'transform', 'adapterx.datasets',
+                    'mmpretrain.datasets')
+MODELS = _child('MODELS', 'model', 'adapterx.models', 'mmpretrain.models')
+MODEL_WRAPPERS = _child('MODEL_WRAPPERS', 'model_wrapper', 'adapterx.models',
+                        'mmpretrain.models')
+WEIGHT_INITIALIZERS = _child('WEIGHT_INITIALIZERS', 'weight initializer',
+                             'adapterx.models', 'mmpretrain.models')
+BATCH_AUGMENTS = _child('BATCH_AUGMENTS', 'batch augment', 'adapterx.models',
+                        'mmpretrain.models')
+TASK_UTILS = _child('TASK_UTILS', 'task util', 'adapterx.models',
+                    'mmpretrain.models')
+METRICS = _child('METRICS', 'metric', 'mmpretrain.evaluation')
+EVALUATORS = _child('EVALUATORS', 'evaluator', 'mmpretrain.evaluation')
+VISUALIZERS = _child('VISUALIZERS', 'visualizer', 'mmpretrain.visualization')
+VISBACKENDS = _child('VISBACKENDS', 'vis_backend', 'mmpretrain.visualization')
+
+ADAPTERS = Registry(
+    'adapter',
+    parent=MODELS,
+    scope='adapterx',
+    locations=['adapterx.models'])
+
+__all__ = [
+    'RUNNERS', 'RUNNER_CONSTRUCTORS', 'LOOPS', 'HOOKS', 'LOG_PROCESSORS',
+    'OPTIMIZERS', 'OPTIM_WRAPPERS', 'OPTIM_WRAPPER_CONSTRUCTORS',
+    'PARAM_SCHEDULERS', 'DATASETS', 'DATA_SAMPLERS', 'TRANSFORMS', 'MODELS',
+    'MODEL_WRAPPERS', 'WEIGHT_INITIALIZERS', 'BATCH_AUGMENTS', 'TASK_UTILS',
+    'METRICS', 'EVALUATORS', 'VISUALIZERS', 'VISBACKENDS', 'ADAPTERS'
+]

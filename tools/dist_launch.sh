@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# torchrun launcher shared by dist_train.sh and dist_test.sh:
+#   tools/dist_launch.sh SCRIPT NPROC [script args]
+# Multi-node: set NNODES, NODE_RANK, MASTER_ADDR and PORT on every node.
+# PYTHON picks the interpreter (default: python on PATH).
+set -euo pipefail
+SCRIPT=$1
+NPROC=$2
+HERE=$(dirname "$0")
+
+PYTHONPATH="$HERE/..${PYTHONPATH:+:$PYTHONPATH}" \
+exec "${PYTHON:-python}" -m torch.distributed.run \
+    --nnodes="${NNODES:-1}" \
+    --node_rank="${NODE_RANK:-0}" \
+    --master_addr="${MASTER_ADDR:-127.0.0.1}" \
+    --master_port="${PORT:-29500}" \
+    --nproc_per_node="$NPROC" \
+    "$HERE/$SCRIPT" "${@:3}" --launcher pytorch

@@ -18,11 +18,26 @@ from mmpretrain import registry as mmpretrain_registry
 
 
 def _child(name, kind, *locations):
-    return Registry(
+    registry = Registry(
         kind,
         parent=getattr(mmpretrain_registry, name),
         scope='adapterx',
         locations=list(locations))
+    _make_reachable_from_root(registry)
+    return registry
+
+
+def _make_reachable_from_root(registry):
+    """Let ``type='adapterx.X'`` resolve from mmengine's root registry and
+    from every other codebase's node (mmdet, mmseg).
+
+    A scoped key is looked up among the root's *direct* children only, and
+    adapterx's nodes are grandchildren (under mmpretrain's). Listing the node
+    among the root's children as well changes nothing else: its parent, and
+    so unscoped fallback to mmpretrain, stays as it is.
+    """
+    root = registry._get_root_registry()
+    root._children.setdefault(registry.scope, registry)
 
 
 RUNNERS = _child('RUNNERS', 'runner', 'adapterx.engine', 'mmpretrain.engine')

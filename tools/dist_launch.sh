@@ -2,14 +2,18 @@
 # torchrun launcher shared by dist_train.sh and dist_test.sh:
 #   tools/dist_launch.sh SCRIPT NPROC [script args]
 # Multi-node: set NNODES, NODE_RANK, MASTER_ADDR and PORT on every node.
-# PYTHON picks the interpreter (default: python on PATH).
+# PYTHON picks the interpreter (default: the repository's .venv if it
+# exists, else python on PATH).
 set -euo pipefail
 SCRIPT=$1
 NPROC=$2
 HERE=$(dirname "$0")
+if [ -z "${PYTHON:-}" ]; then
+  if [ -x "$HERE/../.venv/bin/python" ]; then PYTHON="$HERE/../.venv/bin/python"; else PYTHON=python; fi
+fi
 
 PYTHONPATH="$HERE/..${PYTHONPATH:+:$PYTHONPATH}" \
-exec "${PYTHON:-python}" -m torch.distributed.run \
+exec "$PYTHON" -m torch.distributed.run \
     --nnodes="${NNODES:-1}" \
     --node_rank="${NODE_RANK:-0}" \
     --master_addr="${MASTER_ADDR:-127.0.0.1}" \

@@ -9,7 +9,7 @@ from mmengine.runner import Runner
 from mmengine.runner.checkpoint import _load_checkpoint_to_model
 
 from adapterx.registry import MODEL_WRAPPERS, RUNNERS
-from .hooks import EpochSeedHook
+from .hooks import EpochSeedHook, RankConsistencyHook
 from .checkpoint import load_runner_checkpoint, runner_checkpoint_types
 from .random_state import capture_random_state, restore_random_state
 
@@ -29,12 +29,18 @@ class PeftRunner(Runner):
       (:class:`EpochSeedHook`, always registered), and the generators' state
       is saved in every checkpoint and restored on resume, so a resumed run
       draws the same dropout masks as an uninterrupted one.
+    - Distributed runs end by checking that all ranks hold the same weights
+      (:class:`RankConsistencyHook`).
     """
 
     def register_hooks(self, default_hooks=None, custom_hooks=None) -> None:
         super().register_hooks(default_hooks, custom_hooks)
-        if not any(isinstance(hook, EpochSeedHook) for hook in self.hooks):
-            self.register_hook(EpochSeedHook())
+        always_on = [EpochSeedHook]
+        if self.distributed:
+            always_on.append(RankConsistencyHook)
+        for hook_type in always_on:
+            if not any(isinstance(hook, hook_type) for hook in self.hooks):
+                self.register_hook(hook_type())
 
     def setup_env(self, env_cfg: dict) -> None:
         if (self.distributed and not is_distributed()

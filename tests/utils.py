@@ -1,0 +1,40 @@
+"""Helpers shared by the tests: run the project's tools as a user would."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+TINY_CONFIG = REPO_ROOT / 'configs' / 'tiny' / 'vit_tiny_fullft.py'
+
+
+def data_root_options(data_root):
+    """--cfg-options values that point every dataloader at ``data_root``."""
+    return [
+        f'{split}_dataloader.dataset.data_root={data_root}'
+        for split in ('train', 'val', 'test')
+    ]
+
+
+def run_tool(*args, timeout=600):
+    """Run a command from the repository root with this interpreter's
+    environment; fail the test with the command's output if it fails."""
+    env = dict(os.environ, PYTHON=sys.executable, PYTHONUNBUFFERED='1')
+    result = subprocess.run([str(arg) for arg in args],
+                            cwd=REPO_ROOT,
+                            env=env,
+                            capture_output=True,
+                            text=True,
+                            timeout=timeout)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, f'{args} failed:\n{output[-6000:]}'
+    return output
+
+
+def train(config, work_dir, *extra_args, data_root=None):
+    options = data_root_options(data_root) if data_root else []
+    cfg_options = [arg for arg in extra_args if '=' in arg] + options
+    flags = [arg for arg in extra_args if '=' not in arg]
+    return run_tool(sys.executable, REPO_ROOT / 'tools' / 'train.py', config,
+                    '--work-dir', work_dir, *flags,
+                    *(['--cfg-options', *cfg_options] if cfg_options else []))

@@ -4,14 +4,20 @@ import os.path as osp
 import torch
 import torch.distributed as torch_dist
 from mmengine.dist import is_distributed
+from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner
 from mmengine.runner.checkpoint import _load_checkpoint_to_model
 
-from adapterx.registry import MODEL_WRAPPERS, RUNNERS
-from .hooks import EpochSeedHook, RankConsistencyHook
+from adapterx.registry import HOOKS, MODEL_WRAPPERS, RUNNERS
+from .hooks import EpochSeedHook, ParameterFreezeHook, RankConsistencyHook
 from .checkpoint import load_runner_checkpoint, runner_checkpoint_types
+from .trainable_weights import TRAINABLE_ONLY_KEY, load_trainable_state_dict
 from .random_state import capture_random_state, restore_random_state
+
+
+def _hook_class(hook_type):
+    return hook_type if isinstance(hook_type, type) else HOOKS.get(hook_type)
 
 
 @RUNNERS.register_module()
@@ -29,11 +35,19 @@ class PeftRunner(Runner):
       (:class:`EpochSeedHook`, always registered), and the generators' state
       is saved in every checkpoint and restored on resume, so a resumed run
       draws the same dropout masks as an uninterrupted one.
+    - The trainable set of a :class:`ParameterFreezeHook` in
+      ``custom_hooks`` is applied before the model is wrapped in DDP.
     - Distributed runs end by checking that all ranks hold the same weights
       (:class:`RankConsistencyHook`).
     """
 
     def register_hooks(self, default_hooks=None, custom_hooks=None) -> None:
+        # The freeze hooks built (and applied) in wrap_model are registered
+        # as they are instead of being built a second time.
+        custom_hooks = [
+            self._freeze_hooks.get(index, hook_cfg)
+            for index, hook_cfg in enumerate(custom_hooks or [])
+        ]
         super().register_hooks(default_hooks, custom_hooks)
         always_on = [EpochSeedHook]
         if self.distributed:
@@ -58,6 +72,7 @@ class PeftRunner(Runner):
         torch_dist.init_process_group(backend='gloo', timeout=timeout)
 
     def wrap_model(self, model_wrapper_cfg, model):
+        self._freeze_before_wrapping(model)
         if (not self.distributed or torch.cuda.is_available()
                 or is_model_wrapper(model)):
             return super().wrap_model(model_wrapper_cfg, model)
@@ -69,6 +84,21 @@ class PeftRunner(Runner):
             self.cfg.get('find_unused_parameters', False))
         return MODEL_WRAPPERS.build(
             wrapper_cfg, default_args=dict(module=model, device_ids=None))
+
+    def _freeze_before_wrapping(self, model) -> None:
+        # DDP only reduces the gradients of parameters that required grad
+        # when it wrapped the model, so freezing must come first.
+        self._freeze_hooks = {}
+        for index, hook_cfg in enumerate(self.cfg.get('custom_hooks') or []):
+            if isinstance(hook_cfg, Hook):
+                hook = hook_cfg
+            elif _hook_class(hook_cfg['type']) is ParameterFreezeHook:
+                hook = HOOKS.build(hook_cfg)
+            else:
+                continue
+            if isinstance(hook, ParameterFreezeHook):
+                hook.freeze(model)
+                self._freeze_hooks[index] = hook
 
     def load_checkpoint(self, filename, map_location='cpu', strict=False,
                         revise_keys=[(r'^module.', '')]):
@@ -85,8 +115,15 @@ class PeftRunner(Runner):
             self.call_hook('after_load_checkpoint', checkpoint=checkpoint)
             model = self.model.module if is_model_wrapper(
                 self.model) else self.model
-            checkpoint = _load_checkpoint_to_model(
-                model, checkpoint, strict, revise_keys=revise_keys)
+            if checkpoint.get('meta', {}).get(TRAINABLE_ONLY_KEY):
+                # Trainable tensors only: the rest comes from the config's
+                # pretrained weights, which a test run has not loaded yet.
+                model.init_weights()
+                load_trainable_state_dict(model, checkpoint['state_dict'],
+                                          filename)
+            else:
+                checkpoint = _load_checkpoint_to_model(
+                    model, checkpoint, strict, revise_keys=revise_keys)
             self._has_loaded = True
             self.logger.info(f'Load checkpoint from {filename}')
         self._loaded_random_state = checkpoint.get('meta',

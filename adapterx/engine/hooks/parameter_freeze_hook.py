@@ -1,0 +1,130 @@
+import hashlib
+import json
+import os.path as osp
+from typing import Sequence
+
+import torch
+
+from mmengine.dist import master_only
+from mmengine.hooks import Hook
+from mmengine.model import is_model_wrapper
+
+from adapterx.models.peft import freeze_parameters, trainable_parameter_report
+from adapterx.registry import HOOKS
+
+
+def _fingerprint(tensor) -> str:
+    data = tensor.detach().cpu().contiguous()
+    return hashlib.blake2b(
+        data.view(-1).view(torch.uint8).numpy(),
+        digest_size=16).hexdigest()
+
+
+@HOOKS.register_module()
+class ParameterFreezeHook(Hook):
+    """Train only the parameters the config names; report and verify it.
+
+    Args:
+        trainable (Sequence[str]): Regular expressions (``re.search`` on the
+            model's parameter names, e.g. ``r'\\.smoa\\.'``, ``r'^head\\.'``);
+            everything else is frozen. A pattern that matches nothing is an
+            error.
+        head_pattern (str): Names the task head, for the counts: 2D papers
+            count trainable parameters without the head as a share of the
+            backbone, 3D papers with it as a share of the whole model. Both
+            are logged and written to ``trainable_parameters.json`` in the
+            work dir.
+        verify_frozen (bool): Fingerprint every frozen tensor before
+            training and fail after training if one changed.
+
+    The freezing itself must happen before the model is wrapped in DDP
+    (DDP registers gradient hooks on the parameters that require grad at
+    wrap time). :class:`~adapterx.engine.PeftRunner` calls :meth:`freeze`
+    before wrapping; under mmengine's plain Runner this hook freezes in
+    ``before_run``, which is only correct without DDP, and refuses a
+    DDP-wrapped model with a clear error.
+    """
+
+    priority = 'VERY_HIGH'
+
+    def __init__(self,
+                 trainable: Sequence[str],
+                 head_pattern: str = r'^head\.',
+                 verify_frozen: bool = True):
+        if isinstance(trainable, str) or not trainable:
+            raise ValueError(
+                'ParameterFreezeHook needs a non-empty list of trainable '
+                f'patterns, got {trainable!r}')
+        self.trainable = list(trainable)
+        self.head_pattern = head_pattern
+        self.verify_frozen = verify_frozen
+        self._frozen_model = None
+        self._fingerprints = {}
+
+    def freeze(self, model) -> None:
+        """Apply the trainable set to an unwrapped model."""
+        freeze_parameters(model, self.trainable)
+        self._frozen_model = model
+
+    def before_run(self, runner) -> None:
+        if self._frozen_model is not None:
+            return
+        if is_model_wrapper(runner.model):
+            raise RuntimeError(
+                'ParameterFreezeHook cannot freeze a model that is already '
+                "wrapped in DDP; set runner_type='PeftRunner' (adapterx's "
+                'default runtime does), which freezes before wrapping.')
+        self.freeze(runner.model)
+
+    def _model(self, runner):
+        return runner.model.module if is_model_wrapper(
+            runner.model) else runner.model
+
+    def before_train(self, runner) -> None:
+        model = self._model(runner)
+        report = trainable_parameter_report(model, self.head_pattern)
+        runner.logger.info(f'Trainable parameters: {report.summary()}')
+        self._write_report(runner, report)
+        if self.verify_frozen:
+            self._fingerprints = {
+                name: _fingerprint(parameter)
+                for name, parameter in model.named_parameters()
+                if not parameter.requires_grad
+            }
+
+    @master_only
+    def _write_report(self, runner, report) -> None:
+        with open(osp.join(runner.work_dir, 'trainable_parameters.json'),
+                  'w') as file:
+            json.dump(
+                dict(
+                    total=report.total,
+                    backbone=report.backbone,
+                    head=report.head,
+                    trainable_with_head=report.trainable,
+                    trainable_without_head=report.trainable_without_head,
+                    percent_of_backbone_without_head=report.
+                    percent_of_backbone_without_head,
+                    percent_of_model_with_head=report.
+                    percent_of_model_with_head,
+                    trainable_patterns=self.trainable),
+                file,
+                indent=2)
+
+    def after_train(self, runner) -> None:
+        if not self.verify_frozen:
+            return
+        parameters = dict(self._model(runner).named_parameters())
+        changed = [
+            name for name, fingerprint in self._fingerprints.items()
+            if _fingerprint(parameters[name]) != fingerprint
+        ]
+        if changed:
+            raise RuntimeError(
+                f'{len(changed)} frozen parameter(s) changed during '
+                f'training, e.g. {changed[:5]}: something updated them '
+                'outside the optimizer (weight decay on frozen tensors, a '
+                'hook, or in-place code).')
+        runner.logger.info(
+            f'Verified: none of the {len(self._fingerprints)} frozen '
+            'parameter tensors changed during training.')

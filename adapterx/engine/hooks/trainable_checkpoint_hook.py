@@ -1,0 +1,49 @@
+import os.path as osp
+
+import torch
+from mmengine.dist import master_only
+from mmengine.hooks import Hook
+from mmengine.model import is_model_wrapper
+
+from adapterx.registry import HOOKS
+from ..trainable_weights import TRAINABLE_ONLY_KEY, trainable_state_dict
+
+
+@HOOKS.register_module()
+class TrainableCheckpointHook(Hook):
+    """Save the trainable tensors alone (adapters, prompts, routers, head,
+    ...) every ``interval`` epochs and at the end of training.
+
+    The file, ``trainable_epoch_{N}.pth`` in the work dir, is loaded on top
+    of the pretrained backbone of the same config:
+    ``tools/test.py CONFIG trainable_epoch_100.pth``, or ``load_from``.
+    It holds tensors and plain metadata only (weights-only loadable).
+    """
+
+    priority = 'LOW'
+
+    def __init__(self, interval: int = 1):
+        self.interval = interval
+
+    def after_train_epoch(self, runner) -> None:
+        if (self.every_n_epochs(runner, self.interval)
+                or self.is_last_train_epoch(runner)):
+            self._save(runner)
+
+    @master_only
+    def _save(self, runner) -> None:
+        model = runner.model.module if is_model_wrapper(
+            runner.model) else runner.model
+        state = trainable_state_dict(model)
+        path = osp.join(runner.work_dir, f'trainable_epoch_{runner.epoch + 1}.pth')
+        torch.save(
+            dict(
+                meta={
+                    TRAINABLE_ONLY_KEY: True,
+                    'epoch': runner.epoch + 1,
+                    'experiment_name': runner.experiment_name,
+                },
+                state_dict=state), path)
+        runner.logger.info(
+            f'Saved {len(state)} trainable tensors '
+            f'({sum(t.numel() for t in state.values()):,} values) to {path}')

@@ -1,0 +1,287 @@
+import functools
+from typing import List, Optional, Sequence, Union
+
+import torch
+import torch.nn as nn
+from mmengine.model import BaseModule
+from mmpretrain.models.backbones.vision_transformer import \
+    TransformerEncoderLayer
+from timm.models.vision_transformer import Block as TimmBlock
+
+from adapterx.registry import ADAPTERS, MODELS
+from .vit_blocks import PromptStore, mmpretrain_block_forward, timm_block_forward
+
+BLOCK_FORWARDS = {
+    TransformerEncoderLayer: mmpretrain_block_forward,
+    TimmBlock: timm_block_forward,
+}
+PLACEMENTS = {'mlp': ('mlp', ), 'attn': ('attn', ), 'both': ('attn', 'mlp')}
+
+
+def find_vit_blocks(module: nn.Module) -> List[nn.Module]:
+    """The transformer blocks of an mmpretrain or timm ViT, in order."""
+    return [m for m in module.modules() if type(m) in BLOCK_FORWARDS]
+
+
+def num_prefix_tokens(module: nn.Module) -> int:
+    """Class (and distillation / register) tokens before the patch tokens."""
+    for submodule in module.modules():
+        for name in ('num_extra_tokens', 'num_prefix_tokens'):
+            if isinstance(getattr(submodule, name, None), int):
+                return getattr(submodule, name)
+    raise ValueError(
+        f'{type(module).__name__} has no num_extra_tokens (mmpretrain) or '
+        'num_prefix_tokens (timm) attribute: cannot tell where prompt '
+        'tokens go.')
+
+
+class AdapterXBlockAdapters(nn.Module):
+    """What Adapter-X adds to one block: its SMoA(s), with their per-block
+    routers, and its prompt generator. Attached as ``block.adapterx``."""
+
+    def __init__(self, attn_smoa: Optional[nn.Module],
+                 mlp_smoa: Optional[nn.Module],
+                 prompt_generator: Optional[nn.Module],
+                 num_prefix_tokens: int, prompt_store: PromptStore):
+        super().__init__()
+        self.attn_smoa = attn_smoa
+        self.mlp_smoa = mlp_smoa
+        self.prompt_generator = prompt_generator
+        self.num_prefix_tokens = num_prefix_tokens
+        self.prompt_store = prompt_store
+
+    def smoas(self):
+        return [s for s in (self.attn_smoa, self.mlp_smoa) if s is not None]
+
+
+@MODELS.register_module()
+class AdapterX(BaseModule):
+    """Adapter-X (arXiv 2406.03051) on an mmpretrain or timm ViT backbone.
+
+    A Sharing Mixture of Adapters (SMoA) in every block: one pool of
+    bottleneck adapter experts (and expert embeddings) shared by all the
+    blocks of a sharing group, and a per-block token-level router; plus a
+    per-block Prompt Generator whose prompt token joins the sequence of all
+    later blocks. The backbone's source is not edited: its blocks get an
+    ``adapterx`` submodule and a replacement ``forward`` (see
+    :mod:`.vit_blocks`), and :meth:`unwrap` takes both away again. The
+    backbone's own parameter names are unchanged, so its pretrained
+    checkpoints load as they are.
+
+    Which parameters train is the config's :class:`ParameterFreezeHook`'s
+    business (configs/_base_/peft/adapterx.py names the paper's set).
+
+    Args:
+        module (dict | nn.Module): The backbone (config or module):
+            mmpretrain ``VisionTransformer``, a timm ``VisionTransformer``,
+            or mmpretrain's ``TIMMBackbone`` around one. A config is built
+            and its ``init_weights`` (pretrained weights) run before the
+            adapters are added.
+        num_experts (int): Experts in each shared pool. Defaults to 4.
+        bottleneck_dims (int): Width r of each expert. Defaults to 8.
+        routing_dims (int): Dimension of the router projection and expert
+            embeddings. Defaults to 8.
+        num_heads (int): Multi-head split of each token into sub-tokens that
+            are routed separately. Defaults to 1.
+        top_k (int): Experts per sub-token (hard routing). Defaults to 1.
+        soft_routing (bool): Weight all experts by their probabilities
+            instead of top-k. Defaults to False.
+        router_temperature (float): Divides the cosine routing logits.
+        scale (float | dict): SMoA output scale: a fixed s (AdaptFormer) or
+            a config such as ``dict(type='DynamicTokenScale')`` (DAPT's
+            per-token scale; ``embed_dims`` is filled in). Defaults to 0.1.
+        expert_act_cfg (dict): Activation inside each expert.
+        expert_dropout (float): Dropout inside each expert.
+        placement (str): ``'mlp'`` (parallel to the MLP, the paper's),
+            ``'attn'`` (parallel to attention) or ``'both'`` (a pool and a
+            router for each).
+        sharing_groups (list[list[int]], optional): Blocks that share one
+            pool; each block in exactly one group. None: one pool for all.
+        prompt_generator (dict, optional): Config of the per-block prompt
+            generator (``embed_dims`` is filled in); None disables prompts.
+        prompt_blocks (list[int], optional): Blocks with a prompt generator.
+            None: every block but the last (a last-block prompt would reach
+            no later block and, with a class-token head, nothing at all).
+        balance_loss_weight (float): Weight of the Switch-style
+            load-balancing loss, averaged over the routers; 0 disables it.
+            Defaults to 0.01.
+    """
+
+    def __init__(self,
+                 module: Union[dict, nn.Module],
+                 num_experts: int = 4,
+                 bottleneck_dims: int = 8,
+                 routing_dims: int = 8,
+                 num_heads: int = 1,
+                 top_k: int = 1,
+                 soft_routing: bool = False,
+                 router_temperature: float = 1.0,
+                 scale: Union[float, dict] = 0.1,
+                 expert_act_cfg: dict = dict(type='ReLU'),
+                 expert_dropout: float = 0.0,
+                 placement: str = 'mlp',
+                 sharing_groups: Optional[Sequence[Sequence[int]]] = None,
+                 prompt_generator: Optional[dict] = dict(
+                     type='PromptGenerator'),
+                 prompt_blocks: Optional[Sequence[int]] = None,
+                 balance_loss_weight: float = 0.01,
+                 init_cfg=None):
+        super().__init__(init_cfg=init_cfg)
+        if isinstance(module, dict):
+            module = MODELS.build(module)
+            module.init_weights()
+        self.module = module
+        blocks = find_vit_blocks(module)
+        if not blocks:
+            raise ValueError(
+                f'{type(module).__name__} has no mmpretrain '
+                'TransformerEncoderLayer or timm Block to adapt.')
+        if placement not in PLACEMENTS:
+            raise ValueError(f'placement must be one of {list(PLACEMENTS)}, '
+                             f'got {placement!r}')
+        if balance_loss_weight < 0:
+            raise ValueError('balance_loss_weight must be >= 0, got '
+                             f'{balance_loss_weight}')
+        self.balance_loss_weight = balance_loss_weight
+        groups = self._check_groups(sharing_groups, len(blocks))
+        prompt_blocks = self._check_prompt_blocks(prompt_blocks, len(blocks))
+
+        embed_dims = _embed_dims(blocks[0])
+        self._prompt_store = PromptStore()
+        # One pool per (placement, sharing group): the parameters live here,
+        # once; every SMoA of the group routes to the same module.
+        self.expert_pools = nn.ModuleDict()
+        pool_of_block = {}
+        for where in PLACEMENTS[placement]:
+            for group_index, group in enumerate(groups):
+                pool = ADAPTERS.build(
+                    dict(
+                        type='SharedExpertPool',
+                        embed_dims=embed_dims,
+                        num_experts=num_experts,
+                        bottleneck_dims=bottleneck_dims,
+                        routing_dims=routing_dims,
+                        num_heads=num_heads,
+                        act_cfg=expert_act_cfg,
+                        dropout=expert_dropout))
+                self.expert_pools[f'{where}_{group_index}'] = pool
+                for block_index in group:
+                    pool_of_block[where, block_index] = pool
+
+        def build_smoa(where, block_index):
+            if (where, block_index) not in pool_of_block:
+                return None
+            block_scale = scale if not isinstance(scale, dict) else dict(
+                scale, embed_dims=embed_dims)
+            return ADAPTERS.build(
+                dict(
+                    type='SMoA',
+                    expert_pool=pool_of_block[where, block_index],
+                    top_k=top_k,
+                    soft=soft_routing,
+                    temperature=router_temperature,
+                    scale=block_scale))
+
+        prefix_tokens = num_prefix_tokens(module)
+        for index, block in enumerate(blocks):
+            generator = None
+            if prompt_generator is not None and index in prompt_blocks:
+                generator = ADAPTERS.build(
+                    dict(prompt_generator, embed_dims=embed_dims))
+            block.adapterx = AdapterXBlockAdapters(
+                attn_smoa=build_smoa('attn', index),
+                mlp_smoa=build_smoa('mlp', index),
+                prompt_generator=generator,
+                num_prefix_tokens=prefix_tokens,
+                prompt_store=self._prompt_store)
+            block.forward = functools.partial(BLOCK_FORWARDS[type(block)],
+                                              block)
+        self._blocks = blocks
+
+    @staticmethod
+    def _check_groups(sharing_groups, num_blocks):
+        if sharing_groups is None:
+            return [list(range(num_blocks))]
+        flat = [index for group in sharing_groups for index in group]
+        if sorted(flat) != list(range(num_blocks)):
+            raise ValueError(
+                f'sharing_groups {sharing_groups} must list every block index '
+                f'0..{num_blocks - 1} exactly once')
+        return [list(group) for group in sharing_groups]
+
+    @staticmethod
+    def _check_prompt_blocks(prompt_blocks, num_blocks):
+        if prompt_blocks is None:
+            return set(range(num_blocks - 1))
+        invalid = [i for i in prompt_blocks if not 0 <= i < num_blocks]
+        if invalid:
+            raise ValueError(f'prompt_blocks {invalid} are not block indices '
+                             f'0..{num_blocks - 1}')
+        return set(prompt_blocks)
+
+    def forward(self, *args, **kwargs):
+        self._prompt_store.reset()
+        return self.module(*args, **kwargs)
+
+    @property
+    def last_prompts(self) -> Optional[torch.Tensor]:
+        """The prompt tokens of the last forward, (B, P, C), for heads that
+        use them (DAPT-style 3D heads)."""
+        return self._prompt_store.prompts
+
+    def auxiliary_losses(self) -> dict:
+        """The weighted load-balancing loss of the last forward."""
+        if self.balance_loss_weight == 0:
+            return {}
+        losses = [
+            smoa.balance_loss for block in self._blocks
+            for smoa in block.adapterx.smoas()
+        ]
+        return dict(loss_balance=self.balance_loss_weight *
+                    torch.stack(losses).mean())
+
+    def adapter_state_dict(self) -> dict:
+        """The Adapter-X tensors alone: expert pools, routers, scales,
+        prompt generators (not the backbone's, not the head's)."""
+        plain_keys = set(self._plain_state_dict_keys())
+        return {
+            key: value
+            for key, value in self.module.state_dict().items()
+            if key not in plain_keys
+        } | {
+            f'expert_pools.{key}': value
+            for key, value in self.expert_pools.state_dict().items()
+        }
+
+    def _plain_state_dict_keys(self):
+        return [
+            key for key in self.module.state_dict()
+            if '.adapterx.' not in f'.{key}'
+        ]
+
+    def unwrap(self):
+        """Remove Adapter-X from the backbone.
+
+        Returns:
+            tuple[nn.Module, dict]: The plain backbone (the same module
+            object, its blocks restored) and :meth:`adapter_state_dict`.
+        """
+        adapter_state = self.adapter_state_dict()
+        for block in self._blocks:
+            del block.forward
+            del block.adapterx
+        self._blocks = []
+        return self.module, adapter_state
+
+    def __getattr__(self, name):
+        # Code that reads backbone attributes (out_indices, embed_dims, ...)
+        # keeps working on the wrapped backbone.
+        try:
+            return super().__getattr__(name)
+        except AttributeError:
+            return getattr(super().__getattr__('module'), name)
+
+
+def _embed_dims(block: nn.Module) -> int:
+    norm = block.ln2 if hasattr(block, 'ln2') else block.norm2
+    return norm.normalized_shape[0]

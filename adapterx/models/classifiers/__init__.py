@@ -1,0 +1,3 @@
+from .peft_image_classifier import PeftImageClassifier
+
+__all__ = ['PeftImageClassifier']

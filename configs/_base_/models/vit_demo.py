@@ -1,0 +1,25 @@
+# The demo's small ViT: 32x32 images, 8x8 patches, 6 blocks of width 128
+# (1.2 M parameters). Pretrained on SyntheticShapes by
+# configs/demo/vit_demo_shapes_pretrain.py (see tools/demo/README.md).
+model = dict(
+    type='PeftImageClassifier',
+    backbone=dict(
+        type='VisionTransformer',
+        arch=dict(
+            embed_dims=128, num_layers=6, num_heads=4,
+            feedforward_channels=512),
+        img_size=32,
+        patch_size=8,
+        drop_rate=0.0,
+        drop_path_rate=0.0,
+        init_cfg=dict(
+            type='Pretrained',
+            checkpoint='{{ fileDirname }}/../../../tools/demo/'
+            'vit_demo_shapes.pth')),
+    neck=None,
+    head=dict(
+        type='VisionTransformerClsHead',
+        num_classes=10,
+        in_channels=128,
+        loss=dict(type='CrossEntropyLoss', loss_weight=1.0)),
+)

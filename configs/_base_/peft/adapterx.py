@@ -1,0 +1,39 @@
+# PEFT base configs define `peft` (the PeftImageClassifier wrapper, None for
+# none) and the hooks that freeze; a config that inherits one also inherits a
+# model base and sets `model = dict(peft={{_base_.peft}})` (mmengine forbids
+# the same key in two sibling bases).
+#
+# Adapter-X (arXiv 2406.03051) with the settings of ../shared/METHODS.md:
+# one shared pool of 4 bottleneck experts (r=8) parallel to every MLP, a
+# per-block top-1 cosine router (routing dim 8, no multi-head split), a
+# prompt generator in every block but the last, fixed scale 0.1 [choice].
+peft = dict(
+    type='AdapterX',
+    num_experts=4,
+    bottleneck_dims=8,
+    routing_dims=8,
+    num_heads=1,
+    top_k=1,
+    soft_routing=False,
+    scale=0.1,
+    placement='mlp',
+    sharing_groups=None,
+    prompt_generator=dict(type='PromptGenerator'),
+    balance_loss_weight=0.01,
+)
+
+# Trainable: the shared experts and expert embeddings, the per-block
+# routers and prompt generators, each block's LN2 (block-specific, starts
+# from the pretrained LN2), the class token and the head. Everything else
+# (patch embedding, LN1, attention, MLP, final norm) stays frozen.
+adapterx_trainable = [
+    r'^backbone\.expert_pools\.',
+    r'\.adapterx\.',
+    r'\.(ln2|norm2)\.',
+    r'\.cls_token$',
+    r'^head\.',
+]
+custom_hooks = [
+    dict(type='ParameterFreezeHook', trainable=adapterx_trainable),
+    dict(type='TrainableCheckpointHook', interval=10),
+]

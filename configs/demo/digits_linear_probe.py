@@ -1,0 +1,10 @@
+# The digits demo with linear probe: the demo ViT pretrained on
+# SyntheticShapes, adapted to scikit-learn's digits.
+_base_ = [
+    '../_base_/models/vit_demo.py',
+    '../_base_/datasets/sklearn_digits.py',
+    '../_base_/schedules/demo_digits.py',
+    '../_base_/peft/linear_probe.py',
+    '../_base_/default_runtime.py',
+]
+model = dict(peft={{_base_.peft}})

@@ -9,9 +9,12 @@ imported when a child is searched, so without them a lookup that falls back
 to mmpretrain would find nothing unless mmpretrain happened to be imported.
 
 ``ADAPTERS`` holds the parameter-efficient modules that wrappers inject into
-a backbone (SMoA, prompt generators, LoRA layers, ...). It is a child of
-adapterx's ``MODELS``, so an adapter config may also name any model
-component (norms, activations) by type.
+a backbone (SMoA, prompt generators, LoRA layers, ...). mmpretrain has no
+such registry to descend from, and it must not hang below ``MODELS``:
+under the default scope ``adapterx`` mmengine resolves every build to the
+first registry of that scope found from the root, which would be
+``MODELS``, so ``ADAPTERS.build`` would search the wrong node. As a root of
+its own it resolves to itself.
 """
 from mmengine.registry import Registry
 from mmpretrain import registry as mmpretrain_registry
@@ -77,10 +80,7 @@ VISUALIZERS = _child('VISUALIZERS', 'visualizer', 'mmpretrain.visualization')
 VISBACKENDS = _child('VISBACKENDS', 'vis_backend', 'mmpretrain.visualization')
 
 ADAPTERS = Registry(
-    'adapter',
-    parent=MODELS,
-    scope='adapterx',
-    locations=['adapterx.models'])
+    'adapter', scope='adapterx', locations=['adapterx.models.adapters'])
 
 __all__ = [
     'RUNNERS', 'RUNNER_CONSTRUCTORS', 'LOOPS', 'HOOKS', 'LOG_PROCESSORS',

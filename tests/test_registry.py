@@ -14,7 +14,7 @@ def test_every_registry_is_a_child_of_mmpretrains():
         registry = getattr(adapterx_registry, name)
         assert registry.scope == 'adapterx'
         if name == 'ADAPTERS':
-            assert registry.parent is adapterx_registry.MODELS
+            assert registry.parent is None
         else:
             assert registry.parent is getattr(mmpretrain_registry, name)
 
@@ -31,8 +31,8 @@ def test_adapterx_scope_finds_its_own_and_mmpretrains_components():
     assert adapterx_registry.METRICS.get('Accuracy') is not None
     # mmengine's own components are found through mmpretrain's node.
     assert adapterx_registry.HOOKS.get('CheckpointHook') is not None
-    # Adapters fall back to any model component (activations, norms).
-    assert adapterx_registry.ADAPTERS.get('GELU') is not None
+    assert adapterx_registry.ADAPTERS.get('SMoA').__module__ == \
+        'adapterx.models.adapters.smoa.smoa'
 
 
 def test_scoped_names_from_the_root_and_from_other_codebases():
@@ -51,6 +51,13 @@ def test_default_scope_adapterx_builds_mmpretrain_models():
         head = MMENGINE_MODELS.build(
             dict(type='LinearClsHead', num_classes=3, in_channels=8))
     assert type(head).__module__.startswith('mmpretrain.models.heads')
+
+
+def test_adapters_build_from_adapters_under_the_default_scope():
+    with DefaultScope.overwrite_default_scope('adapterx'):
+        pool = adapterx_registry.ADAPTERS.build(
+            dict(type='SharedExpertPool', embed_dims=16))
+    assert type(pool).__name__ == 'SharedExpertPool'
 
 
 def test_register_all_modules_sets_the_default_scope():

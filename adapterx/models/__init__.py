@@ -1,5 +1,6 @@
 """Models: PEFT wrappers, adapters, classifiers and weight converters."""
-from . import classifiers  # noqa: F401 (registers components)
+from . import adapters  # noqa: F401 (registers components)
+from .adapterx import AdapterX
 from .classifiers import PeftImageClassifier
 
-__all__ = ['PeftImageClassifier']
+__all__ = ['AdapterX', 'PeftImageClassifier']

@@ -95,8 +95,10 @@ class AdapterX(BaseModule):
         placement (str): ``'mlp'`` (parallel to the MLP, the paper's),
             ``'attn'`` (parallel to attention) or ``'both'`` (a pool and a
             router for each).
-        sharing_groups (list[list[int]], optional): Blocks that share one
-            pool; each block in exactly one group. None: one pool for all.
+        sharing_groups (str | list[list[int]]): Blocks that share one pool:
+            ``'all'`` (one pool for every block, the paper's), ``'per_block'``
+            (no sharing, the ablation), or lists of block indices, each
+            block in exactly one.
         prompt_generator (dict, optional): Config of the per-block prompt
             generator (``embed_dims`` is filled in); None disables prompts.
         prompt_blocks (list[int], optional): Blocks with a prompt generator.
@@ -120,7 +122,7 @@ class AdapterX(BaseModule):
                  expert_act_cfg: dict = dict(type='ReLU'),
                  expert_dropout: float = 0.0,
                  placement: str = 'mlp',
-                 sharing_groups: Optional[Sequence[Sequence[int]]] = None,
+                 sharing_groups: Union[str, Sequence[Sequence[int]]] = 'all',
                  prompt_generator: Optional[dict] = dict(
                      type='PromptGenerator'),
                  prompt_blocks: Optional[Sequence[int]] = None,
@@ -200,8 +202,13 @@ class AdapterX(BaseModule):
 
     @staticmethod
     def _check_groups(sharing_groups, num_blocks):
-        if sharing_groups is None:
+        if sharing_groups == 'all':
             return [list(range(num_blocks))]
+        if sharing_groups == 'per_block':
+            return [[index] for index in range(num_blocks)]
+        if isinstance(sharing_groups, str):
+            raise ValueError("sharing_groups must be 'all', 'per_block' or "
+                             f'lists of block indices, got {sharing_groups!r}')
         flat = [index for group in sharing_groups for index in group]
         if sorted(flat) != list(range(num_blocks)):
             raise ValueError(
@@ -241,23 +248,14 @@ class AdapterX(BaseModule):
                     torch.stack(losses).mean())
 
     def adapter_state_dict(self) -> dict:
-        """The Adapter-X tensors alone: expert pools, routers, scales,
-        prompt generators (not the backbone's, not the head's)."""
-        plain_keys = set(self._plain_state_dict_keys())
+        """The Adapter-X tensors alone, under this module's state-dict keys:
+        expert pools, routers, scales, prompt generators (not the
+        backbone's own tensors)."""
         return {
             key: value
-            for key, value in self.module.state_dict().items()
-            if key not in plain_keys
-        } | {
-            f'expert_pools.{key}': value
-            for key, value in self.expert_pools.state_dict().items()
+            for key, value in self.state_dict().items()
+            if not key.startswith('module.') or '.adapterx.' in key
         }
-
-    def _plain_state_dict_keys(self):
-        return [
-            key for key in self.module.state_dict()
-            if '.adapterx.' not in f'.{key}'
-        ]
 
     def unwrap(self):
         """Remove Adapter-X from the backbone.

@@ -1,7 +1,7 @@
 # A ViT small enough for unit tests and CI: 32x32 images, 8x8 patches,
 # 2 blocks of width 32.
 model = dict(
-    type='ImageClassifier',
+    type='PeftImageClassifier',
     backbone=dict(
         type='VisionTransformer',
         arch=dict(

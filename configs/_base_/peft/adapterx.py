@@ -17,7 +17,7 @@ peft = dict(
     soft_routing=False,
     scale=0.1,
     placement='mlp',
-    sharing_groups=None,
+    sharing_groups='all',
     prompt_generator=dict(type='PromptGenerator'),
     balance_loss_weight=0.01,
 )

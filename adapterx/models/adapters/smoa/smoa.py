@@ -1,0 +1,72 @@
+from typing import Union
+
+import torch.nn as nn
+from torch import Tensor
+
+from adapterx.registry import ADAPTERS
+from .expert_pool import SharedExpertPool
+from .router import TokenRouter
+
+
+@ADAPTERS.register_module()
+class SMoA(nn.Module):
+    """Sharing Mixture of Adapters, the part of one block: the block's own
+    router over a pool of experts that other blocks share.
+
+    ``x (B, L, d)`` is split into H sub-tokens (a parameter-free reshape),
+    each routed to its top-k experts (or all, soft), the gated expert
+    outputs are merged back to (B, L, d) and scaled.
+
+    The pool is *not* a submodule: its owner (e.g. :class:`AdapterX`)
+    registers it once, so its tensors are saved, counted and reduced once
+    however many blocks route to it.
+
+    Args:
+        expert_pool (SharedExpertPool): The shared experts.
+        top_k (int): Experts per sub-token. Defaults to 1 (the paper's).
+        soft (bool): Weight every expert by its probability instead.
+        temperature (float): Router temperature.
+        scale (float | dict): A fixed output scale s (AdaptFormer), or the
+            config of a per-token scale module such as
+            ``dict(type='DynamicTokenScale', embed_dims=d)`` (DAPT).
+    """
+
+    def __init__(self,
+                 expert_pool: SharedExpertPool,
+                 top_k: int = 1,
+                 soft: bool = False,
+                 temperature: float = 1.0,
+                 scale: Union[float, dict] = 0.1):
+        super().__init__()
+        self._pool = [expert_pool]  # a reference, not a submodule
+        self.router = TokenRouter(
+            embed_dims=expert_pool.embed_dims,
+            num_experts=expert_pool.num_experts,
+            routing_dims=expert_pool.routing_dims,
+            num_heads=expert_pool.num_heads,
+            top_k=top_k,
+            soft=soft,
+            temperature=temperature)
+        if isinstance(scale, dict):
+            self.scale = ADAPTERS.build(scale)
+        else:
+            self.scale = float(scale)
+        self.balance_loss = None
+        self.last_routing = None
+
+    @property
+    def expert_pool(self) -> SharedExpertPool:
+        return self._pool[0]
+
+    def forward(self, x: Tensor) -> Tensor:
+        pool = self.expert_pool
+        batch, length, dims = x.shape
+        sub_tokens = x.reshape(batch, length, pool.num_heads,
+                               dims // pool.num_heads)
+        routing = self.router(sub_tokens, pool.normalized_embeddings())
+        mixed = pool(sub_tokens, routing.gates).reshape(batch, length, dims)
+        self.balance_loss = routing.balance_loss
+        self.last_routing = routing
+        scale = self.scale(x) if isinstance(self.scale,
+                                            nn.Module) else self.scale
+        return mixed * scale

@@ -1,0 +1,126 @@
+"""Freezing, its verification, and trainable-only checkpoints, through the
+tools on the tiny data."""
+import json
+import sys
+from types import SimpleNamespace
+
+import pytest
+import torch
+import torch.nn as nn
+from mmengine.logging import MMLogger
+from mmpretrain.models import VisionTransformer
+
+from adapterx.engine import ParameterFreezeHook, load_runner_checkpoint
+from ..utils import REPO_ROOT, data_root_options, run_tool, train
+
+LINEAR_PROBE = REPO_ROOT / 'configs' / 'tiny' / 'vit_tiny_linear_probe.py'
+
+
+@pytest.fixture(scope='module')
+def pretrained_tiny_backbone(tmp_path_factory):
+    """A 'pretrained' tiny ViT backbone file (random weights, fixed seed)."""
+    torch.manual_seed(123)
+    backbone = VisionTransformer(
+        arch=dict(embed_dims=32, num_layers=2, num_heads=2,
+                  feedforward_channels=64),
+        img_size=32, patch_size=8)
+    path = tmp_path_factory.mktemp('pretrained') / 'tiny_vit.pth'
+    torch.save(backbone.state_dict(), path)
+    return path
+
+
+def pretrained_options(path):
+    return [f'model.backbone.init_cfg.type=Pretrained',
+            f'model.backbone.init_cfg.checkpoint={path}']
+
+
+def test_linear_probe_trains_the_head_alone(tmp_path, tiny_image_root,
+                                            pretrained_tiny_backbone):
+    work_dir = tmp_path / 'probe'
+    log = train(LINEAR_PROBE, work_dir,
+                *pretrained_options(pretrained_tiny_backbone),
+                data_root=tiny_image_root)
+    report = json.loads((work_dir / 'trainable_parameters.json').read_text())
+    assert report['trainable_without_head'] == 0
+    assert report['trainable_with_head'] == report['head'] == 32 * 4 + 4
+    assert 'Verified: none of the' in log
+
+    pretrained = torch.load(pretrained_tiny_backbone)
+    final = load_runner_checkpoint(str(work_dir / 'epoch_2.pth'))['state_dict']
+    for key, value in pretrained.items():
+        assert torch.equal(final[f'backbone.{key}'], value), key
+
+    trainable = torch.load(work_dir / 'trainable_epoch_2.pth')
+    assert set(trainable['state_dict']) == {
+        'head.layers.head.weight', 'head.layers.head.bias'}
+    assert torch.equal(trainable['state_dict']['head.layers.head.weight'],
+                       final['head.layers.head.weight'])
+
+    def test_accuracy(checkpoint):
+        output = run_tool(
+            sys.executable, REPO_ROOT / 'tools' / 'test.py', LINEAR_PROBE,
+            checkpoint, '--work-dir', tmp_path / 'test', '--cfg-options',
+            *data_root_options(tiny_image_root),
+            *pretrained_options(pretrained_tiny_backbone))
+        return output.strip().splitlines()[-1]
+
+    # The head file on top of the pretrained backbone evaluates exactly as
+    # the full checkpoint does.
+    assert test_accuracy(work_dir / 'trainable_epoch_2.pth') == \
+        test_accuracy(work_dir / 'epoch_2.pth')
+
+
+def test_trainable_file_for_another_model_is_refused(
+        tmp_path, tiny_image_root, pretrained_tiny_backbone):
+    wrong = tmp_path / 'wrong.pth'
+    torch.save(
+        dict(meta=dict(adapterx_trainable_only=True),
+             state_dict={'head.layers.head.weight': torch.zeros(7, 32),
+                         'backbone.layers.0.lora_a': torch.zeros(2, 2)}),
+        wrong)
+    with pytest.raises(AssertionError) as failure:
+        run_tool(sys.executable, REPO_ROOT / 'tools' / 'test.py',
+                 LINEAR_PROBE, wrong, '--work-dir', tmp_path / 'test',
+                 '--cfg-options', *data_root_options(tiny_image_root),
+                 *pretrained_options(pretrained_tiny_backbone))
+    message = str(failure.value)
+    assert 'does not fit this model' in message
+    assert 'backbone.layers.0.lora_a' in message
+    assert '(7, 32)' in message
+
+
+def fake_runner(model, tmp_path):
+    return SimpleNamespace(
+        model=model,
+        logger=MMLogger.get_instance('freeze_test'),
+        work_dir=str(tmp_path))
+
+
+def test_a_changed_frozen_tensor_fails_the_run(tmp_path):
+    model = nn.Sequential(nn.Linear(3, 3), nn.Linear(3, 2))
+    hook = ParameterFreezeHook(trainable=[r'^1\.'])
+    runner = fake_runner(model, tmp_path)
+    hook.before_run(runner)
+    hook.before_train(runner)
+    with torch.no_grad():
+        model[1].weight.add_(1.0)  # trainable: allowed to change
+    hook.after_train(runner)
+    with torch.no_grad():
+        model[0].bias[0] += 1e-6  # frozen
+    with pytest.raises(RuntimeError, match=r"\['0\.bias'\]"):
+        hook.after_train(runner)
+
+
+def test_freezing_an_already_ddp_wrapped_model_is_refused(tmp_path):
+    from mmengine.model import MMDistributedDataParallel
+    # An instance of the wrapper type, never initialised: no process group.
+    wrapped = MMDistributedDataParallel.__new__(MMDistributedDataParallel)
+    hook = ParameterFreezeHook(trainable=[r'.'])
+    with pytest.raises(RuntimeError, match='PeftRunner'):
+        hook.before_run(fake_runner(wrapped, tmp_path))
+
+
+@pytest.mark.parametrize('bad', ['head', [], None])
+def test_trainable_must_be_a_non_empty_list(bad):
+    with pytest.raises(ValueError, match='non-empty list'):
+        ParameterFreezeHook(trainable=bad)

@@ -1,0 +1,183 @@
+"""The AdapterX wrapper on mmpretrain and timm ViTs."""
+import pytest
+import torch
+from mmpretrain.models import VisionTransformer
+from timm.models.vision_transformer import VisionTransformer as TimmViT
+
+from adapterx.models import AdapterX, PeftImageClassifier
+from adapterx.models.peft import freeze_parameters
+
+TINY_ARCH = dict(embed_dims=32, num_layers=3, num_heads=2,
+                 feedforward_channels=64)
+ADAPTERX_TRAINABLE = [r'^backbone\.expert_pools\.', r'\.adapterx\.',
+                      r'\.(ln2|norm2)\.', r'\.cls_token$', r'^head\.']
+
+
+def in_eval_mode(module):
+    # mmpretrain's backbones override train() without returning the module,
+    # so .eval() cannot be chained.
+    module.eval()
+    return module
+
+
+def tiny_vit(out_type='cls_token'):
+    torch.manual_seed(0)
+    return in_eval_mode(
+        VisionTransformer(arch=TINY_ARCH, img_size=32, patch_size=8,
+                          out_type=out_type))
+
+
+def tiny_timm_vit():
+    torch.manual_seed(0)
+    return in_eval_mode(
+        TimmViT(img_size=32, patch_size=8, embed_dim=32, depth=3,
+                num_heads=2, mlp_ratio=2.0, num_classes=0))
+
+
+def randomise_adapters(model):
+    """Non-zero expert outputs (up-projections start at zero)."""
+    torch.manual_seed(1)
+    with torch.no_grad():
+        for name, parameter in model.named_parameters():
+            if 'expert_pools' in name or '.adapterx.' in name:
+                parameter.normal_(0, 0.2)
+
+
+def images(batch=2):
+    return torch.randn(batch, 3, 32, 32, generator=torch.Generator().manual_seed(2))
+
+
+@pytest.mark.parametrize('build', [tiny_vit, tiny_timm_vit])
+def test_one_expert_pool_serves_every_block(build):
+    model = AdapterX(build())
+    pool = model.expert_pools['mlp_0']
+    assert list(model.expert_pools) == ['mlp_0']
+    for block in model._blocks:
+        assert block.adapterx.mlp_smoa.expert_pool is pool
+        assert block.adapterx.attn_smoa is None
+    routers = {id(block.adapterx.mlp_smoa.router) for block in model._blocks}
+    assert len(routers) == 3
+    names = [name for name, _ in model.named_parameters()
+             if 'expert_pool' in name]
+    assert all(name.startswith('expert_pools.mlp_0.') for name in names)
+
+
+def test_sharing_groups_and_placements():
+    model = AdapterX(tiny_vit(), placement='both',
+                     sharing_groups=[[0, 2], [1]])
+    assert sorted(model.expert_pools) == ['attn_0', 'attn_1', 'mlp_0',
+                                          'mlp_1']
+    blocks = model._blocks
+    assert blocks[0].adapterx.attn_smoa.expert_pool is \
+        blocks[2].adapterx.attn_smoa.expert_pool
+    assert blocks[1].adapterx.mlp_smoa.expert_pool is \
+        model.expert_pools['mlp_1']
+    per_block = AdapterX(tiny_vit(), sharing_groups='per_block')
+    assert len(per_block.expert_pools) == 3
+
+
+@pytest.mark.parametrize('kwargs, message', [
+    (dict(placement='ffn'), "'ffn'"),
+    (dict(sharing_groups=[[0, 1]]), 'exactly once'),
+    (dict(sharing_groups='some'), "'some'"),
+    (dict(prompt_blocks=[5]), r'\[5\]'),
+    (dict(balance_loss_weight=-1), '-1'),
+])
+def test_invalid_settings_name_the_value(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        AdapterX(tiny_vit(), **kwargs)
+
+
+@pytest.mark.parametrize('build', [tiny_vit, tiny_timm_vit])
+def test_zero_initialised_smoa_leaves_the_backbone_unchanged(build):
+    plain = build()
+    expected = plain(images())
+    wrapped = AdapterX(build(), prompt_generator=None)
+    output = wrapped(images())
+    expected = expected[0] if isinstance(expected, tuple) else expected
+    output = output[0] if isinstance(output, tuple) else output
+    assert torch.equal(output, expected)
+    randomise_adapters(wrapped)
+    changed = wrapped(images())
+    changed = changed[0] if isinstance(changed, tuple) else changed
+    assert not torch.allclose(changed, expected)
+
+
+def test_prompt_tokens_never_leave_the_backbone():
+    model = AdapterX(tiny_vit(out_type='raw'))
+    randomise_adapters(model)
+    sequence = model(images())[0]
+    assert sequence.shape == (2, 1 + 16, 32)  # CLS + 4x4 patches, no prompt
+    # One prompt from each block but the last, all of them used inside.
+    assert model.last_prompts.shape == (2, 2, 32)
+    featmap = AdapterX(tiny_vit(out_type='featmap'))(images())[0]
+    assert featmap.shape == (2, 32, 4, 4)
+
+
+def test_prompts_take_part_in_later_blocks():
+    model = AdapterX(tiny_vit())
+    randomise_adapters(model)
+    with_prompts = model(images())[0]
+    for block in model._blocks:
+        block.adapterx.prompt_generator = None
+    without_prompts = model(images())[0]
+    assert not torch.allclose(with_prompts, without_prompts)
+
+
+def test_unwrap_round_trip():
+    backbone = tiny_vit()
+    plain_state = {k: v.clone() for k, v in backbone.state_dict().items()}
+    plain_output = backbone(images())[0]
+
+    model = AdapterX(backbone)
+    randomise_adapters(model)
+    adapted_output = model(images())[0]
+    unwrapped, adapter_state = model.unwrap()
+
+    assert unwrapped is backbone
+    assert unwrapped.state_dict().keys() == plain_state.keys()
+    for key, value in unwrapped.state_dict().items():
+        assert torch.equal(value, plain_state[key]), key
+    assert torch.equal(unwrapped(images())[0], plain_output)
+    assert not any(key in plain_state for key in adapter_state)
+
+    rewrapped = AdapterX(unwrapped)
+    missing, unexpected = rewrapped.load_state_dict(
+        adapter_state | {f'module.{k}': v for k, v in plain_state.items()},
+        strict=False)
+    assert unexpected == []
+    assert torch.equal(rewrapped(images())[0], adapted_output)
+
+
+def test_gradients_reach_exactly_the_trainable_set():
+    model = PeftImageClassifier(
+        backbone=dict(type='VisionTransformer', arch=TINY_ARCH, img_size=32,
+                      patch_size=8),
+        head=dict(type='VisionTransformerClsHead', num_classes=3,
+                  in_channels=32, loss=dict(type='CrossEntropyLoss')),
+        peft=dict(type='AdapterX'))
+    trainable = set(freeze_parameters(model, ADAPTERX_TRAINABLE))
+    randomise_adapters(model)
+    from mmpretrain.structures import DataSample
+    samples = [DataSample().set_gt_label(label) for label in (0, 2)]
+    losses = model.loss(images(), samples)
+    assert set(losses) == {'loss', 'loss_balance'}
+    sum(losses.values()).backward()
+    with_grad = {name for name, parameter in model.named_parameters()
+                 if parameter.grad is not None}
+    assert with_grad == trainable
+    assert 'backbone.module.layers.0.ln2.weight' in trainable
+    assert 'backbone.module.layers.0.attn.qkv.weight' not in trainable
+    assert 'backbone.module.ln1.weight' not in trainable
+
+
+def test_balance_loss_weight_zero_adds_no_loss():
+    model = PeftImageClassifier(
+        backbone=dict(type='VisionTransformer', arch=TINY_ARCH, img_size=32,
+                      patch_size=8),
+        head=dict(type='VisionTransformerClsHead', num_classes=3,
+                  in_channels=32, loss=dict(type='CrossEntropyLoss')),
+        peft=dict(type='AdapterX', balance_loss_weight=0))
+    from mmpretrain.structures import DataSample
+    losses = model.loss(images(), [DataSample().set_gt_label(1)] * 2)
+    assert set(losses) == {'loss'}

@@ -1,0 +1,30 @@
+import torch
+
+from adapterx.models.adapters import PromptGenerator
+
+
+def test_one_prompt_per_sample_from_the_mean_adapter_output():
+    generator = PromptGenerator(8, act_cfg=None)
+    with torch.no_grad():
+        generator.gamma.fill_(1.0)
+        generator.beta.zero_()
+    adapter_out = torch.randn(3, 5, 8)
+    prompt = generator(adapter_out)
+    assert prompt.shape == (3, 1, 8)
+    assert torch.allclose(prompt, adapter_out.mean(dim=1, keepdim=True))
+
+
+def test_affine_map_after_gelu():
+    generator = PromptGenerator(8)
+    adapter_out = torch.randn(3, 5, 8)
+    expected = torch.nn.functional.gelu(adapter_out).mean(
+        1, keepdim=True) * generator.gamma + generator.beta
+    assert torch.allclose(generator(adapter_out), expected)
+
+
+def test_initialisation_near_identity():
+    torch.manual_seed(0)
+    generator = PromptGenerator(4096)
+    assert abs(generator.gamma.mean().item() - 1.0) < 0.005
+    assert abs(generator.gamma.std().item() - 0.02) < 0.005
+    assert abs(generator.beta.mean().item()) < 0.005

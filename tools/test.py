@@ -4,6 +4,7 @@
         [--cfg-options k=v ...] [--launcher {none,pytorch,slurm,mpi}]
 """
 import argparse
+import json
 import os
 import os.path as osp
 
@@ -24,6 +25,10 @@ def parse_args():
         '--out',
         help='dump the per-sample predictions to this pickle file '
         '(.pkl), for later analysis')
+    parser.add_argument(
+        '--dump-metrics',
+        help='write the metrics to this JSON file (for tools that collect '
+        'results, e.g. tools/run_vtab.py)')
     parser.add_argument(
         '--trust-checkpoint',
         action='store_true',
@@ -74,6 +79,9 @@ def main():
             DumpResults(out_file_path=args.out))
     metrics = runner.test()
     print(metrics)
+    if args.dump_metrics is not None and runner.rank == 0:
+        with open(args.dump_metrics, 'w') as file:
+            json.dump(metrics, file, indent=2)
 
 
 if __name__ == '__main__':

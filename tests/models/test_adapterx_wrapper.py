@@ -1,7 +1,7 @@
 """The AdapterX wrapper on mmpretrain and timm ViTs."""
 import pytest
 import torch
-from mmpretrain.models import VisionTransformer
+from mmpretrain.models import TIMMBackbone, VisionTransformer
 from timm.models.vision_transformer import VisionTransformer as TimmViT
 
 from adapterx.models import AdapterX, PeftImageClassifier
@@ -32,6 +32,14 @@ def tiny_timm_vit():
     return in_eval_mode(
         TimmViT(img_size=32, patch_size=8, embed_dim=32, depth=3,
                 num_heads=2, mlp_ratio=2.0, num_classes=0))
+
+
+def tiny_timm_backbone():
+    """timm through mmpretrain's TIMMBackbone, as configs name it."""
+    torch.manual_seed(0)
+    return in_eval_mode(
+        TIMMBackbone(model_name='vit_tiny_patch16_224', pretrained=False,
+                     num_classes=0, img_size=32, patch_size=8, depth=3))
 
 
 def randomise_adapters(model):
@@ -88,7 +96,8 @@ def test_invalid_settings_name_the_value(kwargs, message):
         AdapterX(tiny_vit(), **kwargs)
 
 
-@pytest.mark.parametrize('build', [tiny_vit, tiny_timm_vit])
+@pytest.mark.parametrize('build',
+                         [tiny_vit, tiny_timm_vit, tiny_timm_backbone])
 def test_zero_initialised_smoa_leaves_the_backbone_unchanged(build):
     plain = build()
     expected = plain(images())

@@ -2,6 +2,7 @@
 import pytest
 import torch
 from mmpretrain.models import TIMMBackbone, VisionTransformer
+from mmpretrain.structures import DataSample
 from timm.models.vision_transformer import VisionTransformer as TimmViT
 
 from adapterx.models import AdapterX, PeftImageClassifier
@@ -158,16 +159,19 @@ def test_unwrap_round_trip():
     assert torch.equal(rewrapped(images())[0], adapted_output)
 
 
-def test_gradients_reach_exactly_the_trainable_set():
-    model = PeftImageClassifier(
+def tiny_classifier(**peft):
+    return PeftImageClassifier(
         backbone=dict(type='VisionTransformer', arch=TINY_ARCH, img_size=32,
                       patch_size=8),
         head=dict(type='VisionTransformerClsHead', num_classes=3,
                   in_channels=32, loss=dict(type='CrossEntropyLoss')),
-        peft=dict(type='AdapterX'))
+        peft=dict(type='AdapterX', **peft))
+
+
+def test_gradients_reach_exactly_the_trainable_set():
+    model = tiny_classifier()
     trainable = set(freeze_parameters(model, ADAPTERX_TRAINABLE))
     randomise_adapters(model)
-    from mmpretrain.structures import DataSample
     samples = [DataSample().set_gt_label(label) for label in (0, 2)]
     losses = model.loss(images(), samples)
     assert set(losses) == {'loss', 'loss_balance'}
@@ -181,12 +185,6 @@ def test_gradients_reach_exactly_the_trainable_set():
 
 
 def test_balance_loss_weight_zero_adds_no_loss():
-    model = PeftImageClassifier(
-        backbone=dict(type='VisionTransformer', arch=TINY_ARCH, img_size=32,
-                      patch_size=8),
-        head=dict(type='VisionTransformerClsHead', num_classes=3,
-                  in_channels=32, loss=dict(type='CrossEntropyLoss')),
-        peft=dict(type='AdapterX', balance_loss_weight=0))
-    from mmpretrain.structures import DataSample
+    model = tiny_classifier(balance_loss_weight=0)
     losses = model.loss(images(), [DataSample().set_gt_label(1)] * 2)
     assert set(losses) == {'loss'}

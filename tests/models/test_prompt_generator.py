@@ -1,6 +1,8 @@
 import torch
 
+import adapterx.models.adapters  # noqa: F401 (registers the adapters)
 from adapterx.models.adapters import PromptGenerator
+from adapterx.registry import ADAPTERS
 
 
 def test_one_prompt_per_sample_from_the_mean_adapter_output():
@@ -28,3 +30,11 @@ def test_initialisation_near_identity():
     assert abs(generator.gamma.mean().item() - 1.0) < 0.005
     assert abs(generator.gamma.std().item() - 0.02) < 0.005
     assert abs(generator.beta.mean().item()) < 0.005
+
+
+def test_built_from_the_registry():
+    generator = ADAPTERS.build(
+        dict(type='PromptGenerator', embed_dims=8, act_cfg=None))
+    assert isinstance(generator, PromptGenerator)
+    assert isinstance(generator.activation, torch.nn.Identity)
+    assert generator(torch.randn(2, 3, 8)).shape == (2, 1, 8)

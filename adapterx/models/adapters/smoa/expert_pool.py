@@ -2,11 +2,25 @@ import math
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 from mmcv.cnn import build_activation_layer
 from torch import Tensor
 
 from adapterx.registry import ADAPTERS
+
+
+def check_sizes(owner: str, embed_dims: int, num_heads: int,
+                **sizes: int) -> None:
+    """Raise a ValueError naming the value unless every size is a positive
+    integer and ``embed_dims`` splits evenly into ``num_heads`` sub-tokens."""
+    sizes = dict(embed_dims=embed_dims, num_heads=num_heads, **sizes)
+    for name, value in sizes.items():
+        # bool is an int subclass; True as a size is a config mistake.
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f'{owner}: {name} must be a positive integer, '
+                             f'got {value!r}')
+    if embed_dims % num_heads:
+        raise ValueError(f'{owner}: embed_dims={embed_dims} is not divisible '
+                         f'by num_heads={num_heads}')
 
 
 @ADAPTERS.register_module()
@@ -51,19 +65,13 @@ class SharedExpertPool(nn.Module):
                  act_cfg: dict = dict(type='ReLU'),
                  dropout: float = 0.0):
         super().__init__()
-        for name, value in (('embed_dims', embed_dims),
-                            ('num_experts', num_experts),
-                            ('bottleneck_dims', bottleneck_dims),
-                            ('routing_dims', routing_dims),
-                            ('num_heads', num_heads)):
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(
-                    f'SharedExpertPool: {name} must be a positive integer, '
-                    f'got {value!r}')
-        if embed_dims % num_heads:
-            raise ValueError(
-                f'SharedExpertPool: embed_dims={embed_dims} is not divisible '
-                f'by num_heads={num_heads}')
+        check_sizes(
+            'SharedExpertPool',
+            embed_dims=embed_dims,
+            num_heads=num_heads,
+            num_experts=num_experts,
+            bottleneck_dims=bottleneck_dims,
+            routing_dims=routing_dims)
         self.embed_dims = embed_dims
         self.num_experts = num_experts
         self.bottleneck_dims = bottleneck_dims
@@ -116,7 +124,3 @@ class SharedExpertPool(nn.Module):
         gated = hidden * gates.repeat_interleave(rank, dim=-1)
         up = self.up_weight.reshape(num_experts * rank, head_dims)
         return gated @ up + gates @ self.up_bias
-
-    def normalized_embeddings(self) -> Tensor:
-        """Expert embeddings on the unit sphere (cosine routing)."""
-        return F.normalize(self.expert_embeddings, dim=-1)

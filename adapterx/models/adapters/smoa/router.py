@@ -6,6 +6,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from adapterx.registry import ADAPTERS
+from .expert_pool import check_sizes
 
 
 class RoutingResult(NamedTuple):
@@ -31,8 +32,9 @@ def switch_balance_loss(probs: Tensor) -> Tensor:
 @ADAPTERS.register_module()
 class TokenRouter(nn.Module):
     """A block's token-level router, X-MoE style: each sub-token is
-    projected to ``routing_dims`` and scored by cosine against the shared
-    expert embeddings.
+    projected to ``routing_dims`` and scored against the L2-normalised
+    shared expert embeddings (the projection is not normalised, as in
+    X-MoE's code).
 
     Args:
         embed_dims (int): Token width d.
@@ -54,7 +56,14 @@ class TokenRouter(nn.Module):
                  soft: bool = False,
                  temperature: float = 1.0):
         super().__init__()
-        if not isinstance(top_k, int) or not 1 <= top_k <= num_experts:
+        check_sizes(
+            'TokenRouter',
+            embed_dims=embed_dims,
+            num_heads=num_heads,
+            num_experts=num_experts,
+            routing_dims=routing_dims)
+        if isinstance(top_k, bool) or not isinstance(top_k, int) \
+                or not 1 <= top_k <= num_experts:
             raise ValueError(
                 f'TokenRouter: top_k must be an integer in [1, num_experts='
                 f'{num_experts}], got {top_k!r}')
@@ -70,9 +79,18 @@ class TokenRouter(nn.Module):
 
     def forward(self, sub_tokens: Tensor,
                 expert_embeddings: Tensor) -> RoutingResult:
-        """Route (B, L, H, d/H) sub-tokens over unit-norm (N, routing_dims)
-        expert embeddings."""
-        logits = self.projection(sub_tokens) @ expert_embeddings.T
+        """Route sub-tokens to experts.
+
+        Args:
+            sub_tokens (Tensor): (B, L, H, d/H).
+            expert_embeddings (Tensor): The pool's (N, routing_dims)
+                embeddings, raw: they are L2-normalised here.
+
+        Returns:
+            RoutingResult: gates and probs (B, L, H, N), balance_loss.
+        """
+        logits = self.projection(sub_tokens) @ F.normalize(
+            expert_embeddings, dim=-1).T
         probs = torch.softmax(logits / self.temperature, dim=-1)
         if self.soft:
             gates = probs

@@ -58,12 +58,24 @@ class SMoA(nn.Module):
     def expert_pool(self) -> SharedExpertPool:
         return self._pool[0]
 
+    def extra_repr(self) -> str:
+        # The pool is no submodule, so without this a printed model would
+        # not show which blocks share one.
+        pool = self.expert_pool
+        text = (f'expert_pool=<SharedExpertPool at {id(pool):#x}: '
+                f'{pool.num_experts} experts>')
+        if not isinstance(self.scale, nn.Module):
+            text += f', scale={self.scale}'
+        return text
+
     def forward(self, x: Tensor) -> Tensor:
+        """(B, L, d) -> (B, L, d), scaled. Keeps the routing of the call in
+        ``last_routing`` and its load-balancing loss in ``balance_loss``."""
         pool = self.expert_pool
         batch, length, dims = x.shape
         sub_tokens = x.reshape(batch, length, pool.num_heads,
                                dims // pool.num_heads)
-        routing = self.router(sub_tokens, pool.normalized_embeddings())
+        routing = self.router(sub_tokens, pool.expert_embeddings)
         mixed = pool(sub_tokens, routing.gates).reshape(batch, length, dims)
         self.balance_loss = routing.balance_loss
         self.last_routing = routing

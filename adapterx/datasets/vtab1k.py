@@ -1,0 +1,153 @@
+"""VTAB-1k: the 19 tasks of the Visual Task Adaptation Benchmark with 1,000
+training images each, in the image-and-list layout the PEFT literature
+distributes::
+
+    <data_root>/                          e.g. data/vtab-1k
+    ├── cifar/
+    │   ├── train800.txt                  lines "images/<split>/000123.jpg 7"
+    │   ├── val200.txt
+    │   ├── train800val200.txt            the 1,000 training images
+    │   ├── test.txt
+    │   └── images/<split>/000123.jpg
+    ├── caltech101/
+    └── ...                               one folder per task of VTAB1K_TASKS
+
+A list line is an image path relative to the task folder, one space and an
+integer label in ``[0, num_classes)``.
+
+Protocol: tune hyperparameters training on ``train800`` and evaluating on
+``val200``, train the final model on ``train800val200`` and report top-1 on
+``test``. Papers report each task, the mean of each group
+(``VTAB1K_GROUPS``) and the mean of the three group means or of all 19
+tasks.
+"""
+import os.path as osp
+from collections import namedtuple
+
+from mmpretrain.datasets import BaseDataset
+
+from adapterx.registry import DATASETS
+from .annotations import (check_listed_images, close_matches,
+                          indexed_class_names, read_label_list,
+                          require_exists)
+
+VTAB1kTask = namedtuple('VTAB1kTask', ['group', 'num_classes'])
+
+# Task folder name -> (group, number of classes), in the order of the
+# published tables.
+VTAB1K_TASKS = {
+    'cifar': VTAB1kTask('Natural', 100),
+    'caltech101': VTAB1kTask('Natural', 102),
+    'dtd': VTAB1kTask('Natural', 47),
+    'oxford_flowers102': VTAB1kTask('Natural', 102),
+    'oxford_iiit_pet': VTAB1kTask('Natural', 37),
+    'svhn': VTAB1kTask('Natural', 10),
+    'sun397': VTAB1kTask('Natural', 397),
+    'patch_camelyon': VTAB1kTask('Specialized', 2),
+    'eurosat': VTAB1kTask('Specialized', 10),
+    'resisc45': VTAB1kTask('Specialized', 45),
+    'diabetic_retinopathy': VTAB1kTask('Specialized', 5),
+    'clevr_count': VTAB1kTask('Structured', 8),
+    'clevr_dist': VTAB1kTask('Structured', 6),
+    'dmlab': VTAB1kTask('Structured', 6),
+    'kitti': VTAB1kTask('Structured', 4),
+    'dsprites_loc': VTAB1kTask('Structured', 16),
+    'dsprites_ori': VTAB1kTask('Structured', 16),
+    'smallnorb_azi': VTAB1kTask('Structured', 18),
+    'smallnorb_ele': VTAB1kTask('Structured', 9),
+}
+
+# Group -> its tasks, both in table order.
+VTAB1K_GROUPS = {
+    group: tuple(task for task, info in VTAB1K_TASKS.items()
+                 if info.group == group)
+    for group in ('Natural', 'Specialized', 'Structured')
+}
+
+# Other names of task folders seen in released copies and configs.
+VTAB1K_ALIASES = {'cifar100': 'cifar', 'oxford_pet': 'oxford_iiit_pet'}
+
+VTAB1K_SPLITS = ('train800', 'val200', 'train800val200', 'test')
+
+_LAYOUT = (
+    'VTAB-1k expects one folder per task under the data root ('
+    f'{", ".join(VTAB1K_TASKS)}), each holding '
+    f'{", ".join(split + ".txt" for split in VTAB1K_SPLITS)} with lines '
+    '"images/<split>/000123.jpg <label>" (paths relative to the task '
+    'folder) and the images they list.')
+
+
+def resolve_vtab1k_task(task):
+    """The folder name of a VTAB-1k task, given the name or an alias."""
+    if task in VTAB1K_TASKS:
+        return task
+    if task in VTAB1K_ALIASES:
+        return VTAB1K_ALIASES[task]
+    raise ValueError(
+        f'Unknown VTAB-1k task {task!r}'
+        f'{close_matches(task, [*VTAB1K_TASKS, *VTAB1K_ALIASES])}. The 19 '
+        f'tasks: {", ".join(VTAB1K_TASKS)}; aliases: '
+        f'{", ".join(f"{a} -> {t}" for a, t in VTAB1K_ALIASES.items())}.')
+
+
+@DATASETS.register_module()
+class VTAB1k(BaseDataset):
+    """One VTAB-1k task (see the module docstring for the layout).
+
+    Everything is checked when the dataset is built: the folders and the
+    list file exist, every line parses, every label is in
+    ``[0, num_classes)`` and every listed image exists.
+
+    Args:
+        data_root (str): The folder holding one folder per task.
+        task (str): A key of ``VTAB1K_TASKS`` or of ``VTAB1K_ALIASES``.
+        split (str): ``'train800'``, ``'val200'``, ``'train800val200'`` or
+            ``'test'``.
+        pipeline (Sequence): Transforms; the samples hold ``img_path``
+            (absolute) and ``gt_label``.
+        metainfo (dict, optional): The class names default to
+            ``class_0``, ``class_1``, ...
+        **kwargs: Other arguments of mmpretrain's ``BaseDataset``
+            (``indices``, ``test_mode``, ``lazy_init``, ``classes``, ...).
+    """
+
+    def __init__(self, data_root, task, split, pipeline=(), metainfo=None,
+                 **kwargs):
+        self.task = resolve_vtab1k_task(task)
+        if split not in VTAB1K_SPLITS:
+            raise ValueError(
+                f'Unknown VTAB-1k split {split!r}'
+                f'{close_matches(split, VTAB1K_SPLITS)}; the splits are '
+                f'{", ".join(VTAB1K_SPLITS)}.')
+        self.split = split
+        self.num_classes = VTAB1K_TASKS[self.task].num_classes
+        super().__init__(
+            ann_file=osp.join(self.task, f'{split}.txt'),
+            data_root=data_root,
+            data_prefix=self.task,
+            pipeline=pipeline,
+            metainfo=indexed_class_names(metainfo, self.num_classes,
+                                         kwargs.get('classes')),
+            **kwargs)
+
+    def load_data_list(self):
+        if self.data_root:
+            require_exists(self.data_root, 'VTAB-1k data root', _LAYOUT)
+        require_exists(self.img_prefix, f'VTAB-1k task folder {self.task!r}',
+                       _LAYOUT)
+        require_exists(self.ann_file, f'VTAB-1k {self.split} list file',
+                       _LAYOUT)
+        samples = read_label_list(self.ann_file, self.num_classes)
+        image_paths = [
+            osp.abspath(osp.join(self.img_prefix, path))
+            for path, _ in samples
+        ]
+        check_listed_images(image_paths, self.ann_file)
+        return [
+            dict(img_path=path, gt_label=label)
+            for path, (_, label) in zip(image_paths, samples)
+        ]
+
+    def extra_repr(self):
+        return [f'Task: \t{self.task}', f'Split: \t{self.split}',
+                *super().extra_repr()]

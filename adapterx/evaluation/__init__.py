@@ -1,0 +1,3 @@
+from .vtab_summary import VTABSummary, summarise_vtab
+
+__all__ = ['VTABSummary', 'summarise_vtab']

@@ -1,0 +1,9 @@
+"""Converters from third-party pretrained weights to mmpretrain models."""
+from .third_party import load_third_party_weights
+from .vit_timm import (convert_vit_checkpoint, npz_to_timm_state_dict,
+                       timm_vit_to_mmpretrain)
+
+__all__ = [
+    'load_third_party_weights', 'npz_to_timm_state_dict',
+    'timm_vit_to_mmpretrain', 'convert_vit_checkpoint'
+]

@@ -1,0 +1,108 @@
+"""Load weight files published by third parties without trusting them.
+
+``.npz`` archives are read with ``allow_pickle=False`` and ``.safetensors``
+files hold raw tensors only, so neither can run code. PyTorch pickles
+(``.pth``, ``.pt``, ``.bin``) are read with ``torch.load(weights_only=True)``;
+a file that needs more than tensors and plain containers (a training
+checkpoint that pickled its ``argparse.Namespace``, say) is refused unless the
+caller passes ``trust=True`` for that file. torch's global allowlist
+(``torch.serialization.add_safe_globals``) is never touched.
+"""
+import re
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from adapterx.engine.checkpoint import UntrustedCheckpointError
+
+NUMPY_SUFFIXES = ('.npz', )
+SAFETENSORS_SUFFIXES = ('.safetensors', )
+TORCH_SUFFIXES = ('.pth', '.pt', '.bin')
+ACCEPTED_SUFFIXES = NUMPY_SUFFIXES + SAFETENSORS_SUFFIXES + TORCH_SUFFIXES
+
+# Keys under which training scripts nest the weights: timm's train.py and
+# mmengine use 'state_dict', DeiT/MAE-style scripts 'model', some DDP
+# pipelines 'module'.
+STATE_DICT_CONTAINERS = ('state_dict', 'model', 'module')
+
+
+def load_third_party_weights(path, trust=False):
+    """Read the tensors of a third-party weight file.
+
+    Args:
+        path (str | Path): A ``.npz`` (Google JAX/Flax), ``.safetensors`` or
+            ``.pth``/``.pt``/``.bin`` (PyTorch pickle) file.
+        trust (bool): Unpickle a PyTorch file in full if it holds more than
+            tensors. Full unpickling can run arbitrary code: only for files
+            whose origin you trust. Ignored for the other formats, which
+            cannot hold code.
+
+    Returns:
+        dict[str, torch.Tensor]: The weights, unwrapped from a
+        ``state_dict`` / ``model`` / ``module`` container if the file has
+        one, with the file's own key names.
+
+    Raises:
+        FileNotFoundError: ``path`` does not exist.
+        ValueError: Unknown extension, or the file holds non-tensor values
+            where weights are expected.
+        UntrustedCheckpointError: A PyTorch file needs full unpickling and
+            ``trust`` is False.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in ACCEPTED_SUFFIXES:
+        raise ValueError(f'{path}: unknown weight file type {suffix!r}; '
+                         f'accepted: {", ".join(ACCEPTED_SUFFIXES)}')
+    if not path.is_file():
+        raise FileNotFoundError(
+            f'{path} does not exist (expected a weight file: '
+            f'{", ".join(ACCEPTED_SUFFIXES)})')
+
+    if suffix in NUMPY_SUFFIXES:
+        with np.load(path, allow_pickle=False) as archive:
+            return {key: torch.from_numpy(archive[key]) for key in archive}
+    if suffix in SAFETENSORS_SUFFIXES:
+        from safetensors.torch import load_file
+        return load_file(path, device='cpu')
+    return _tensors_only(path, _unwrap(_torch_load(path, trust)))
+
+
+def _torch_load(path, trust):
+    try:
+        return torch.load(path, map_location='cpu', weights_only=True)
+    except Exception as error:  # torch raises pickle.UnpicklingError
+        if not trust:
+            found = re.search(r'Unsupported global: GLOBAL (\S+)', str(error))
+            what = f'the global {found.group(1)}' if found else \
+                'objects other than tensors'
+            raise UntrustedCheckpointError(
+                f'{path} needs full unpickling ({what}), which can run '
+                'arbitrary code; refused. If you trust the origin of the '
+                'file, pass trust=True (--trust on the command line).'
+            ) from error
+    return torch.load(path, map_location='cpu', weights_only=False)
+
+
+def _unwrap(checkpoint):
+    """Descend into the first weights container found, level by level."""
+    while isinstance(checkpoint, dict):
+        container = next((key for key in STATE_DICT_CONTAINERS
+                          if isinstance(checkpoint.get(key), dict)), None)
+        if container is None:
+            break
+        checkpoint = checkpoint[container]
+    return checkpoint
+
+
+def _tensors_only(path, state_dict):
+    if not isinstance(state_dict, dict):
+        raise ValueError(f'{path} holds a {type(state_dict).__name__}, not '
+                         'a dict of weights')
+    others = [key for key, value in state_dict.items()
+              if not isinstance(value, torch.Tensor)]
+    if others:
+        raise ValueError(f'{path}: expected only tensors, but these entries '
+                         f'are not: {others}')
+    return dict(state_dict)

@@ -1,0 +1,57 @@
+"""Command-line arguments shared by tools/train.py and tools/test.py."""
+import os
+import os.path as osp
+
+from mmengine.config import DictAction
+
+
+def add_common_arguments(parser, checkpoint_help: str) -> None:
+    """--work-dir, --trust-checkpoint, --cfg-options, --launcher and the
+    launcher's --local-rank."""
+    parser.add_argument('--work-dir', help='directory for logs and outputs')
+    parser.add_argument(
+        '--trust-checkpoint',
+        action='store_true',
+        help=f'allow full unpickling of {checkpoint_help} if it holds more '
+        'than tensors and runner state (can run arbitrary code: only for '
+        'files whose origin you trust)')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config settings, key=value pairs '
+        '(e.g. train_dataloader.batch_size=32)')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
+    # torch.distributed.launch passes --local-rank; torchrun sets LOCAL_RANK.
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+
+
+def parse_common(parser):
+    args = parser.parse_args()
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args
+
+
+def apply_common_arguments(cfg, args):
+    """Launcher, work dir (default ``work_dirs/<config name>``) and trust."""
+    cfg.launcher = args.launcher
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = osp.join('./work_dirs',
+                                osp.splitext(osp.basename(args.config))[0])
+    if args.trust_checkpoint:
+        cfg.trust_checkpoint = True
+
+
+def build_runner(cfg):
+    """adapterx's RUNNERS node finds PeftRunner (and mmengine's Runner)."""
+    from mmengine.runner import Runner
+
+    from adapterx.registry import RUNNERS
+    return RUNNERS.build(cfg) if 'runner_type' in cfg else Runner.from_cfg(
+        cfg)

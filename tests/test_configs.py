@@ -1,0 +1,100 @@
+"""Every config parses; the per-task configs agree with the dataset tables;
+and the VTAB-1k config trains and tests for real (ViT-B/16, a few images,
+through tools/run_vtab.py)."""
+import json
+import shutil
+import sys
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmpretrain.models import VisionTransformer
+
+from adapterx.datasets import FGVC_DATASETS, VTAB1K_TASKS
+from adapterx.registry import DATASETS
+from adapterx.testing import make_image_folder
+from .utils import REPO_ROOT, run_tool
+
+CONFIGS = sorted(
+    path for path in (REPO_ROOT / 'configs').rglob('*.py')
+    if '_base_' not in path.parts)
+
+
+@pytest.mark.parametrize('path', CONFIGS,
+                         ids=lambda p: str(p.relative_to(REPO_ROOT)))
+def test_config_parses(path):
+    cfg = Config.fromfile(str(path))
+    assert cfg.default_scope == 'adapterx'
+    assert cfg.model.type == 'PeftImageClassifier'
+
+
+def dataloader_value(cfg, key):
+    values = {cfg[f'{split}_dataloader'].dataset[key]
+              for split in ('train', 'val', 'test')}
+    assert len(values) == 1, values
+    return values.pop()
+
+
+@pytest.mark.parametrize('task', list(VTAB1K_TASKS))
+def test_vtab_task_configs(task):
+    cfg = Config.fromfile(
+        str(REPO_ROOT / 'configs' / 'adapterx' / 'vtab' /
+            f'adapterx_vitb_vtab_{task}.py'))
+    assert dataloader_value(cfg, 'task') == task
+    assert cfg.model.head.num_classes == VTAB1K_TASKS[task].num_classes
+    assert cfg.data_preprocessor.num_classes == \
+        VTAB1K_TASKS[task].num_classes
+    assert cfg.train_dataloader.dataset.split == 'train800val200'
+    assert cfg.test_dataloader.dataset.split == 'test'
+
+
+def test_fgvc_configs_cover_the_five_datasets():
+    paths = sorted((REPO_ROOT / 'configs' / 'adapterx' / 'fgvc').glob('*.py'))
+    seen = set()
+    for path in paths:
+        cfg = Config.fromfile(str(path))
+        dataset_type = dataloader_value(cfg, 'type')
+        dataset_class = DATASETS.get(dataset_type)
+        assert cfg.model.head.num_classes == dataset_class.NUM_CLASSES
+        seen.add(dataset_class)
+    assert seen == set(FGVC_DATASETS)
+
+
+def write_vtab_task(root, task, num_classes):
+    """A VTAB-1k task folder in the real layout, tiny images."""
+    folder = make_image_folder(root / task, num_classes=num_classes,
+                               train_per_class=2, test_per_class=1)
+    shutil.copy(folder / 'train.txt', folder / 'train800val200.txt')
+    shutil.copy(folder / 'train.txt', folder / 'val200.txt')
+
+
+def test_vtab_config_end_to_end(tmp_path):
+    task = 'kitti'
+    write_vtab_task(tmp_path / 'vtab-1k', task, VTAB1K_TASKS[task].num_classes)
+    # 'Pretrained' ViT-B/16 weights in the converter's output format.
+    torch.manual_seed(0)
+    backbone = VisionTransformer(arch='b', img_size=224, patch_size=16)
+    pretrained = tmp_path / 'vit-b16.pth'
+    torch.save({'state_dict': {f'backbone.{k}': v
+                               for k, v in backbone.state_dict().items()}},
+               pretrained)
+    options = [
+        *(f'{split}_dataloader.dataset.data_root={tmp_path / "vtab-1k"}'
+          for split in ('train', 'val', 'test')),
+        *(f'{split}_dataloader.{key}={value}'
+          for split in ('train', 'val', 'test')
+          for key, value in (('batch_size', 4), ('num_workers', 0))),
+        f'model.backbone.init_cfg.checkpoint={pretrained}',
+        'train_cfg.max_epochs=1', 'train_cfg.val_interval=1',
+    ]
+    work_root = tmp_path / 'work'
+    log = run_tool(sys.executable, REPO_ROOT / 'tools' / 'run_vtab.py',
+                   '--tasks', task, '--work-dir-root', work_root,
+                   '--cfg-options', *options)
+    assert f'Load checkpoint from' in log or 'Loads checkpoint' in log
+    assert 'Trainable parameters: trainable without head: ' in log
+    metrics = json.loads((work_root / task / 'test_metrics.json').read_text())
+    assert 0 <= metrics['accuracy/top1'] <= 100
+    table = (work_root / 'vtab_results.md').read_text()
+    assert f'{metrics["accuracy/top1"]:.1f}' in table
+    assert 'No result yet for: cifar' in log

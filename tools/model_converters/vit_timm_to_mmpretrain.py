@@ -1,0 +1,70 @@
+"""Convert Google ``.npz`` / timm ViT weights for mmpretrain's ViT.
+
+    python tools/model_converters/vit_timm_to_mmpretrain.py SRC DST
+        [--keep-head] [--trust]
+
+SRC: Google's ``ViT-B_16.npz`` (or an AugReg ``.npz``), or timm's
+``.safetensors`` / ``.pth`` / ``.bin`` of a plain ViT such as
+``vit_base_patch16_224.augreg_in21k``. ``--trust`` allows full unpickling
+of a ``.pth`` that holds more than tensors (only for files whose origin you
+trust).
+
+DST is a tensor-only ``.pth`` (loads under ``torch.load(weights_only=True)``)
+holding ``{'state_dict': {...}}`` with ``ImageClassifier`` keys:
+``backbone.*`` for the :class:`~mmpretrain.models.VisionTransformer`, plus
+``head.layers.*`` with ``--keep-head``. mmengine reads the ``state_dict``
+entry in both of the usual ways of loading it:
+
+- the backbone alone, in a config::
+
+      backbone=dict(type='VisionTransformer', ...,
+                    init_cfg=dict(type='Pretrained', checkpoint=DST,
+                                  prefix='backbone.'))
+
+- the whole classifier: ``load_from = DST`` or
+  ``mmengine.runner.load_checkpoint(model, DST)``.
+
+The backbone settings under which the result matches timm are in the
+docstring of ``adapterx/models/converters/vit_timm.py``.
+"""
+import argparse
+from pathlib import Path
+
+import torch
+
+from adapterx.models.converters import convert_vit_checkpoint
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('src', help='.npz, .safetensors, .pth, .pt or .bin')
+    parser.add_argument('dst', help='output .pth')
+    parser.add_argument(
+        '--keep-head',
+        action='store_true',
+        help='keep the classifier (head.layers.*) instead of dropping it')
+    parser.add_argument(
+        '--trust',
+        action='store_true',
+        help='allow full unpickling of SRC (can run arbitrary code: only '
+        'for files whose origin you trust)')
+    return parser.parse_args()
+
+
+def main():
+    args = parse_args()
+    state_dict = convert_vit_checkpoint(
+        args.src,
+        keep_head=args.keep_head,
+        trust=args.trust,
+        prefix='backbone.')
+    dst = Path(args.dst)
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({'state_dict': state_dict}, dst)
+    num_params = sum(tensor.numel() for tensor in state_dict.values())
+    print(f'Wrote {len(state_dict)} tensors ({num_params:,} parameters) '
+          f'to {dst}')
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,99 @@
+"""Train and test a method on all 19 VTAB-1k tasks, then print the table.
+
+    python tools/run_vtab.py [CONFIG_TEMPLATE] [--gpus N] [--tasks T ...]
+        [--work-dir-root DIR] [--collect-only] [--cfg-options k=v ...]
+
+CONFIG_TEMPLATE names one config per task with ``{task}``, by default
+``configs/adapterx/vtab/adapterx_vitb_vtab_{task}.py``. Each task trains
+on train800val200 (tools/train.py, or tools/dist_train.sh with --gpus > 1)
+into ``<work-dir-root>/<task>``, its final checkpoint is tested on the test
+split, and the table (each task, each group's mean, the mean of the three
+group means and the mean of all 19 tasks) is printed and written to
+``<work-dir-root>/vtab_results.{md,json}``. --collect-only skips training
+and testing and tabulates the ``test_metrics.json`` files already there.
+"""
+import argparse
+import json
+import os
+import os.path as osp
+import subprocess
+import sys
+
+from adapterx.datasets.vtab1k import VTAB1K_TASKS
+from adapterx.evaluation import summarise_vtab
+
+TOOLS = osp.dirname(osp.abspath(__file__))
+DEFAULT_TEMPLATE = osp.join(
+    osp.dirname(TOOLS), 'configs', 'adapterx', 'vtab',
+    'adapterx_vitb_vtab_{task}.py')
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(
+        description='Run every VTAB-1k task and tabulate the results')
+    parser.add_argument('template', nargs='?', default=DEFAULT_TEMPLATE)
+    parser.add_argument('--gpus', type=int, default=1)
+    parser.add_argument('--tasks', nargs='+', default=list(VTAB1K_TASKS),
+                        choices=list(VTAB1K_TASKS))
+    parser.add_argument('--work-dir-root', default='work_dirs/vtab')
+    parser.add_argument('--collect-only', action='store_true')
+    parser.add_argument('--cfg-options', nargs='+', default=[],
+                        help='passed to training and testing of every task')
+    return parser.parse_args()
+
+
+def run(command):
+    print('+', ' '.join(command), flush=True)
+    subprocess.run(command, check=True)
+
+
+def train_and_test(task, args):
+    config = args.template.format(task=task)
+    if not osp.isfile(config):
+        raise FileNotFoundError(f'No config for VTAB-1k task {task!r}: '
+                                f'{config}')
+    work_dir = osp.join(args.work_dir_root, task)
+    options = ['--cfg-options', *args.cfg_options] if args.cfg_options \
+        else []
+    if args.gpus > 1:
+        run([osp.join(TOOLS, 'dist_train.sh'), config, str(args.gpus),
+             '--work-dir', work_dir, *options])
+    else:
+        run([sys.executable, osp.join(TOOLS, 'train.py'), config,
+             '--work-dir', work_dir, *options])
+    with open(osp.join(work_dir, 'last_checkpoint')) as file:
+        checkpoint = file.read().strip()
+    run([sys.executable, osp.join(TOOLS, 'test.py'), config, checkpoint,
+         '--work-dir', work_dir, '--dump-metrics',
+         osp.join(work_dir, 'test_metrics.json'), *options])
+
+
+def collect(tasks, work_dir_root):
+    accuracies = {}
+    for task in tasks:
+        path = osp.join(work_dir_root, task, 'test_metrics.json')
+        if osp.isfile(path):
+            with open(path) as file:
+                accuracies[task] = json.load(file)['accuracy/top1']
+    return accuracies
+
+
+def main():
+    args = parse_args()
+    if not args.collect_only:
+        for task in args.tasks:
+            train_and_test(task, args)
+    summary = summarise_vtab(collect(args.tasks, args.work_dir_root))
+    table = summary.markdown()
+    print(table)
+    if summary.missing:
+        print(f'No result yet for: {", ".join(summary.missing)}')
+    os.makedirs(args.work_dir_root, exist_ok=True)
+    with open(osp.join(args.work_dir_root, 'vtab_results.md'), 'w') as file:
+        file.write(table + '\n')
+    with open(osp.join(args.work_dir_root, 'vtab_results.json'), 'w') as file:
+        json.dump(vars(summary), file, indent=2)
+
+
+if __name__ == '__main__':
+    main()

@@ -188,3 +188,35 @@ def test_balance_loss_weight_zero_adds_no_loss():
     model = tiny_classifier(balance_loss_weight=0)
     losses = model.loss(images(), [DataSample().set_gt_label(1)] * 2)
     assert set(losses) == {'loss'}
+
+
+def test_same_function_on_timm_and_mmpretrain_vits():
+    """The same weights and adapters give the same features in both
+    libraries' ViTs (atol 1e-5, fp32)."""
+    from adapterx.models.converters import timm_vit_to_mmpretrain
+    timm_model = AdapterX(tiny_timm_vit())
+    randomise_adapters(timm_model)
+    mmpretrain_vit = tiny_vit()
+    mmpretrain_vit.load_state_dict(
+        timm_vit_to_mmpretrain(_plain(timm_model)),
+        strict=True)
+    mmpretrain_model = AdapterX(mmpretrain_vit)
+    adapters = {
+        key.replace('module.blocks.', 'module.layers.'): value
+        for key, value in timm_model.adapter_state_dict().items()
+    }
+    missing, unexpected = mmpretrain_model.load_state_dict(
+        adapters, strict=False)
+    assert unexpected == []
+    assert not [key for key in missing if '.adapterx.' in key]
+    expected = timm_model(images())
+    output = mmpretrain_model(images())[0]
+    assert torch.allclose(output, expected, atol=1e-5)
+    assert not torch.allclose(expected, tiny_timm_vit()(images()), atol=1e-3)
+
+
+def _plain(model):
+    """The backbone's own tensors, without the adapters."""
+    return {key[len('module.'):]: value
+            for key, value in model.state_dict().items()
+            if key.startswith('module.') and '.adapterx.' not in key}

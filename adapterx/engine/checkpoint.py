@@ -9,6 +9,8 @@ the config (``--trust-checkpoint`` on the command line) loads it with full
 unpickling, for that file alone.
 """
 import contextlib
+import pickle
+import re
 
 import numpy as np
 import torch
@@ -41,33 +43,53 @@ def runner_checkpoint_types():
 
 
 class UntrustedCheckpointError(RuntimeError):
-    """A checkpoint needs unpickling beyond tensors and the runner's types."""
+    """A file needs unpickling beyond tensors and the allowed types."""
 
 
-def load_runner_checkpoint(filename, map_location='cpu', trust=False):
-    """Load a runner checkpoint (``epoch_N.pth``) with weights-only
-    unpickling.
+def load_weights_only(filename, map_location='cpu', trust=False,
+                      allowed_globals=(), how_to_trust='trust=True'):
+    """``torch.load`` with ``weights_only=True``, or in full if trusted.
 
     Args:
-        filename (str): Path of the checkpoint.
+        filename (str): Path of the file.
         map_location: As for :func:`torch.load`.
-        trust (bool): Unpickle the file in full if it needs more than the
-            runner's types. Only for files whose origin you trust: full
-            unpickling can run arbitrary code.
+        trust (bool): Unpickle the file in full if it needs more than
+            tensors and ``allowed_globals``. Full unpickling can run
+            arbitrary code: only for files whose origin you trust.
+        allowed_globals (Sequence): Types and functions allowed for this
+            one load (scoped; ``torch.load`` elsewhere is unaffected).
+        how_to_trust (str): How the caller's user says ``trust``, for the
+            error message.
 
     Raises:
         UntrustedCheckpointError: The file needs other globals and ``trust``
             is False; the message names the file and the global.
     """
-    with runner_checkpoint_types():
+    with torch.serialization.safe_globals(list(allowed_globals)):
         try:
             return torch.load(
                 filename, map_location=map_location, weights_only=True)
-        except Exception as error:  # torch raises pickle.UnpicklingError
+        except pickle.UnpicklingError as error:
             if not trust:
+                found = re.search(r'Unsupported global: GLOBAL (\S+)',
+                                  str(error))
+                what = f'the global {found.group(1)}' if found else \
+                    'objects other than tensors'
                 raise UntrustedCheckpointError(
-                    f'{filename} needs unpickling beyond tensors and the '
-                    f'types of runner checkpoints: {error}. Load it only if '
-                    'you trust its origin, with trust_checkpoint=True in the '
-                    'config (--trust-checkpoint).') from error
+                    f'{filename} needs full unpickling ({what}), which can '
+                    'run arbitrary code; refused. If you trust the origin '
+                    f'of the file: {how_to_trust}.') from error
     return torch.load(filename, map_location=map_location, weights_only=False)
+
+
+def load_runner_checkpoint(filename, map_location='cpu', trust=False):
+    """Load a runner checkpoint (``epoch_N.pth``) with weights-only
+    unpickling and the runner's types allowed (see
+    :func:`load_weights_only`)."""
+    return load_weights_only(
+        filename,
+        map_location=map_location,
+        trust=trust,
+        allowed_globals=RUNNER_CHECKPOINT_GLOBALS,
+        how_to_trust='trust_checkpoint=True in the config '
+        '(--trust-checkpoint)')

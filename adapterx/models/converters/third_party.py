@@ -8,13 +8,12 @@ checkpoint that pickled its ``argparse.Namespace``, say) is refused unless the
 caller passes ``trust=True`` for that file. torch's global allowlist
 (``torch.serialization.add_safe_globals``) is never touched.
 """
-import re
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from adapterx.engine.checkpoint import UntrustedCheckpointError
+from adapterx.engine.checkpoint import load_weights_only
 
 NUMPY_SUFFIXES = ('.npz', )
 SAFETENSORS_SUFFIXES = ('.safetensors', )
@@ -66,23 +65,10 @@ def load_third_party_weights(path, trust=False):
     if suffix in SAFETENSORS_SUFFIXES:
         from safetensors.torch import load_file
         return load_file(path, device='cpu')
-    return _tensors_only(path, _unwrap(_torch_load(path, trust)))
-
-
-def _torch_load(path, trust):
-    try:
-        return torch.load(path, map_location='cpu', weights_only=True)
-    except Exception as error:  # torch raises pickle.UnpicklingError
-        if not trust:
-            found = re.search(r'Unsupported global: GLOBAL (\S+)', str(error))
-            what = f'the global {found.group(1)}' if found else \
-                'objects other than tensors'
-            raise UntrustedCheckpointError(
-                f'{path} needs full unpickling ({what}), which can run '
-                'arbitrary code; refused. If you trust the origin of the '
-                'file, pass trust=True (--trust on the command line).'
-            ) from error
-    return torch.load(path, map_location='cpu', weights_only=False)
+    checkpoint = load_weights_only(
+        path, trust=trust, how_to_trust='trust=True (--trust on the command '
+        'line)')
+    return _tensors_only(path, _unwrap(checkpoint))
 
 
 def _unwrap(checkpoint):

@@ -55,25 +55,15 @@ train_dataloader = dict(
         pipeline=train_pipeline),
     sampler=dict(type='DefaultSampler', shuffle=True),
 )
+# Evaluation loaders: the training loader's settings, unshuffled, on the
+# val and test splits with the test pipeline.
 val_dataloader = dict(
-    batch_size=64,
-    num_workers=4,
+    train_dataloader,
     dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        split='val',
-        pipeline=test_pipeline),
+        train_dataloader['dataset'], split='val', pipeline=test_pipeline),
     sampler=dict(type='DefaultSampler', shuffle=False),
 )
 val_evaluator = dict(type='Accuracy', topk=(1, ))
 test_dataloader = dict(
-    batch_size=64,
-    num_workers=4,
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        split='test',
-        pipeline=test_pipeline),
-    sampler=dict(type='DefaultSampler', shuffle=False),
-)
+    val_dataloader, dataset=dict(val_dataloader['dataset'], split='test'))
 test_evaluator = val_evaluator

@@ -25,13 +25,9 @@ train_dataloader = dict(
     sampler=dict(type='DefaultSampler', shuffle=True),
 )
 val_dataloader = dict(
+    train_dataloader,
     batch_size=16,
-    num_workers=0,
-    dataset=dict(
-        type='CustomDataset',
-        data_root=data_root,
-        ann_file='test.txt',
-        pipeline=pipeline),
+    dataset=dict(train_dataloader['dataset'], ann_file='test.txt'),
     sampler=dict(type='DefaultSampler', shuffle=False),
 )
 val_evaluator = dict(type='Accuracy', topk=(1, ))

@@ -53,27 +53,14 @@ train_dataloader = dict(
         pipeline=pipeline),
     sampler=dict(type='DefaultSampler', shuffle=True),
 )
+# Evaluation loaders: the training loader's settings, unshuffled, on the
+# val200 and test splits.
 val_dataloader = dict(
-    batch_size=64,
-    num_workers=4,
-    dataset=dict(
-        type='VTAB1k',
-        data_root=data_root,
-        task=task,
-        split='val200',
-        pipeline=pipeline),
+    train_dataloader,
+    dataset=dict(train_dataloader['dataset'], split='val200'),
     sampler=dict(type='DefaultSampler', shuffle=False),
 )
 val_evaluator = dict(type='Accuracy', topk=(1, ))
 test_dataloader = dict(
-    batch_size=64,
-    num_workers=4,
-    dataset=dict(
-        type='VTAB1k',
-        data_root=data_root,
-        task=task,
-        split='test',
-        pipeline=pipeline),
-    sampler=dict(type='DefaultSampler', shuffle=False),
-)
+    val_dataloader, dataset=dict(val_dataloader['dataset'], split='test'))
 test_evaluator = val_evaluator

@@ -1,6 +1,7 @@
 """Freezing, its verification, and trainable-only checkpoints, through the
 tools on the tiny data."""
 import json
+import pickle
 import sys
 from types import SimpleNamespace
 
@@ -14,6 +15,7 @@ from adapterx.engine import ParameterFreezeHook, load_runner_checkpoint
 from ..utils import REPO_ROOT, data_root_options, run_tool, train
 
 LINEAR_PROBE = REPO_ROOT / 'configs' / 'tiny' / 'vit_tiny_linear_probe.py'
+ADAPTERX = REPO_ROOT / 'configs' / 'tiny' / 'vit_tiny_adapterx.py'
 
 
 @pytest.fixture(scope='module')
@@ -56,18 +58,43 @@ def test_linear_probe_trains_the_head_alone(tmp_path, tiny_image_root,
     assert torch.equal(trainable['state_dict']['head.layers.head.weight'],
                        final['head.layers.head.weight'])
 
-    def test_accuracy(checkpoint):
-        output = run_tool(
-            sys.executable, REPO_ROOT / 'tools' / 'test.py', LINEAR_PROBE,
-            checkpoint, '--work-dir', tmp_path / 'test', '--cfg-options',
-            *data_root_options(tiny_image_root),
-            *pretrained_options(pretrained_tiny_backbone))
-        return output.strip().splitlines()[-1]
-
     # The head file on top of the pretrained backbone evaluates exactly as
     # the full checkpoint does.
-    assert test_accuracy(work_dir / 'trainable_epoch_2.pth') == \
-        test_accuracy(work_dir / 'epoch_2.pth')
+    assert_same_test_results(LINEAR_PROBE, work_dir, tmp_path,
+                             tiny_image_root, pretrained_tiny_backbone)
+
+
+def assert_same_test_results(config, work_dir, tmp_path, data_root,
+                             pretrained):
+    """tools/test.py gives the same predictions for the trainable-only file
+    (on top of the pretrained backbone) as for the full checkpoint."""
+
+    def predictions(checkpoint):
+        out = tmp_path / f'{checkpoint.stem}.pkl'
+        run_tool(sys.executable, REPO_ROOT / 'tools' / 'test.py', config,
+                 checkpoint, '--work-dir', tmp_path / 'test', '--out', out,
+                 '--cfg-options', *data_root_options(data_root),
+                 *pretrained_options(pretrained))
+        with open(out, 'rb') as file:
+            return torch.stack([sample['pred_score']
+                                for sample in pickle.load(file)])
+
+    assert torch.equal(predictions(work_dir / 'trainable_epoch_2.pth'),
+                       predictions(work_dir / 'epoch_2.pth'))
+
+
+def test_adapterx_file_on_top_of_the_pretrained_backbone(
+        tmp_path, tiny_image_root, pretrained_tiny_backbone):
+    work_dir = tmp_path / 'adapterx'
+    train(ADAPTERX, work_dir, *pretrained_options(pretrained_tiny_backbone),
+          data_root=tiny_image_root)
+    trainable = torch.load(work_dir / 'trainable_epoch_2.pth')['state_dict']
+    assert any('.adapterx.' in key for key in trainable)
+    assert 'backbone.expert_pools.mlp_0.up_weight' in trainable
+    assert 'backbone.module.layers.0.ln2.weight' in trainable
+    assert not any('.attn.' in key or '.ffn.' in key for key in trainable)
+    assert_same_test_results(ADAPTERX, work_dir, tmp_path, tiny_image_root,
+                             pretrained_tiny_backbone)
 
 
 def test_trainable_file_for_another_model_is_refused(

@@ -9,6 +9,7 @@ the config (``--trust-checkpoint`` on the command line) loads it with full
 unpickling, for that file alone.
 """
 import contextlib
+import os
 import pickle
 import re
 
@@ -93,3 +94,24 @@ def load_runner_checkpoint(filename, map_location='cpu', trust=False):
         allowed_globals=RUNNER_CHECKPOINT_GLOBALS,
         how_to_trust='trust_checkpoint=True in the config '
         '(--trust-checkpoint)')
+
+
+@contextlib.contextmanager
+def atomic_file(path):
+    """Yield a temporary path beside ``path``; when the block ends without
+    error, move it onto ``path`` in one step (``os.replace``).
+
+    A run killed while writing a checkpoint thus leaves the previous file
+    under the final name intact, never a truncated one; the temporary file
+    of a failed write is removed.
+    """
+    directory, name = os.path.split(os.path.abspath(path))
+    temporary = os.path.join(directory, f'.{name}.{os.getpid()}.partial')
+    try:
+        yield temporary
+        with open(temporary, 'rb') as file:
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.remove(temporary)

@@ -3,7 +3,7 @@ import os.path as osp
 
 import torch
 import torch.distributed as torch_dist
-from mmengine.dist import is_distributed
+from mmengine.dist import is_distributed, is_main_process
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner
@@ -11,7 +11,8 @@ from mmengine.runner.checkpoint import _load_checkpoint_to_model
 
 from adapterx.registry import HOOKS, MODEL_WRAPPERS, RUNNERS
 from .hooks import EpochSeedHook, ParameterFreezeHook, RankConsistencyHook
-from .checkpoint import load_runner_checkpoint, runner_checkpoint_types
+from .checkpoint import (atomic_file, load_runner_checkpoint,
+                         runner_checkpoint_types)
 from .trainable_weights import TRAINABLE_ONLY_KEY, load_trainable_state_dict
 from .random_state import capture_random_state, restore_random_state
 
@@ -137,4 +138,14 @@ class PeftRunner(Runner):
 
     def save_checkpoint(self, out_dir, filename, *args, meta=None, **kwargs):
         meta = dict(meta or {}, random_state=capture_random_state())
-        super().save_checkpoint(out_dir, filename, *args, meta=meta, **kwargs)
+        if not is_main_process() or not osp.isdir(out_dir):
+            # Other ranks: mmengine saves on rank 0 only. Remote storage
+            # (s3, ...): written by mmengine's backend as it is.
+            super().save_checkpoint(out_dir, filename, *args, meta=meta,
+                                    **kwargs)
+            return
+        # Written under a temporary name and renamed when complete: a kill
+        # during the save leaves the previous checkpoints loadable.
+        with atomic_file(osp.join(out_dir, filename)) as temporary:
+            super().save_checkpoint(out_dir, osp.basename(temporary), *args,
+                                    meta=meta, **kwargs)

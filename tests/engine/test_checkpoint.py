@@ -8,7 +8,7 @@ from mmengine.logging.history_buffer import HistoryBuffer
 
 from adapterx.engine import (capture_random_state, load_runner_checkpoint,
                              restore_random_state)
-from adapterx.engine.checkpoint import UntrustedCheckpointError
+from adapterx.engine.checkpoint import UntrustedCheckpointError, atomic_file
 
 
 class NotATensor:
@@ -63,3 +63,20 @@ def test_random_state_round_trip():
     assert torch.randint(0, 10**6, (1, )).item() == expected[1]
     assert np.random.rand() == expected[2]
     assert random.random() == expected[3]
+
+
+def test_atomic_file_replaces_only_when_complete(tmp_path):
+    path = tmp_path / 'epoch_2.pth'
+    torch.save({'epoch': 1}, path)
+    with pytest.raises(KeyboardInterrupt):
+        with atomic_file(path) as temporary:
+            with open(temporary, 'wb') as file:
+                file.write(b'half a checkp')  # killed mid-write
+            raise KeyboardInterrupt
+    assert torch.load(path) == {'epoch': 1}
+    assert [p.name for p in tmp_path.iterdir()] == ['epoch_2.pth']
+
+    with atomic_file(path) as temporary:
+        torch.save({'epoch': 2}, temporary)
+    assert torch.load(path) == {'epoch': 2}
+    assert [p.name for p in tmp_path.iterdir()] == ['epoch_2.pth']

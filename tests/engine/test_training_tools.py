@@ -1,6 +1,8 @@
 """The training tools as a user runs them: tools/train.py, tools/test.py,
 tools/dist_train.sh, on the tiny config and a generated image folder."""
+import os
 import pickle
+import subprocess
 import sys
 
 import torch
@@ -80,4 +82,47 @@ def test_two_process_gloo_training(tmp_path, tiny_image_root):
     assert 'Epoch(train) [2][2/2]' in log
     # RankConsistencyHook compares every tensor with rank 0's at the end.
     assert 'All 2 ranks hold identical weights' in log
+    assert (work_dir / 'epoch_2.pth').is_file()
+
+
+KILL_DURING_SAVE = '''
+import os
+
+import mmengine.runner.runner as runner_module
+
+save_checkpoint = runner_module.save_checkpoint
+
+
+def killed_while_writing_epoch_2(checkpoint, filepath, **kwargs):
+    if checkpoint['meta']['epoch'] == 2:
+        with open(filepath, 'wb') as file:
+            file.write(b'the first bytes of a checkpoint')
+        os._exit(137)  # as SIGKILL would: no cleanup, no exception
+    return save_checkpoint(checkpoint, filepath, **kwargs)
+
+
+runner_module.save_checkpoint = killed_while_writing_epoch_2
+'''
+
+
+def test_kill_during_save_leaves_the_last_checkpoint_usable(
+        tmp_path, tiny_image_root):
+    (tmp_path / 'kill_during_save.py').write_text(KILL_DURING_SAVE)
+    config = tmp_path / 'killed.py'
+    config.write_text(f"_base_ = ['{TINY_CONFIG}']\n"
+                      "custom_imports = dict(imports=['kill_during_save'])\n")
+    work_dir = tmp_path / 'run'
+    env = dict(os.environ, PYTHONPATH=str(tmp_path))
+    killed = subprocess.run(
+        [sys.executable, REPO_ROOT / 'tools' / 'train.py', config,
+         '--work-dir', work_dir, '--cfg-options',
+         *data_root_options(tiny_image_root)],
+        cwd=REPO_ROOT, env=env, capture_output=True, text=True)
+    assert killed.returncode == 137, killed.stderr[-3000:]
+
+    # Only complete checkpoints carry checkpoint names.
+    assert sorted(p.name for p in work_dir.glob('*.pth')) == ['epoch_1.pth']
+    assert model_weights(work_dir / 'epoch_1.pth')
+    log = train(TINY_CONFIG, work_dir, '--resume', data_root=tiny_image_root)
+    assert 'resumed epoch: 1' in log
     assert (work_dir / 'epoch_2.pth').is_file()

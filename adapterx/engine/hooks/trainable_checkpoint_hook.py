@@ -6,6 +6,7 @@ from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
 from adapterx.registry import HOOKS
+from ..checkpoint import atomic_file
 from ..trainable_weights import TRAINABLE_ONLY_KEY, trainable_state_dict
 
 
@@ -36,14 +37,15 @@ class TrainableCheckpointHook(Hook):
             runner.model) else runner.model
         state = trainable_state_dict(model)
         path = osp.join(runner.work_dir, f'trainable_epoch_{runner.epoch + 1}.pth')
-        torch.save(
-            dict(
-                meta={
-                    TRAINABLE_ONLY_KEY: True,
-                    'epoch': runner.epoch + 1,
-                    'experiment_name': runner.experiment_name,
-                },
-                state_dict=state), path)
+        with atomic_file(path) as temporary:
+            torch.save(
+                dict(
+                    meta={
+                        TRAINABLE_ONLY_KEY: True,
+                        'epoch': runner.epoch + 1,
+                        'experiment_name': runner.experiment_name,
+                    },
+                    state_dict=state), temporary)
         runner.logger.info(
             f'Saved {len(state)} trainable tensors '
             f'({sum(t.numel() for t in state.values()):,} values) to {path}')

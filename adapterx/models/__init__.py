@@ -1,5 +1,5 @@
 """Models: PEFT wrappers, adapters, classifiers and weight converters."""
-from . import adapters  # noqa: F401 (registers components)
+from . import adapters, peft  # noqa: F401 (registers components)
 from .adapterx import AdapterX
 from .classifiers import PeftImageClassifier
 

@@ -9,6 +9,7 @@ from mmpretrain.models.backbones.vision_transformer import \
 from timm.models.vision_transformer import Block as TimmBlock
 
 from adapterx.registry import ADAPTERS, MODELS
+from ..peft.injected import InjectedModule
 from .vit_blocks import PromptStore, mmpretrain_block_forward, timm_block_forward
 
 BLOCK_FORWARDS = {
@@ -35,7 +36,7 @@ def num_prefix_tokens(module: nn.Module) -> int:
         'tokens go.')
 
 
-class AdapterXBlockAdapters(nn.Module):
+class AdapterXBlockAdapters(InjectedModule):
     """What Adapter-X adds to one block: its SMoA(s), with their per-block
     routers, and its prompt generator. Attached as ``block.adapterx``."""
 

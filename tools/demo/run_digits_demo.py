@@ -27,9 +27,12 @@ METHODS = {
 }
 
 
-def run(config_name, work_dir):
+def run(config_name, work_dir, max_epochs=None):
     cfg = Config.fromfile(osp.join(REPO_ROOT, 'configs', 'demo', config_name))
     cfg.work_dir = work_dir
+    if max_epochs is not None:
+        cfg.train_cfg.max_epochs = max_epochs
+        cfg.train_cfg.val_interval = max_epochs
     cfg.launcher = 'none'
     cfg.default_hooks.logger.interval = 1000
     start = time.perf_counter()
@@ -44,13 +47,19 @@ def run(config_name, work_dir):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--work-dir', default='work_dirs/digits_demo')
+    parser.add_argument(
+        '--max-epochs',
+        type=int,
+        help='stop every method after this many epochs (a quick check; the '
+        'learning-rate schedule still spans the configs\' 10 epochs)')
     args = parser.parse_args()
     register_all_modules(init_default_scope=False)
 
     rows = []
     for method, config_name in METHODS.items():
         accuracy, report, seconds = run(
-            config_name, osp.join(args.work_dir, osp.splitext(config_name)[0]))
+            config_name, osp.join(args.work_dir, osp.splitext(config_name)[0]),
+            args.max_epochs)
         rows.append((method, accuracy, report, seconds))
 
     header = (f'{"method":<18} {"test acc %":>10} {"trainable w/o head":>19} '

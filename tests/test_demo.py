@@ -1,0 +1,22 @@
+import re
+import sys
+
+from .utils import REPO_ROOT, run_tool
+
+
+def test_demo_runs_the_three_methods_and_prints_the_table(tmp_path):
+    output = run_tool(sys.executable,
+                      REPO_ROOT / 'tools' / 'demo' / 'run_digits_demo.py',
+                      '--work-dir', tmp_path, '--max-epochs', '1')
+    rows = {}
+    for method in ('Adapter-X', 'Full fine-tuning', 'Linear probing'):
+        line = next(line for line in output.splitlines()
+                    if line.startswith(method + ' '))
+        rows[method] = re.findall(r'[\d,.]+', line[len(method):])
+    accuracy, without_head, percent, with_head, seconds = rows['Adapter-X']
+    assert 0 <= float(accuracy) <= 100 and float(seconds) > 0
+    assert 0 < float(percent) < 5  # a small share of the backbone
+    assert rows['Full fine-tuning'][2] == '100.00'
+    assert rows['Linear probing'][1:3] == ['0', '0.00']
+    # The pretrained demo backbone was loaded, not a random one.
+    assert 'vit_demo_shapes.pth' in output

@@ -10,6 +10,7 @@ from mmengine.runner import Runner
 from mmengine.runner.checkpoint import _load_checkpoint_to_model
 
 from adapterx.registry import HOOKS, MODEL_WRAPPERS, RUNNERS
+from .loops import ResumableEpochBasedTrainLoop  # noqa: F401 (registers)
 from .hooks import EpochSeedHook, ParameterFreezeHook, RankConsistencyHook
 from .checkpoint import (atomic_file, load_runner_checkpoint,
                          runner_checkpoint_types)
@@ -38,6 +39,8 @@ class PeftRunner(Runner):
       draws the same dropout masks as an uninterrupted one.
     - The trainable set of a :class:`ParameterFreezeHook` in
       ``custom_hooks`` is applied before the model is wrapped in DDP.
+    - Epoch-based training resumes exactly in the middle of an epoch
+      (:class:`ResumableEpochBasedTrainLoop`).
     - Distributed runs end by checking that all ranks hold the same weights
       (:class:`RankConsistencyHook`).
     """
@@ -56,6 +59,16 @@ class PeftRunner(Runner):
         for hook_type in always_on:
             if not any(isinstance(hook, hook_type) for hook in self.hooks):
                 self.register_hook(hook_type())
+
+    def build_train_loop(self, loop):
+        if isinstance(loop, dict) and 'type' not in loop and loop.get(
+                'by_epoch', False):
+            loop = {
+                key: value
+                for key, value in loop.items() if key != 'by_epoch'
+            }
+            loop['type'] = 'ResumableEpochBasedTrainLoop'
+        return super().build_train_loop(loop)
 
     def setup_env(self, env_cfg: dict) -> None:
         if (self.distributed and not is_distributed()

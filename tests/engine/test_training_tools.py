@@ -126,3 +126,55 @@ def test_kill_during_save_leaves_the_last_checkpoint_usable(
     log = train(TINY_CONFIG, work_dir, '--resume', data_root=tiny_image_root)
     assert 'resumed epoch: 1' in log
     assert (work_dir / 'epoch_2.pth').is_file()
+
+
+KILL_AT_ITERATION_7 = '''
+import os
+import signal
+
+from mmengine.hooks import Hook
+from mmengine.registry import HOOKS
+
+
+@HOOKS.register_module()
+class KillAtIteration7(Hook):
+
+    def after_train_iter(self, runner, **kwargs):
+        if runner.iter + 1 == 7:
+            os.kill(os.getpid(), signal.SIGKILL)
+'''
+
+
+def test_sigkill_mid_epoch_then_resume_is_exact(tmp_path, tiny_image_root):
+    """4 iterations per epoch, checkpoints every 3 iterations: killed after
+    iteration 7 (the middle of epoch 2), resumed from iteration 6."""
+    every_3_iterations = ['default_hooks.checkpoint.by_epoch=False',
+                          'default_hooks.checkpoint.interval=3',
+                          'default_hooks.checkpoint.max_keep_ckpts=5']
+    uninterrupted = tmp_path / 'uninterrupted'
+    train(TINY_CONFIG, uninterrupted, *every_3_iterations,
+          data_root=tiny_image_root)
+
+    (tmp_path / 'kill_at_iteration_7.py').write_text(KILL_AT_ITERATION_7)
+    config = tmp_path / 'killed.py'
+    config.write_text(
+        f"_base_ = ['{TINY_CONFIG}']\n"
+        "custom_imports = dict(imports=['kill_at_iteration_7'])\n"
+        "custom_hooks = [dict(type='KillAtIteration7')]\n")
+    interrupted = tmp_path / 'interrupted'
+    killed = subprocess.run(
+        [sys.executable, REPO_ROOT / 'tools' / 'train.py', config,
+         '--work-dir', interrupted, '--cfg-options', *every_3_iterations,
+         *data_root_options(tiny_image_root)],
+        cwd=REPO_ROOT, env=dict(os.environ, PYTHONPATH=str(tmp_path)),
+        capture_output=True, text=True)
+    assert killed.returncode == -9, killed.stderr[-3000:]
+    assert sorted(p.name for p in interrupted.glob('*.pth')) == [
+        'iter_3.pth', 'iter_6.pth']
+
+    log = train(TINY_CONFIG, interrupted, '--resume', *every_3_iterations,
+                data_root=tiny_image_root)
+    assert 'resumed epoch: 1, iter: 6' in log
+    assert 'Epoch(train) [2][1/4]' not in log  # no batch trained twice
+    assert_same_weights(model_weights(uninterrupted / 'iter_8.pth'),
+                        model_weights(interrupted / 'iter_8.pth'))

@@ -11,6 +11,7 @@ from mmengine.runner.checkpoint import _load_checkpoint_to_model
 
 from adapterx.registry import HOOKS, MODEL_WRAPPERS, RUNNERS
 from .loops import ResumableEpochBasedTrainLoop  # noqa: F401 (registers)
+from .optim_wrappers import GUARDED_TYPES
 from .hooks import EpochSeedHook, ParameterFreezeHook, RankConsistencyHook
 from .checkpoint import (atomic_file, load_runner_checkpoint,
                          runner_checkpoint_types)
@@ -39,6 +40,10 @@ class PeftRunner(Runner):
       draws the same dropout masks as an uninterrupted one.
     - The trainable set of a :class:`ParameterFreezeHook` in
       ``custom_hooks`` is applied before the model is wrapped in DDP.
+    - A NaN or infinite loss stops the run before it reaches the weights
+      (or skips the step, ``optim_wrapper.nonfinite_loss='skip'``): mmengine's
+      ``OptimWrapper`` / ``AmpOptimWrapper`` are built as their guarded
+      versions (:class:`NonFiniteLossGuard`).
     - Epoch-based training resumes exactly in the middle of an epoch
       (:class:`ResumableEpochBasedTrainLoop`).
     - Distributed runs end by checking that all ranks hold the same weights
@@ -59,6 +64,14 @@ class PeftRunner(Runner):
         for hook_type in always_on:
             if not any(isinstance(hook, hook_type) for hook in self.hooks):
                 self.register_hook(hook_type())
+
+    def build_optim_wrapper(self, optim_wrapper):
+        if isinstance(optim_wrapper, dict) and 'optimizer' in optim_wrapper:
+            wrapper_type = optim_wrapper.get('type', 'OptimWrapper')
+            if wrapper_type in GUARDED_TYPES:
+                optim_wrapper = dict(
+                    optim_wrapper, type=GUARDED_TYPES[wrapper_type])
+        return super().build_optim_wrapper(optim_wrapper)
 
     def build_train_loop(self, loop):
         if isinstance(loop, dict) and 'type' not in loop and loop.get(

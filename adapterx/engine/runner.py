@@ -13,6 +13,7 @@ from adapterx.registry import HOOKS, MODEL_WRAPPERS, RUNNERS
 from .loops import ResumableEpochBasedTrainLoop  # noqa: F401 (registers)
 from .optim_wrappers import GUARDED_TYPES
 from .hooks import EpochSeedHook, ParameterFreezeHook, RankConsistencyHook
+from .consistency import check_num_classes
 from .checkpoint import (atomic_file, load_runner_checkpoint,
                          runner_checkpoint_types)
 from .trainable_weights import TRAINABLE_ONLY_KEY, load_trainable_state_dict
@@ -44,6 +45,8 @@ class PeftRunner(Runner):
       (or skips the step, ``optim_wrapper.nonfinite_loss='skip'``): mmengine's
       ``OptimWrapper`` / ``AmpOptimWrapper`` are built as their guarded
       versions (:class:`NonFiniteLossGuard`).
+    - The model's class count must be the datasets' (checked when each
+      loop is built, before any step).
     - Epoch-based training resumes exactly in the middle of an epoch
       (:class:`ResumableEpochBasedTrainLoop`).
     - Distributed runs end by checking that all ranks hold the same weights
@@ -81,7 +84,19 @@ class PeftRunner(Runner):
                 for key, value in loop.items() if key != 'by_epoch'
             }
             loop['type'] = 'ResumableEpochBasedTrainLoop'
-        return super().build_train_loop(loop)
+        loop = super().build_train_loop(loop)
+        check_num_classes(self.model, loop.dataloader.dataset, 'training')
+        return loop
+
+    def build_val_loop(self, loop):
+        loop = super().build_val_loop(loop)
+        check_num_classes(self.model, loop.dataloader.dataset, 'validation')
+        return loop
+
+    def build_test_loop(self, loop):
+        loop = super().build_test_loop(loop)
+        check_num_classes(self.model, loop.dataloader.dataset, 'test')
+        return loop
 
     def setup_env(self, env_cfg: dict) -> None:
         if (self.distributed and not is_distributed()

@@ -178,3 +178,17 @@ def test_sigkill_mid_epoch_then_resume_is_exact(tmp_path, tiny_image_root):
     assert 'Epoch(train) [2][1/4]' not in log  # no batch trained twice
     assert_same_weights(model_weights(uninterrupted / 'iter_8.pth'),
                         model_weights(interrupted / 'iter_8.pth'))
+
+
+def test_class_count_mismatch_fails_before_training(tmp_path,
+                                                   tiny_image_root):
+    """The tiny data has 4 classes; a 5-class head is refused by name."""
+    failed = subprocess.run(
+        [sys.executable, REPO_ROOT / 'tools' / 'train.py', TINY_CONFIG,
+         '--work-dir', tmp_path / 'run', '--cfg-options',
+         'model.head.num_classes=5', *data_root_options(tiny_image_root)],
+        cwd=REPO_ROOT, capture_output=True, text=True)
+    assert failed.returncode != 0
+    assert ('The training dataset (CustomDataset) has 4 classes, but the '
+            'config sets model.head.num_classes=5') in failed.stderr
+    assert 'Epoch(train)' not in failed.stderr + failed.stdout

@@ -21,6 +21,7 @@ train_dataloader = dict(
         type='CustomDataset',
         data_root=data_root,
         ann_file='train.txt',
+        classes=[f'class_{index}' for index in range(num_classes)],
         pipeline=pipeline),
     sampler=dict(type='DefaultSampler', shuffle=True),
 )

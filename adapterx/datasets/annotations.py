@@ -6,9 +6,13 @@ import difflib
 import json
 import os
 import os.path as osp
+import re
 
 # How many missing images an error names; the rest are counted.
 _MAX_NAMED_MISSING = 5
+
+
+LABEL = re.compile(r'-?[0-9]+', re.ASCII)
 
 
 def close_matches(name, choices):
@@ -47,19 +51,24 @@ def read_label_list(list_file, num_classes):
         list[tuple[str, int]]: ``(image path, label)`` in file order.
     """
     samples = []
-    with open(list_file, encoding='utf-8') as file:
-        for line_number, line in enumerate(file, 1):
-            line = line.strip()
+    with open(list_file, 'rb') as file:
+        for line_number, raw_line in enumerate(file, 1):
+            try:
+                line = raw_line.decode('utf-8').strip()
+            except UnicodeDecodeError as error:
+                raise ValueError(
+                    f'{list_file}, line {line_number}: not UTF-8 text '
+                    f'({error.reason} at byte {error.start}).') from None
             if not line:
                 continue
             fields = line.rsplit(maxsplit=1)
-            try:
-                label = int(fields[1])
-            except (IndexError, ValueError):
+            # ASCII digits only: int() would also take '1_0' or '٣'.
+            if len(fields) != 2 or not LABEL.fullmatch(fields[1]):
                 raise ValueError(
                     f'{list_file}, line {line_number}: cannot parse '
                     f'{line!r}; expected "<image path> <integer label>", '
-                    'e.g. "images/train800/000123.jpg 7".') from None
+                    'e.g. "images/train800/000123.jpg 7".')
+            label = int(fields[1])
             if not 0 <= label < num_classes:
                 raise ValueError(
                     f'{list_file}, line {line_number}: label {label} is '

@@ -16,7 +16,7 @@ from mmengine.evaluator import DumpResults
 from adapterx.utils import register_all_modules
 from adapterx.utils.tool_args import (add_common_arguments,
                                       apply_common_arguments, build_runner,
-                                      parse_common)
+                                      finish_distributed, parse_common)
 
 
 def parse_args():
@@ -54,6 +54,7 @@ def main():
     if args.dump_metrics is not None and runner.rank == 0:
         with open(args.dump_metrics, 'w') as file:
             json.dump(metrics, file, indent=2)
+    finish_distributed()
 
 
 if __name__ == '__main__':

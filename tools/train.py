@@ -11,7 +11,7 @@ from mmengine.config import Config
 from adapterx.utils import register_all_modules
 from adapterx.utils.tool_args import (add_common_arguments,
                                       apply_common_arguments, build_runner,
-                                      parse_common)
+                                      finish_distributed, parse_common)
 
 
 def parse_args():
@@ -68,6 +68,7 @@ def main():
     register_all_modules(init_default_scope=False)
     cfg = merge_args(Config.fromfile(args.config), args)
     build_runner(cfg).train()
+    finish_distributed()
 
 
 if __name__ == '__main__':

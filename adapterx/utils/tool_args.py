@@ -55,3 +55,16 @@ def build_runner(cfg):
     from adapterx.registry import RUNNERS
     return RUNNERS.build(cfg) if 'runner_type' in cfg else Runner.from_cfg(
         cfg)
+
+
+def finish_distributed() -> None:
+    """Wait for every rank, then tear the process group down.
+
+    mmengine never destroys it; a rank that exits while gloo's threads still
+    serve its peers can abort at interpreter shutdown ("terminate called
+    without an active exception") and fail a run that had finished.
+    """
+    import torch.distributed as torch_dist
+    if torch_dist.is_available() and torch_dist.is_initialized():
+        torch_dist.barrier()
+        torch_dist.destroy_process_group()

@@ -17,7 +17,7 @@ from .consistency import check_num_classes
 from .checkpoint import (atomic_file, load_runner_checkpoint,
                          runner_checkpoint_types)
 from .trainable_weights import TRAINABLE_ONLY_KEY, load_trainable_state_dict
-from .random_state import capture_random_state, restore_random_state
+from .random_state import capture_random_state
 
 
 def _hook_class(hook_type):
@@ -37,8 +37,8 @@ class PeftRunner(Runner):
       see :func:`load_runner_checkpoint`.
     - Each epoch's random draws depend on the seed and the epoch only
       (:class:`EpochSeedHook`, always registered), and the generators' state
-      is saved in every checkpoint and restored on resume, so a resumed run
-      draws the same dropout masks as an uninterrupted one.
+      is saved in every checkpoint for a resume in the middle of an epoch,
+      so a resumed run draws the same dropout masks as an uninterrupted one.
     - The trainable set of a :class:`ParameterFreezeHook` in
       ``custom_hooks`` is applied before the model is wrapped in DDP.
     - A NaN or infinite loss stops the run before it reaches the weights
@@ -171,11 +171,6 @@ class PeftRunner(Runner):
         self._loaded_random_state = checkpoint.get('meta',
                                                    {}).get('random_state')
         return checkpoint
-
-    def resume(self, filename, *args, **kwargs) -> None:
-        super().resume(filename, *args, **kwargs)
-        if self._loaded_random_state is not None:
-            restore_random_state(self._loaded_random_state)
 
     def save_checkpoint(self, out_dir, filename, *args, meta=None, **kwargs):
         meta = dict(meta or {}, random_state=capture_random_state())

@@ -20,8 +20,13 @@ from .trainable_weights import TRAINABLE_ONLY_KEY, load_trainable_state_dict
 from .random_state import capture_random_state
 
 
-def _hook_class(hook_type):
-    return hook_type if isinstance(hook_type, type) else HOOKS.get(hook_type)
+def _is_freeze_hook_type(hook_type) -> bool:
+    # Subclasses (e.g. a hook that derives its patterns from a strategy
+    # name) must be applied before the DDP wrap too.
+    hook_class = hook_type if isinstance(hook_type,
+                                         type) else HOOKS.get(hook_type)
+    return isinstance(hook_class, type) and issubclass(
+        hook_class, ParameterFreezeHook)
 
 
 @RUNNERS.register_module()
@@ -134,7 +139,7 @@ class PeftRunner(Runner):
         for index, hook_cfg in enumerate(self.cfg.get('custom_hooks') or []):
             if isinstance(hook_cfg, Hook):
                 hook = hook_cfg
-            elif _hook_class(hook_cfg['type']) is ParameterFreezeHook:
+            elif _is_freeze_hook_type(hook_cfg['type']):
                 hook = HOOKS.build(hook_cfg)
             else:
                 continue

@@ -1,6 +1,12 @@
 """Models: PEFT wrappers, adapters, classifiers and weight converters."""
 from . import adapters, peft  # noqa: F401 (registers components)
 from .adapterx import AdapterX
-from .classifiers import PeftImageClassifier
+from .backbones import PointTransformer
+from .classifiers import (PeftImageClassifier, PointClassifier,
+                          PointDataPreprocessor)
+from .heads import PointClsHead
 
-__all__ = ['AdapterX', 'PeftImageClassifier']
+__all__ = [
+    'AdapterX', 'PeftImageClassifier', 'PointClassifier',
+    'PointDataPreprocessor', 'PointClsHead', 'PointTransformer'
+]

@@ -22,8 +22,8 @@ ACCEPTED_SUFFIXES = NUMPY_SUFFIXES + SAFETENSORS_SUFFIXES + TORCH_SUFFIXES
 
 # Keys under which training scripts nest the weights: timm's train.py and
 # mmengine use 'state_dict', DeiT/MAE-style scripts 'model', some DDP
-# pipelines 'module'.
-STATE_DICT_CONTAINERS = ('state_dict', 'model', 'module')
+# pipelines 'module', Point-BERT / Point-MAE 'base_model'.
+STATE_DICT_CONTAINERS = ('state_dict', 'model', 'module', 'base_model')
 
 
 def load_third_party_weights(path, trust=False):

@@ -1,0 +1,3 @@
+from .point_transformer import MiniPointNet, PointGrouper, PointTransformer
+
+__all__ = ['MiniPointNet', 'PointGrouper', 'PointTransformer']

@@ -1,0 +1,3 @@
+from .point_cls_head import PointClsHead
+
+__all__ = ['PointClsHead']

@@ -1,0 +1,144 @@
+"""Furthest point sampling and k-nearest neighbours, batched.
+
+On a CUDA tensor the compiled kernels the Point-BERT / Point-MAE code uses
+are taken when they are importable: ``pointnet2_ops`` for furthest point
+sampling and ``knn_cuda`` for kNN. Everywhere else (CPU, CI, a GPU without
+those packages) an equivalent pure-PyTorch implementation runs, batched on
+the tensor's device; its only Python loop is FPS's sequential choice of
+one point per step.
+"""
+import importlib
+from typing import Optional
+
+import torch
+from torch import Tensor
+
+_COMPILED = {}
+
+
+def _compiled(module_name: str):
+    """The compiled module if importable (cached), else None."""
+    if module_name not in _COMPILED:
+        try:
+            _COMPILED[module_name] = importlib.import_module(module_name)
+        except ImportError:
+            _COMPILED[module_name] = None
+    return _COMPILED[module_name]
+
+
+def select_backend(points: Tensor, op: str) -> str:
+    """``'compiled'`` where the CUDA kernel for ``op`` (``'fps'`` or
+    ``'knn'``) serves ``points``, else ``'torch'``."""
+    module_name = {'fps': 'pointnet2_ops.pointnet2_utils',
+                   'knn': 'knn_cuda'}[op]
+    if points.is_cuda and _compiled(module_name) is not None:
+        return 'compiled'
+    return 'torch'
+
+
+def _check_points(points: Tensor, name: str) -> None:
+    if points.dim() != 3 or points.shape[-1] != 3:
+        raise ValueError(
+            f'{name} must be (B, N, 3) coordinates, got {tuple(points.shape)}')
+
+
+def furthest_point_sample(points: Tensor,
+                          num_samples: int,
+                          backend: Optional[str] = None) -> Tensor:
+    """Indices of ``num_samples`` points chosen by furthest point sampling.
+
+    Starts from point 0 of every cloud (as pointnet2_ops does) and repeatedly
+    takes the point furthest from those chosen so far.
+
+    Args:
+        points (Tensor): (B, N, 3) coordinates.
+        num_samples (int): Points to choose, at most N.
+        backend (str, optional): ``'torch'`` or ``'compiled'``; chosen by
+            :func:`select_backend` when None.
+
+    Returns:
+        Tensor: (B, num_samples) int64 indices into N.
+    """
+    _check_points(points, 'points')
+    batch_size, num_points, _ = points.shape
+    if not 0 < num_samples <= num_points:
+        raise ValueError(f'cannot sample {num_samples} of {num_points} '
+                         'points by furthest point sampling')
+    backend = backend or select_backend(points, 'fps')
+    if backend == 'compiled':
+        kernels = _compiled('pointnet2_ops.pointnet2_utils')
+        return kernels.furthest_point_sample(points.float().contiguous(),
+                                             num_samples).long()
+    coordinates = points.float()
+    chosen = torch.zeros(
+        batch_size, num_samples, dtype=torch.long, device=points.device)
+    distance_to_chosen = torch.full((batch_size, num_points),
+                                    float('inf'),
+                                    device=points.device)
+    batch_index = torch.arange(batch_size, device=points.device)
+    latest = torch.zeros(batch_size, dtype=torch.long, device=points.device)
+    for step in range(1, num_samples):
+        latest_point = coordinates[batch_index, latest].unsqueeze(1)
+        distance = ((coordinates - latest_point)**2).sum(-1)
+        distance_to_chosen = torch.minimum(distance_to_chosen, distance)
+        latest = distance_to_chosen.argmax(dim=1)
+        chosen[:, step] = latest
+    return chosen
+
+
+def knn_indices(reference: Tensor,
+                query: Tensor,
+                k: int,
+                backend: Optional[str] = None) -> Tensor:
+    """Indices of the ``k`` reference points nearest to each query point,
+    nearest first.
+
+    Args:
+        reference (Tensor): (B, N, 3) points searched.
+        query (Tensor): (B, M, 3) points whose neighbours are wanted.
+        k (int): Neighbours per query point, at most N.
+        backend (str, optional): as for :func:`furthest_point_sample`.
+
+    Returns:
+        Tensor: (B, M, k) int64 indices into N.
+    """
+    _check_points(reference, 'reference')
+    _check_points(query, 'query')
+    if reference.shape[0] != query.shape[0]:
+        raise ValueError(f'reference batch {reference.shape[0]} != query '
+                         f'batch {query.shape[0]}')
+    if not 0 < k <= reference.shape[1]:
+        raise ValueError(
+            f'cannot take {k} neighbours among {reference.shape[1]} points')
+    backend = backend or select_backend(reference, 'knn')
+    if backend == 'compiled':
+        knn = _compiled('knn_cuda').KNN(k=k, transpose_mode=True)
+        _, indices = knn(reference.float().contiguous(),
+                         query.float().contiguous())
+        return indices.long()
+    # Squared distances by expansion: one (B, M, N) matmul instead of a
+    # (B, M, N, 3) difference tensor.
+    reference = reference.float()
+    query = query.float()
+    squared = ((query**2).sum(-1, keepdim=True) -
+               2 * query @ reference.transpose(1, 2) +
+               (reference**2).sum(-1).unsqueeze(1))
+    return squared.topk(k, dim=-1, largest=False, sorted=True).indices
+
+
+def gather_points(points: Tensor, indices: Tensor) -> Tensor:
+    """``points[b, indices[b, ...]]`` for every cloud b.
+
+    Args:
+        points (Tensor): (B, N, C).
+        indices (Tensor): (B, ...) int64 indices into N.
+
+    Returns:
+        Tensor: (B, ..., C).
+    """
+    batch_size = points.shape[0]
+    flat = indices.reshape(batch_size, -1)
+    gathered = points.gather(
+        1,
+        flat.unsqueeze(-1).expand(-1, -1, points.shape[-1]))
+    return gathered.reshape(*indices.shape, points.shape[-1])

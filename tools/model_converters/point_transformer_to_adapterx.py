@@ -1,0 +1,66 @@
+"""Convert an official Point-MAE / Point-BERT checkpoint for adapterx's
+``PointTransformer``.
+
+    python tools/model_converters/point_transformer_to_adapterx.py SRC DST
+        [--format point-mae|point-bert] [--trust]
+
+SRC: Point-MAE's ``pretrain.pth`` or Point-BERT's ``Point-BERT.pth`` (or a
+fine-tuned checkpoint of either; its head is dropped). The format is
+detected from the keys unless ``--format`` names it. ``--trust`` allows full
+unpickling of a file that holds more than tensors and plain containers
+(only for files whose origin you trust).
+
+DST is a tensor-only ``.pth`` holding ``{'state_dict': {'backbone.*'}}``,
+for a config's backbone::
+
+    backbone=dict(type='PointTransformer', arch='point-mae', ...,
+                  init_cfg=dict(type='Pretrained', checkpoint=DST,
+                                prefix='backbone.'))
+
+Every backbone key is produced and every source key is either mapped or
+one of the pretraining-only modules the converter knows to drop; anything
+else stops the conversion with the keys named.
+"""
+import argparse
+from pathlib import Path
+
+import torch
+
+from adapterx.models import PointTransformer
+from adapterx.models.converters import convert_point_checkpoint
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('src', help='official .pth checkpoint')
+    parser.add_argument('dst', help='output .pth')
+    parser.add_argument(
+        '--format',
+        choices=sorted(PointTransformer.arch_zoo),
+        help='source format (and backbone arch); detected when omitted')
+    parser.add_argument(
+        '--trust',
+        action='store_true',
+        help='allow full unpickling of SRC (can run arbitrary code: only '
+        'for files whose origin you trust)')
+    return parser.parse_args()
+
+
+def main():
+    args = parse_args()
+    result = convert_point_checkpoint(
+        args.src, source_format=args.format, trust=args.trust)
+    dst = Path(args.dst)
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({'state_dict': result.state_dict}, dst)
+    num_params = sum(tensor.numel() for tensor in result.state_dict.values())
+    print(f'{result.source_format}: wrote {len(result.state_dict)} tensors '
+          f'({num_params:,} values) to {dst}')
+    print(f'dropped {len(result.discarded)} pretraining-only tensors')
+    if result.initialised:
+        print(f'initialised (absent from the checkpoint): '
+              f'{", ".join(result.initialised)}')
+
+
+if __name__ == '__main__':
+    main()

@@ -1,11 +1,15 @@
 """Evaluate a checkpoint on a config's test set on the mmengine Runner.
 
     python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out FILE]
-        [--dump-metrics FILE] [--cfg-options k=v ...]
+        [--dump-metrics FILE] [--tta] [--cfg-options k=v ...]
         [--launcher {none,pytorch,slurm,mpi}]
 
 CHECKPOINT is a runner checkpoint (epoch_N.pth) or a trainable-only file
 (trainable_epoch_N.pth), applied on top of the config's pretrained weights.
+``--tta`` evaluates with the config's test-time augmentation: its
+``tta_pipeline`` makes several views of each sample and its ``tta_model``
+averages their scores (Point-MAE's voting test in the point-cloud
+configs).
 """
 import argparse
 import json
@@ -31,8 +35,23 @@ def parse_args():
         '--dump-metrics',
         help='write the metrics to this JSON file (for tools that collect '
         'results, e.g. tools/run_vtab.py)')
+    parser.add_argument(
+        '--tta',
+        action='store_true',
+        help="average the scores of the config's tta_pipeline views "
+        '(tta_model)')
     add_common_arguments(parser, 'CHECKPOINT')
     return parse_common(parser)
+
+
+def use_test_time_augmentation(cfg, config_path):
+    missing = [key for key in ('tta_model', 'tta_pipeline') if key not in cfg]
+    if missing:
+        raise ValueError(f'--tta needs {" and ".join(missing)} in '
+                         f'{config_path}')
+    cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
+    cfg.tta_model.module = cfg.model
+    cfg.model = cfg.tta_model
 
 
 def main():
@@ -45,6 +64,8 @@ def main():
     cfg.load_from = args.checkpoint
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
+    if args.tta:
+        use_test_time_augmentation(cfg, args.config)
     runner = build_runner(cfg)
     if args.out is not None:
         runner.test_evaluator.metrics.append(

@@ -20,7 +20,7 @@ from .trainable_weights import TRAINABLE_ONLY_KEY, load_trainable_state_dict
 from .random_state import capture_random_state
 
 
-def _is_freeze_hook_type(hook_type) -> bool:
+def is_freeze_hook_type(hook_type) -> bool:
     # Subclasses (e.g. a hook that derives its patterns from a strategy
     # name) must be applied before the DDP wrap too.
     hook_class = hook_type if isinstance(hook_type,
@@ -139,7 +139,7 @@ class PeftRunner(Runner):
         for index, hook_cfg in enumerate(self.cfg.get('custom_hooks') or []):
             if isinstance(hook_cfg, Hook):
                 hook = hook_cfg
-            elif _is_freeze_hook_type(hook_cfg['type']):
+            elif is_freeze_hook_type(hook_cfg['type']):
                 hook = HOOKS.build(hook_cfg)
             else:
                 continue

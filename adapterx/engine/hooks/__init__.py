@@ -1,9 +1,10 @@
 from .epoch_seed_hook import EpochSeedHook
 from .parameter_freeze_hook import ParameterFreezeHook
+from .partial_finetune_hook import PartialFineTuneHook
 from .rank_consistency_hook import RankConsistencyHook, find_rank_divergence
 from .trainable_checkpoint_hook import TrainableCheckpointHook
 
 __all__ = [
-    'EpochSeedHook', 'ParameterFreezeHook', 'RankConsistencyHook',
-    'TrainableCheckpointHook', 'find_rank_divergence'
+    'EpochSeedHook', 'ParameterFreezeHook', 'PartialFineTuneHook',
+    'RankConsistencyHook', 'TrainableCheckpointHook', 'find_rank_divergence'
 ]

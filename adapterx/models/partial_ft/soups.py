@@ -1,0 +1,207 @@
+"""Model soups of fine-tuning runs, partial ones included.
+
+A soup averages K checkpoints fine-tuned from the same pretrained weights
+``theta_pre``: ``theta_pre + (1/K) sum_k (theta_k - theta_pre)``. A
+partial run's frozen units are still ``theta_pre``, so they contribute a
+zero delta; a trainable-only file leaves them out and they are filled in
+from ``theta_pre`` (:func:`ingredient_states`). The average is computed as
+the mean of the completed checkpoints (the same value) in float64, so a soup
+of identical checkpoints is that checkpoint exactly.
+
+[choice] Greedy soup: rank the ingredients by their score on a held-out
+split, start from the best one and add each next one only if the soup's
+score rises; it starts at its best ingredient and only accepts improvements,
+so it never ends below it.
+
+Refused before any averaging (:func:`check_ingredients`):
+
+- another label space: a tensor whose shape differs from the model's (the
+  head of another class count), or training classes (runner checkpoints
+  record ``meta['dataset_meta']['classes']``) that differ between
+  ingredients;
+- other pretrained weights: a runner checkpoint records its config, whose
+  ``model.backbone.init_cfg`` names the pretrained file its run started
+  from; it must be the soup config's file (the same path, or a file with
+  identical tensors). Trainable-only files and bare state dicts record no
+  config: they are taken to fine-tune the soup config's pretrained weights,
+  which is what a trainable-only file means.
+"""
+import os.path as osp
+from dataclasses import dataclass
+from itertools import zip_longest
+from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple
+
+import torch
+from mmengine.config import Config
+from torch import Tensor
+
+from .weights import CheckpointWeights, complete_state, load_checkpoint_weights
+
+StateDict = Mapping[str, Tensor]
+
+
+def pretrained_checkpoint_of(cfg) -> Optional[str]:
+    """The file a config's backbone is initialised from
+    (``model.backbone.init_cfg`` of type ``Pretrained``), or None."""
+    init_cfg = cfg.get('model', {}).get('backbone', {}).get('init_cfg')
+    for entry in init_cfg if isinstance(init_cfg, list) else [init_cfg]:
+        if entry and entry.get('type') == 'Pretrained':
+            return entry.get('checkpoint')
+    return None
+
+
+def same_weights_file(first: str, second: str, trust: bool = False) -> bool:
+    """Whether two paths name the same pretrained weights: the same path, or
+    two files with the same tensors."""
+    if osp.normpath(first) == osp.normpath(second):
+        return True
+    if not (osp.isfile(first) and osp.isfile(second)):
+        return False
+    states = [
+        load_checkpoint_weights(path, trust=trust).state_dict
+        for path in (first, second)
+    ]
+    return states[0].keys() == states[1].keys() and all(
+        torch.equal(value, states[1][key])
+        for key, value in states[0].items())
+
+
+def check_ingredients(ingredients: Sequence[CheckpointWeights],
+                      pretrained: str, trust: bool = False) -> None:
+    """Refuse ingredients of another label space or other pretrained
+    weights (see the module docstring); each message names the file.
+
+    Args:
+        ingredients: The loaded checkpoints.
+        pretrained (str): The soup config's pretrained weights file.
+        trust (bool): Allow full unpickling when comparing weight files.
+    """
+    _check_label_space(ingredients)
+    _check_pretrained_origin(ingredients, pretrained, trust)
+
+
+def _check_label_space(ingredients) -> None:
+    recorded = [(weights.path, list(weights.meta['dataset_meta']['classes']))
+                for weights in ingredients
+                if 'classes' in weights.meta.get('dataset_meta', {})]
+    if len(recorded) < 2:
+        return
+    first_path, first_classes = recorded[0]
+    for path, classes in recorded[1:]:
+        if classes != first_classes:
+            index, (theirs, first) = next(
+                (index, pair) for index, pair in enumerate(
+                    zip_longest(classes, first_classes)) if pair[0] != pair[1])
+            raise ValueError(
+                f'{path} and {first_path} were trained on different classes '
+                f'({len(classes)} vs {len(first_classes)}; the first '
+                f'difference is class {index}: {theirs!r} vs {first!r}): a '
+                'soup needs ingredients of one label space')
+
+
+def _check_pretrained_origin(ingredients, pretrained, trust) -> None:
+    for weights in ingredients:
+        if 'cfg' not in weights.meta:
+            continue
+        theirs = pretrained_checkpoint_of(
+            Config.fromstring(weights.meta['cfg'], '.py'))
+        if theirs is None:
+            raise ValueError(
+                f'{weights.path} was not trained from pretrained weights '
+                '(its config has no model.backbone.init_cfg of type '
+                f"'Pretrained'); the soup's start from {pretrained}")
+        if not same_weights_file(theirs, pretrained, trust=trust):
+            raise ValueError(
+                f'{weights.path} was fine-tuned from {theirs}, not from the '
+                f"soup config's pretrained weights {pretrained}: a soup "
+                'averages runs from the same pretrained weights')
+
+
+def ingredient_states(ingredients: Sequence[CheckpointWeights],
+                      reference: StateDict) -> List[Dict[str, Tensor]]:
+    """Every ingredient as a full state dict of the model: a trainable-only
+    file's missing tensors are the reference's (zero delta).
+
+    Raises:
+        ValueError: A file holds tensors the model does not have, lacks some
+            (and is not trainable-only), or has other shapes.
+    """
+    states = []
+    for weights in ingredients:
+        unexpected = [
+            key for key in weights.state_dict if key not in reference
+        ]
+        if unexpected:
+            raise ValueError(
+                f'{weights.path} holds tensors the model does not have '
+                f'(made for another model?): {unexpected[:5]}')
+        states.append(complete_state(weights, reference, reference.keys()))
+    return states
+
+
+def average_states(states: Sequence[StateDict]) -> Dict[str, Tensor]:
+    """The element-wise mean of full state dicts with the same keys.
+
+    Raises:
+        ValueError: An integer tensor (an index buffer, not a weight)
+            differs between the states.
+    """
+    soup = {}
+    for key, value in states[0].items():
+        values = [state[key] for state in states]
+        if value.is_floating_point():
+            mean = torch.stack([tensor.double() for tensor in values]).mean(0)
+            soup[key] = mean.to(value.dtype)
+        elif all(torch.equal(tensor, value) for tensor in values):
+            soup[key] = value.clone()
+        else:
+            raise ValueError(
+                f'{key} is a non-floating-point tensor that differs between '
+                'ingredients: it cannot be averaged')
+    return soup
+
+
+def uniform_soup(ingredients: Sequence[CheckpointWeights],
+                 reference: StateDict) -> Dict[str, Tensor]:
+    """``reference + mean(delta_k)`` over the ingredients, the deltas of a
+    trainable-only file's missing tensors being zero."""
+    return average_states(ingredient_states(ingredients, reference))
+
+
+@dataclass
+class GreedySoup:
+    """The result of :func:`greedy_soup`.
+
+    Attributes:
+        state_dict: The soup.
+        chosen (list[str]): Ingredients in the soup, in the order added.
+        scores (dict[str, float]): Each ingredient's own score.
+        trials (list[tuple[str, float, bool]]): Each ingredient tried after
+            the first, the score of the soup with it, and whether it stayed.
+        score (float): The soup's score.
+    """
+    state_dict: Dict[str, Tensor]
+    chosen: List[str]
+    scores: Dict[str, float]
+    trials: List[Tuple[str, float, bool]]
+    score: float
+
+
+def greedy_soup(states: Mapping[str, StateDict],
+                evaluate: Callable[[StateDict], float]) -> GreedySoup:
+    """Greedy soup of full state dicts (by name) under a held-out score
+    ``evaluate`` (higher is better)."""
+    scores = {name: evaluate(state) for name, state in states.items()}
+    ranked = sorted(states, key=lambda name: -scores[name])
+    chosen = ranked[:1]
+    soup, best = average_states([states[ranked[0]]]), scores[ranked[0]]
+    trials = []
+    for name in ranked[1:]:
+        candidate = average_states([states[kept] for kept in chosen + [name]])
+        score = evaluate(candidate)
+        kept = score > best
+        trials.append((name, score, kept))
+        if kept:
+            chosen.append(name)
+            soup, best = candidate, score
+    return GreedySoup(soup, chosen, scores, trials, best)

@@ -1,0 +1,189 @@
+"""Uniform and greedy soups, and the refusal of ingredients that do not
+belong together."""
+import pytest
+import torch
+from mmengine.config import Config
+
+from adapterx.models.partial_ft import (CheckpointWeights, average_states,
+                                        check_ingredients, greedy_soup,
+                                        ingredient_states,
+                                        pretrained_checkpoint_of,
+                                        same_weights_file, uniform_soup)
+
+
+def random_state(seed, shapes=(('w', (4, 3)), ('b', (4, )))):
+    generator = torch.Generator().manual_seed(seed)
+    return {name: torch.randn(*shape, generator=generator)
+            for name, shape in shapes}
+
+
+def full(state, path='full.pth', **meta):
+    return CheckpointWeights(path, dict(state), meta)
+
+
+def test_soup_of_identical_checkpoints_is_the_checkpoint():
+    state = random_state(0)
+    state['index'] = torch.arange(5)
+    reference = random_state(1)
+    reference['index'] = torch.arange(5)
+    soup = uniform_soup([full(state) for _ in range(3)], reference)
+    assert soup.keys() == state.keys()
+    for name, value in state.items():
+        assert torch.equal(soup[name], value), name
+        assert soup[name].dtype == value.dtype
+
+
+def test_uniform_soup_adds_the_mean_delta_and_frozen_units_add_none():
+    reference = random_state(0)
+    first, second = random_state(1), random_state(2)
+    # A partial run that trained 'w' only: its file leaves 'b' out.
+    partial = CheckpointWeights('trainable_epoch_2.pth',
+                                {'w': second['w']}, {}, trainable_only=True)
+    soup = uniform_soup([full(first), partial], reference)
+    # The partial run's delta of 'b' is zero.
+    deltas = {
+        'w': (first['w'] - reference['w']) + (second['w'] - reference['w']),
+        'b': first['b'] - reference['b'],
+    }
+    for name in reference:
+        torch.testing.assert_close(soup[name],
+                                   reference[name] + deltas[name] / 2)
+
+
+def test_a_full_checkpoint_of_a_partial_run_equals_its_trainable_file():
+    reference = random_state(0)
+    trained_w = random_state(5)['w']
+    as_full = full(dict(reference, w=trained_w))
+    as_trainable_only = CheckpointWeights('t.pth', {'w': trained_w}, {},
+                                          trainable_only=True)
+    first, second = ingredient_states([as_full, as_trainable_only],
+                                      reference)
+    assert all(torch.equal(first[name], second[name]) for name in reference)
+
+
+@pytest.mark.parametrize('state, message', [
+    ({'w': torch.zeros(4, 3)}, r"run_b\.pth lacks 1 tensor.*\['b'\]"),
+    ({'w': torch.zeros(7, 3), 'b': torch.zeros(7)},
+     r"run_b\.pth has tensors of other shapes.*another label space.*"
+     r"w: \(7, 3\) vs \(4, 3\)"),
+    (dict(random_state(3), extra=torch.zeros(1)),
+     r"run_b\.pth holds tensors the model does not have.*\['extra'\]"),
+])
+def test_ingredients_that_do_not_fit_the_model_are_refused(state, message):
+    with pytest.raises(ValueError, match=message):
+        ingredient_states([full(random_state(1)), full(state, 'run_b.pth')],
+                          random_state(0))
+
+
+def test_integer_tensors_must_agree():
+    states = [dict(random_state(0), index=torch.arange(3)),
+              dict(random_state(1), index=torch.arange(1, 4))]
+    with pytest.raises(ValueError, match='index is a non-floating-point'):
+        average_states(states)
+
+
+def distance_score(target):
+    def evaluate(state):
+        return -float(sum((state[name] - target[name]).norm()
+                          for name in target))
+    return evaluate
+
+
+def test_greedy_soup_keeps_what_helps_and_leaves_out_what_hurts():
+    target, offset = random_state(0), random_state(1)
+    states = {
+        'a.pth': {name: target[name] + offset[name] for name in target},
+        'b.pth': {name: target[name] - offset[name] for name in target},
+        'c.pth': {name: target[name] + 10 * offset[name] for name in target},
+    }
+    result = greedy_soup(states, distance_score(target))
+    # a and b score the same (a first, in the given order); their mean is
+    # the target, and c pulls the soup away from it.
+    assert result.chosen == ['a.pth', 'b.pth']
+    assert [(name, kept) for name, _, kept in result.trials] == [
+        ('b.pth', True), ('c.pth', False)]
+    for name in target:
+        torch.testing.assert_close(result.state_dict[name], target[name])
+    assert result.score == pytest.approx(0, abs=1e-5)
+
+
+@pytest.mark.parametrize('seed', range(5))
+def test_greedy_soup_never_ends_below_its_best_ingredient(seed):
+    states = {f'{index}.pth': random_state(10 * seed + index)
+              for index in range(4)}
+    evaluate = distance_score(random_state(100 + seed))
+    result = greedy_soup(states, evaluate)
+    assert result.score >= max(result.scores.values())
+    assert result.score == evaluate(result.state_dict)
+    assert result.scores == {name: evaluate(state)
+                             for name, state in states.items()}
+
+
+def runner_checkpoint(path, pretrained, classes=('cat', 'dog')):
+    init_cfg = None if pretrained is None else dict(
+        type='Pretrained', checkpoint=str(pretrained))
+    cfg = Config(dict(model=dict(backbone=dict(init_cfg=init_cfg))))
+    return full(random_state(0), str(path), cfg=cfg.pretty_text,
+                dataset_meta=dict(classes=list(classes)))
+
+
+@pytest.fixture
+def pretrained_files(tmp_path):
+    paths = {name: tmp_path / f'{name}.pth'
+             for name in ('pretrained', 'copy', 'other')}
+    torch.save(random_state(0), paths['pretrained'])
+    torch.save(random_state(0), paths['copy'])
+    torch.save(random_state(1), paths['other'])
+    return paths
+
+
+def test_ingredients_from_the_same_pretrained_weights_pass(
+        pretrained_files):
+    check_ingredients([
+        runner_checkpoint('a.pth', pretrained_files['pretrained']),
+        runner_checkpoint('b.pth', pretrained_files['copy']),
+        CheckpointWeights('t.pth', random_state(0), {}, trainable_only=True),
+    ], str(pretrained_files['pretrained']))
+
+
+def test_other_pretrained_weights_are_refused_naming_the_file(
+        pretrained_files):
+    with pytest.raises(ValueError,
+                       match=r'b\.pth was fine-tuned from .*other\.pth'):
+        check_ingredients([
+            runner_checkpoint('a.pth', pretrained_files['pretrained']),
+            runner_checkpoint('b.pth', pretrained_files['other']),
+        ], str(pretrained_files['pretrained']))
+    with pytest.raises(ValueError,
+                       match=r'c\.pth was not trained from pretrained'):
+        check_ingredients([runner_checkpoint('c.pth', None)],
+                          str(pretrained_files['pretrained']))
+
+
+def test_another_label_space_is_refused_naming_the_file(pretrained_files):
+    pretrained = pretrained_files['pretrained']
+    with pytest.raises(ValueError,
+                       match=r"b\.pth and a\.pth were trained on different "
+                       r"classes \(2 vs 2; the first difference is class 1: "
+                       r"'fox' vs 'dog'\)"):
+        check_ingredients([
+            runner_checkpoint('a.pth', pretrained),
+            runner_checkpoint('b.pth', pretrained, ('cat', 'fox')),
+        ], str(pretrained))
+
+
+def test_pretrained_checkpoint_of_a_config():
+    pretrained = dict(type='Pretrained', checkpoint='w.pth')
+    for init_cfg, expected in [(pretrained, 'w.pth'),
+                               ([dict(type='Normal'), pretrained], 'w.pth'),
+                               (None, None), (dict(type='Normal'), None)]:
+        cfg = Config(dict(model=dict(backbone=dict(init_cfg=init_cfg))))
+        assert pretrained_checkpoint_of(cfg) == expected
+
+
+def test_same_weights_file(pretrained_files):
+    pretrained = str(pretrained_files['pretrained'])
+    assert same_weights_file(pretrained, pretrained)
+    assert same_weights_file(pretrained, str(pretrained_files['copy']))
+    assert not same_weights_file(pretrained, str(pretrained_files['other']))
+    assert not same_weights_file(pretrained, 'elsewhere/pretrained.pth')

@@ -1,0 +1,145 @@
+"""The angle tool, training the selection it emits, and a greedy soup of
+that run's checkpoints, as a user runs them on the tiny data."""
+import contextlib
+import io
+import json
+import runpy
+import sys
+from unittest import mock
+
+import pytest
+import torch
+from mmengine.config import Config
+
+from adapterx.engine import load_runner_checkpoint
+from ..utils import REPO_ROOT, data_root_options, run_tool, train
+from .tiny_models import mmpretrain_vit
+
+TINY_PARTIAL = REPO_ROOT / 'configs' / 'partial_ft' / 'tiny' / \
+    'vit_tiny_partial_ft.py'
+# The reference run moves these units most: the largest angle of each group.
+MOVED = {'layers.0.attn.': 1.0, 'layers.1.ffn.': 1.0,
+         'layers.1.attn.': 0.01, 'layers.0.ffn.': 0.01}
+LARGEST = ['backbone.layers.0.attention', 'backbone.layers.1.ffn']
+SELECTED_PREFIXES = ('backbone.layers.0.ln1.', 'backbone.layers.0.attn.',
+                     'backbone.layers.1.ln2.', 'backbone.layers.1.ffn.')
+
+
+def run_in_process(script, *args):
+    """Run a light tool as ``python script args`` would, in this process
+    (saving the seconds a new interpreter spends importing the stack);
+    returns what it printed."""
+    output = io.StringIO()
+    with mock.patch.object(sys, 'argv', [str(script), *map(str, args)]), \
+            contextlib.redirect_stdout(output):
+        runpy.run_path(str(script), run_name='__main__')
+    return output.getvalue()
+
+
+def pretrained_options(path):
+    return [f'model.backbone.init_cfg.type=Pretrained',
+            f'model.backbone.init_cfg.checkpoint={path}']
+
+
+@pytest.fixture(scope='module')
+def selection_run(tmp_path_factory, tiny_image_root):
+    """Angles between a pretrained tiny ViT and a 'fine-tuned' copy, the
+    config that trains the largest-angle unit of each group, and its run."""
+    root = tmp_path_factory.mktemp('partial_ft')
+    torch.manual_seed(123)
+    pretrained = mmpretrain_vit().state_dict()
+    torch.save(pretrained, root / 'pretrained.pth')
+    finetuned = {}
+    for name, value in pretrained.items():
+        scale = next((scale for prefix, scale in MOVED.items()
+                      if name.startswith(prefix)), 0)
+        finetuned[f'backbone.{name}'] = value + scale * value.abs().mean() * \
+            torch.randn_like(value)
+    torch.save(dict(state_dict=finetuned, meta={}), root / 'reference.pth')
+
+    angle_log = run_in_process(
+        REPO_ROOT / 'tools' / 'analysis_tools' / 'finetuned_angle.py',
+        root / 'pretrained.pth', root / 'reference.pth', '--k', 1, '--plot',
+        root / 'angles.png', '--emit-config', root / 'selection.py',
+        '--base-config', TINY_PARTIAL)
+    work_dir = root / 'work'
+    train_log = train(root / 'selection.py', work_dir,
+                      *pretrained_options(root / 'pretrained.pth'),
+                      data_root=tiny_image_root)
+    return dict(root=root, angle_log=angle_log, train_log=train_log,
+                work_dir=work_dir, pretrained=pretrained)
+
+
+def test_angle_tool_prints_ranks_plots_and_emits_the_selection(
+        selection_run):
+    root, log = selection_run['root'], selection_run['angle_log']
+    rows = [line.split() for line in log.splitlines()
+            if line.strip().startswith(('1 ', '2 '))]
+    assert [(row[0], row[1], row[3:]) for row in rows] == [
+        ('1', 'backbone.layers.0.attention', ['*']),
+        ('2', 'backbone.layers.1.attention', []),
+        ('1', 'backbone.layers.1.ffn', ['*']),
+        ('2', 'backbone.layers.0.ffn', []),
+    ]
+    assert (root / 'angles.png').read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
+    emitted = Config.fromfile(str(root / 'selection.py'))
+    assert emitted.custom_hooks == [
+        dict(type='PartialFineTuneHook', units=LARGEST),
+        dict(type='TrainableCheckpointHook', interval=10),
+    ]
+    assert emitted.model.backbone.arch.embed_dims == 32
+
+
+def test_the_emitted_config_trains_exactly_the_selected_units(
+        selection_run):
+    work_dir, pretrained = selection_run['work_dir'], \
+        selection_run['pretrained']
+    assert 'Verified: none of the' in selection_run['train_log']
+    final = load_runner_checkpoint(str(work_dir / 'epoch_2.pth'))['state_dict']
+    selected = {f'backbone.{name}' for name in pretrained
+                if f'backbone.{name}'.startswith(SELECTED_PREFIXES)}
+    report = json.loads((work_dir / 'trainable_parameters.json').read_text())
+    assert report['trainable_without_head'] == sum(
+        final[name].numel() for name in selected)
+    for name, value in pretrained.items():
+        changed = not torch.equal(final[f'backbone.{name}'], value)
+        assert changed == (f'backbone.{name}' in selected), name
+
+
+def test_greedy_soup_of_the_run_never_ends_below_its_best_ingredient(
+        selection_run, tiny_image_root):
+    root, work_dir = selection_run['root'], selection_run['work_dir']
+    ingredients = [work_dir / 'epoch_1.pth', work_dir / 'epoch_2.pth',
+                   work_dir / 'trainable_epoch_2.pth']
+    out = root / 'soup.pth'
+    log = run_tool(
+        sys.executable, REPO_ROOT / 'tools' / 'model_soups.py',
+        root / 'selection.py', *ingredients, '--out', out, '--split', 'test',
+        '--work-dir', root / 'soup_work', '--cfg-options',
+        *data_root_options(tiny_image_root),
+        *pretrained_options(root / 'pretrained.pth'))
+    soup = load_runner_checkpoint(str(out))
+    summary = soup['meta']['adapterx_soup']
+    assert summary['score'] >= max(summary['scores'].values())
+    assert f"soup accuracy/top1 on test: {summary['score']:.4f}" in log
+
+    # The soup is the mean of the chosen checkpoints, the trainable-only one
+    # completed with the pretrained backbone.
+    epoch_2 = load_runner_checkpoint(str(ingredients[1]))['state_dict']
+    completed = {
+        str(ingredients[0]):
+        load_runner_checkpoint(str(ingredients[0]))['state_dict'],
+        str(ingredients[1]): epoch_2,
+        str(ingredients[2]): dict(
+            {f'backbone.{name}': value
+             for name, value in selection_run['pretrained'].items()},
+            **torch.load(ingredients[2])['state_dict']),
+    }
+    # A partial run's trainable-only file is its full checkpoint.
+    for name, value in completed[str(ingredients[2])].items():
+        assert torch.equal(value, epoch_2[name]), name
+    chosen = [completed[path] for path in summary['chosen']]
+    for name, value in soup['state_dict'].items():
+        expected = torch.stack([state[name].double() for state in chosen
+                                ]).mean(0).float()
+        assert torch.equal(value, expected), name

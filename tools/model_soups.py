@@ -1,0 +1,140 @@
+"""Uniform or greedy soup of fine-tuned checkpoints (full or partial).
+
+    python tools/model_soups.py CONFIG CKPT CKPT [CKPT ...] --out SOUP.pth
+        [--mode {uniform,greedy}] [--split {val,test}]
+        [--metric accuracy/top1] [--work-dir DIR] [--trust-checkpoint]
+        [--cfg-options k=v ...]
+
+CONFIG is the task config the checkpoints were trained with: it gives the
+model, the pretrained weights every checkpoint must have started from
+(``model.backbone.init_cfg``) and the data. Each CKPT is a runner checkpoint
+(``epoch_N.pth``) or a trainable-only one (``trainable_epoch_N.pth``, whose
+frozen tensors are the pretrained ones: zero delta).
+
+- ``uniform``: the pretrained weights plus the mean of the K deltas.
+- ``greedy``: ingredients ranked by their ``--metric`` on ``--split`` (the
+  config's ``val`` or ``test`` loader and evaluator), best first; each next
+  one joins only if the soup's score rises.
+
+The soup's score on ``--split`` is printed, and the soup is written to
+``--out`` as a runner checkpoint (``tools/test.py CONFIG SOUP.pth``), its
+recipe and scores under ``meta['adapterx_soup']``. Checkpoints of another
+label space or from other pretrained weights are refused, naming the file
+(see ``adapterx/models/partial_ft/soups.py``).
+"""
+import argparse
+
+import torch
+from mmengine.config import Config
+
+from adapterx.engine.checkpoint import atomic_file
+from adapterx.models.partial_ft import (check_ingredients, greedy_soup,
+                                        ingredient_states,
+                                        load_checkpoint_weights,
+                                        pretrained_checkpoint_of,
+                                        uniform_soup)
+from adapterx.utils import register_all_modules
+from adapterx.utils.tool_args import (add_common_arguments,
+                                      apply_common_arguments, build_runner,
+                                      parse_common)
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('config', help='the task config of the checkpoints')
+    parser.add_argument(
+        'checkpoints', nargs='+', help='fine-tuned checkpoints')
+    parser.add_argument('--out', required=True, help='output .pth')
+    parser.add_argument(
+        '--mode', choices=['uniform', 'greedy'], default='greedy')
+    parser.add_argument(
+        '--split',
+        choices=['val', 'test'],
+        default='val',
+        help="the held-out split (the config's loader and evaluator) that "
+        'scores the ingredients and the soup')
+    parser.add_argument(
+        '--metric', default='accuracy/top1', help='the score (higher wins)')
+    add_common_arguments(parser, 'the checkpoints and pretrained weights')
+    return parse_common(parser)
+
+
+def scorer(runner, split, metric):
+    """Score a state dict with the runner's ``split`` loop."""
+
+    def evaluate(state_dict) -> float:
+        runner.model.load_state_dict(state_dict)
+        metrics = getattr(runner, split)()
+        if metric not in metrics:
+            raise KeyError(f'--metric {metric!r} is not among the {split} '
+                           f'metrics {sorted(metrics)}')
+        return float(metrics[metric])
+
+    return evaluate
+
+
+def main():
+    args = parse_args()
+    duplicated = sorted({path for path in args.checkpoints
+                         if args.checkpoints.count(path) > 1})
+    if duplicated:
+        raise ValueError(f'Checkpoint(s) given more than once: {duplicated}')
+    register_all_modules(init_default_scope=False)
+    cfg = Config.fromfile(args.config)
+    apply_common_arguments(cfg, args)
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    pretrained = pretrained_checkpoint_of(cfg)
+    if pretrained is None:
+        raise ValueError(
+            f'{args.config} names no pretrained weights (model.backbone.'
+            "init_cfg of type 'Pretrained'): a soup averages the deltas of "
+            'runs from the same pretrained weights')
+    trust = args.trust_checkpoint
+    ingredients = [
+        load_checkpoint_weights(path, trust=trust) for path in args.checkpoints
+    ]
+    check_ingredients(ingredients, pretrained, trust=trust)
+
+    runner = build_runner(cfg)
+    runner.model.init_weights()
+    reference = {
+        key: value.detach().clone()
+        for key, value in runner.model.state_dict().items()
+    }
+    evaluate = scorer(runner, args.split, args.metric)
+    if args.mode == 'greedy':
+        states = dict(zip(args.checkpoints,
+                          ingredient_states(ingredients, reference)))
+        result = greedy_soup(states, evaluate)
+        soup, chosen, score = result.state_dict, result.chosen, result.score
+        scores, trials = result.scores, result.trials
+    else:
+        soup = uniform_soup(ingredients, reference)
+        chosen, scores, trials = args.checkpoints, {}, []
+        score = evaluate(soup)
+
+    summary = dict(
+        mode=args.mode, split=args.split, metric=args.metric,
+        pretrained=pretrained, ingredients=args.checkpoints, chosen=chosen,
+        scores=scores, score=score)
+    recorded = [weights.meta for weights in ingredients
+                if 'dataset_meta' in weights.meta]
+    meta = dict(adapterx_soup=summary, cfg=cfg.pretty_text)
+    if recorded:
+        meta['dataset_meta'] = recorded[0]['dataset_meta']
+    with atomic_file(args.out) as temporary:
+        torch.save(dict(state_dict=soup, meta=meta), temporary)
+
+    for path, own_score in scores.items():
+        print(f'ingredient {path}: {args.metric} {own_score:.4f}')
+    for path, trial_score, kept in trials:
+        print(f'with {path}: {trial_score:.4f} '
+              f'({"kept" if kept else "left out"})')
+    print(f'{args.mode} soup of {len(chosen)}: {chosen}')
+    print(f'soup {args.metric} on {args.split}: {score:.4f}')
+    print(f'Soup written to {args.out}')
+
+
+if __name__ == '__main__':
+    main()

@@ -1,7 +1,15 @@
 """Datasets of adapterx (VTAB-1k, FGVC, point clouds)."""
 from .fgvc import (CUB200, FGVC, FGVC_DATASETS, NABirds555, OxfordFlowers102,
                    StanfordCars196, StanfordDogs120)
+from .modelnet40 import MODELNET40_CLASSES, ModelNet40, ModelNet40H5
+from .point_transforms import (NormalizePoints, PackPointInputs,
+                               RandomPointDropout, RandomRotatePoints,
+                               RandomScaleTranslate, ResamplePoints,
+                               ShufflePoints)
+from .scanobjectnn import (SCANOBJECTNN_CLASSES, SCANOBJECTNN_VARIANTS,
+                           ScanObjectNN)
 from .sklearn_digits import SklearnDigits
+from .synthetic_point_clouds import POINT_CLOUD_SHAPES, SyntheticPointClouds
 from .synthetic_shapes import SyntheticShapes
 from .vtab1k import (VTAB1K_ALIASES, VTAB1K_GROUPS, VTAB1K_SPLITS,
                      VTAB1K_TASKS, VTAB1k, resolve_vtab1k_task)
@@ -10,5 +18,10 @@ __all__ = [
     'CUB200', 'FGVC', 'FGVC_DATASETS', 'NABirds555', 'OxfordFlowers102',
     'StanfordCars196', 'StanfordDogs120', 'SklearnDigits', 'SyntheticShapes',
     'VTAB1K_ALIASES', 'VTAB1K_GROUPS', 'VTAB1K_SPLITS', 'VTAB1K_TASKS',
-    'VTAB1k', 'resolve_vtab1k_task'
+    'VTAB1k', 'resolve_vtab1k_task', 'MODELNET40_CLASSES', 'ModelNet40',
+    'ModelNet40H5', 'NormalizePoints', 'PackPointInputs',
+    'RandomPointDropout', 'RandomRotatePoints', 'RandomScaleTranslate',
+    'ResamplePoints', 'ShufflePoints', 'SCANOBJECTNN_CLASSES',
+    'SCANOBJECTNN_VARIANTS', 'ScanObjectNN', 'POINT_CLOUD_SHAPES',
+    'SyntheticPointClouds'
 ]

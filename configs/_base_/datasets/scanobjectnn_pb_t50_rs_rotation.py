@@ -1,0 +1,6 @@
+# ScanObjectNN PB_T50_RS with the rotation protocol of ReCon, IDPT, DAPT and
+# Point-PEFT: training clouds rotated about the up axis by a random angle
+# (no scale or translation); the rest as in scanobjectnn_pb_t50_rs.py.
+_base_ = ['./scanobjectnn_pb_t50_rs.py']
+train_dataloader = dict(
+    dataset=dict(pipeline={{_base_.rotation_train_pipeline}}))

@@ -4,9 +4,10 @@ from .adapterx import AdapterX
 from .backbones import PointTransformer
 from .classifiers import (PeftImageClassifier, PointClassifier,
                           PointDataPreprocessor)
+from .ewa import MoEViT
 from .heads import PointClsHead
 
 __all__ = [
-    'AdapterX', 'PeftImageClassifier', 'PointClassifier',
+    'AdapterX', 'MoEViT', 'PeftImageClassifier', 'PointClassifier',
     'PointDataPreprocessor', 'PointClsHead', 'PointTransformer'
 ]

@@ -1,0 +1,187 @@
+"""EWA's training hooks: Experts Weights Averaging after every optimizer
+step taken, and the dense model saved at the end of training."""
+import os.path as osp
+from typing import Optional
+
+import torch
+from mmengine.dist import master_only
+from mmengine.hooks import Hook
+from mmengine.model import is_model_wrapper
+from mmengine.optim import OptimWrapperDict
+
+from adapterx.models.ewa import MoEFFN, convert_to_dense
+from adapterx.registry import HOOKS
+from ..checkpoint import atomic_file
+
+
+def _unwrapped(runner):
+    return runner.model.module if is_model_wrapper(
+        runner.model) else runner.model
+
+
+def _moe_layers(model, hook_name: str):
+    moes = [m for m in model.modules() if isinstance(m, MoEFFN)]
+    if not moes:
+        raise ValueError(
+            f'{hook_name}: {type(model).__name__} has no MoE FFN; give the '
+            "classifier peft=dict(type='MoEViT', ...) "
+            '(configs/_base_/peft/ewa.py).')
+    return moes
+
+
+def _check_positive_int(name: str, value) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(
+            f'EWAHook: {name} must be a positive integer, got {value!r}')
+
+
+@master_only
+def save_dense_checkpoint(model: torch.nn.Module, path: str,
+                          meta: Optional[dict] = None) -> None:
+    """Convert ``model`` (:func:`convert_to_dense`) and save it as a
+    classifier checkpoint, ``{'meta': ..., 'state_dict': ...}``, that the
+    dense config loads (``tools/test.py DENSE_CONFIG path``). Tensors and
+    plain metadata only (weights-only loadable); written atomically."""
+    dense = convert_to_dense(model)
+    state_dict = {
+        key: value.detach().cpu()
+        for key, value in dense.state_dict().items()
+    }
+    with atomic_file(path) as temporary:
+        torch.save(
+            dict(meta=meta or {}, state_dict=state_dict), temporary)
+
+
+@HOOKS.register_module()
+class EWAHook(Hook):
+    """Experts Weights Averaging: after every optimizer step that really
+    updated the weights, every expert of every MoE FFN moves toward the
+    experts' mean, ``W_i <- (1 - share_rate) W_i + share_rate * mean_j
+    W_j``. The mean is unchanged; each expert's deviation from it shrinks
+    by ``(1 - share_rate)``.
+
+    No averaging after an iteration whose update did not happen: a
+    gradient-accumulation iteration, a step AMP's GradScaler skipped for
+    overflowing gradients, a non-finite loss skipped by
+    :class:`~adapterx.engine.NonFiniteLossGuard`.
+
+    Args:
+        share_rate (float): In [0, 1]. Defaults to 0.3.
+        interval (int): Average after every ``interval``-th step taken.
+        ewa_epochs (int, optional): "Early EWA": average only during the
+            first ``ewa_epochs`` epochs; None: throughout training.
+    """
+
+    # Before EMA and checkpoint hooks see the weights of the iteration.
+    priority = 'ABOVE_NORMAL'
+
+    def __init__(self,
+                 share_rate: float = 0.3,
+                 interval: int = 1,
+                 ewa_epochs: Optional[int] = None):
+        if isinstance(share_rate, bool) or not isinstance(
+                share_rate, (int, float)) or not 0 <= share_rate <= 1:
+            raise ValueError(
+                f'EWAHook: share_rate must be in [0, 1], got {share_rate!r}')
+        _check_positive_int('interval', interval)
+        if ewa_epochs is not None:
+            _check_positive_int('ewa_epochs', ewa_epochs)
+        self.share_rate = float(share_rate)
+        self.interval = interval
+        self.ewa_epochs = ewa_epochs
+        self.steps_taken = 0
+        self._stepped = False
+        self._scale_before = None
+
+    def before_train(self, runner) -> None:
+        self._moes = _moe_layers(_unwrapped(runner), 'EWAHook')
+        optim_wrapper = runner.optim_wrapper
+        if isinstance(optim_wrapper, OptimWrapperDict):
+            raise TypeError(
+                'EWAHook needs one optimizer (an OptimWrapper), got an '
+                'OptimWrapperDict')
+        self._loss_scaler = getattr(optim_wrapper, 'loss_scaler', None)
+        # Called only when optimizer.step() runs: not on accumulation
+        # iterations, not on skipped non-finite losses, and not when a
+        # GradScaler finds overflowing gradients.
+        self._step_hook = optim_wrapper.optimizer.register_step_post_hook(
+            self._mark_step)
+        runner.logger.info(
+            f'EWA on {len(self._moes)} MoE FFNs: share rate '
+            f'{self.share_rate}, every {self.interval} step(s), '
+            + ('throughout training' if self.ewa_epochs is None else
+               f'during the first {self.ewa_epochs} epoch(s)'))
+
+    def _mark_step(self, optimizer, args, kwargs) -> None:
+        self._stepped = True
+
+    def _loss_scale(self) -> Optional[float]:
+        return None if self._loss_scaler is None else \
+            self._loss_scaler.get_scale()
+
+    def before_train_iter(self, runner, batch_idx, data_batch=None) -> None:
+        self._stepped = False
+        self._scale_before = self._loss_scale()
+
+    def _step_taken(self) -> bool:
+        """Whether the optimizer updated the weights in this iteration."""
+        if not self._stepped:
+            return False
+        # Optimizers that handle AMP scaling themselves (fused AdamW) are
+        # stepped even on overflow and skip the update inside; the scaler
+        # then backs its scale off.
+        scale = self._loss_scale()
+        return scale is None or scale >= self._scale_before
+
+    def after_train_iter(self,
+                         runner,
+                         batch_idx,
+                         data_batch=None,
+                         outputs=None) -> None:
+        if not self._step_taken():
+            return
+        self.steps_taken += 1
+        in_window = self.ewa_epochs is None or runner.epoch < self.ewa_epochs
+        if in_window and self.steps_taken % self.interval == 0:
+            for moe in self._moes:
+                moe.average_experts_(self.share_rate)
+
+    def after_train(self, runner) -> None:
+        self._step_hook.remove()
+
+    # The step count decides which steps the interval picks: a resumed run
+    # continues it.
+    def before_save_checkpoint(self, runner, checkpoint) -> None:
+        checkpoint.setdefault('meta', {})['ewa_steps_taken'] = \
+            self.steps_taken
+
+    def after_load_checkpoint(self, runner, checkpoint) -> None:
+        self.steps_taken = checkpoint.get('meta', {}).get('ewa_steps_taken', 0)
+
+
+@HOOKS.register_module()
+class DenseConversionHook(Hook):
+    """At the end of training, convert the MoE model to the plain ViT (each
+    MoE FFN's experts averaged into one FFN) and save it to
+    ``work_dir/filename`` as a classifier checkpoint: evaluate it with the
+    dense config, ``tools/test.py DENSE_CONFIG work_dir/dense_final.pth``.
+
+    Args:
+        filename (str): Defaults to ``'dense_final.pth'``.
+    """
+
+    priority = 'LOW'
+
+    def __init__(self, filename: str = 'dense_final.pth'):
+        self.filename = filename
+
+    def before_train(self, runner) -> None:
+        _moe_layers(_unwrapped(runner), 'DenseConversionHook')
+
+    def after_train(self, runner) -> None:
+        path = osp.join(runner.work_dir, self.filename)
+        save_dense_checkpoint(
+            _unwrapped(runner), path,
+            dict(epoch=runner.epoch, iter=runner.iter))
+        runner.logger.info(
+            f'Saved the dense model (experts averaged) to {path}')

@@ -1,0 +1,119 @@
+"""EWA trained for real on the tiny data (the runner, the hooks, the
+configs): experts stay closer than without EWA, and the dense model saved
+at the end (or converted by tools/model_converters/ewa_to_dense.py) tests
+as the MoE model does, through tools/test.py with the dense config."""
+import json
+import sys
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+
+from adapterx.engine import load_runner_checkpoint
+from adapterx.models.ewa import MoEFFN, MoEViT, convert_to_dense
+from adapterx.registry import HOOKS, MODELS, RUNNERS
+from ..utils import REPO_ROOT, data_root_options, run_tool
+from .tiny_models import TINY_ARCH
+
+EWA_CONFIGS = REPO_ROOT / 'configs' / 'ewa'
+DENSE_TINY = REPO_ROOT / 'configs' / 'tiny' / 'vit_tiny_fullft.py'
+
+
+def train(config, work_dir, data_root):
+    cfg = Config.fromfile(str(config))
+    cfg.merge_from_dict(
+        dict(option.split('=') for option in data_root_options(data_root)))
+    cfg.work_dir = str(work_dir)
+    cfg.launcher = 'none'
+    runner = RUNNERS.build(cfg)
+    runner.train()
+    return runner
+
+
+def mean_spread(runner):
+    return torch.stack([
+        moe.expert_spread() for moe in runner.model.modules()
+        if isinstance(moe, MoEFFN)
+    ]).mean()
+
+
+@pytest.fixture(scope='module')
+def runs(tmp_path_factory, tiny_image_root):
+    root = tmp_path_factory.mktemp('ewa_runs')
+    return {
+        name: (train(EWA_CONFIGS / 'tiny' / f'vit_tiny_{name}.py',
+                     root / name, tiny_image_root), root / name)
+        for name in ('ewa', 'moe_random_partition')
+    }
+
+
+def test_experts_stay_closer_with_ewa(runs):
+    (ewa, _), (no_ewa, _) = runs['ewa'], runs['moe_random_partition']
+    # Same seed, data and partitions: the runs differ by the averaging.
+    without = mean_spread(no_ewa)
+    assert without > 0  # the experts (equal copies at first) drifted apart
+    assert mean_spread(ewa) < without
+
+
+def test_dense_model_tests_like_the_averaged_moe(runs, tiny_image_root):
+    runner, work_dir = runs['ewa']
+    moe_accuracy = runner.test()['accuracy/top1']
+    metrics_file = work_dir / 'dense_metrics.json'
+    run_tool(sys.executable, REPO_ROOT / 'tools' / 'test.py', DENSE_TINY,
+             work_dir / 'dense_final.pth', '--work-dir', work_dir / 'test',
+             '--dump-metrics', metrics_file, '--cfg-options',
+             *data_root_options(tiny_image_root))
+    metrics = json.loads(metrics_file.read_text())
+    assert metrics['accuracy/top1'] == moe_accuracy
+
+    converted = work_dir / 'converted.pth'
+    run_tool(sys.executable,
+             REPO_ROOT / 'tools' / 'model_converters' / 'ewa_to_dense.py',
+             EWA_CONFIGS / 'tiny' / 'vit_tiny_ewa.py',
+             work_dir / 'epoch_2.pth', converted)
+    at_end = load_runner_checkpoint(str(work_dir / 'dense_final.pth'))
+    from_cli = load_runner_checkpoint(str(converted))
+    assert at_end['state_dict'].keys() == from_cli['state_dict'].keys()
+    assert all(torch.equal(tensor, from_cli['state_dict'][key])
+               for key, tensor in at_end['state_dict'].items())
+
+
+# The point-cloud configs are checked at full size below.
+CONFIGS = sorted(path for path in EWA_CONFIGS.rglob('*.py')
+                 if 'point' not in path.relative_to(EWA_CONFIGS).parts)
+POINT_CONFIGS = sorted((EWA_CONFIGS / 'point').glob('*.py'))
+
+
+@pytest.mark.parametrize('path', CONFIGS,
+                         ids=lambda p: str(p.relative_to(EWA_CONFIGS)))
+def test_config_builds_its_model_and_hooks(path):
+    """With the backbone shrunk to the test ViT (and no pretrained file)."""
+    cfg = Config.fromfile(str(path))
+    cfg.model.backbone.update(arch=TINY_ARCH, img_size=32, patch_size=8,
+                              init_cfg=None)
+    cfg.model.head.in_channels = TINY_ARCH['embed_dims']
+    model = MODELS.build(cfg.model)
+    peft = cfg.model.get('peft')
+    if peft is None:
+        assert not any(isinstance(m, MoEFFN) for m in model.modules())
+    else:
+        assert isinstance(model.backbone, MoEViT)
+        assert [type(moe).__name__ for moe in model.backbone.moe_layers()
+                ] == [peft.moe.type] * 2  # blocks 1 and 3 of 4
+    for hook in cfg.get('custom_hooks', []):
+        HOOKS.build(hook)
+
+
+@pytest.mark.parametrize('path', POINT_CONFIGS, ids=lambda p: p.stem)
+def test_point_mae_config_turns_every_other_block_into_a_moe(path):
+    init_default_scope('adapterx')
+    cfg = Config.fromfile(str(path))
+    cfg.model.backbone.init_cfg = None
+    model = MODELS.build(cfg.model)
+    assert isinstance(model.backbone, MoEViT)
+    assert len(model.backbone.moe_layers()) == 6  # of Point-MAE's 12
+    dense = MODELS.build(
+        dict(cfg.model.to_dict(), peft=None))
+    converted = convert_to_dense(model)
+    assert converted.state_dict().keys() == dense.state_dict().keys()

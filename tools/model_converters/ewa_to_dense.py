@@ -1,0 +1,55 @@
+"""Convert an MoE checkpoint (EWA, or any MoEViT run) to the plain ViT.
+
+    python tools/model_converters/ewa_to_dense.py CONFIG CHECKPOINT DST
+        [--trust-checkpoint]
+
+CONFIG is the config the checkpoint was trained with (it builds the MoE
+model the checkpoint fits); CHECKPOINT a runner checkpoint (epoch_N.pth)
+of it. Every MoE FFN becomes one FFN with its experts' mean weights, as
+DenseConversionHook does at the end of training: DST is a classifier
+checkpoint, ``{'meta': ..., 'state_dict': ...}``, of the unmodified
+architecture, which the dense config tests:
+
+    python tools/test.py configs/ewa/deit-s_cifar100_dense.py DST
+"""
+import argparse
+
+from mmengine.config import Config
+
+from adapterx.engine import load_runner_checkpoint
+from adapterx.engine.hooks.ewa_hook import save_dense_checkpoint
+from adapterx.registry import MODELS
+from adapterx.utils import register_all_modules
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('config', help='the MoE config of the checkpoint')
+    parser.add_argument('checkpoint', help='runner checkpoint (.pth)')
+    parser.add_argument('dst', help='output .pth of the dense model')
+    parser.add_argument(
+        '--trust-checkpoint',
+        action='store_true',
+        help='allow full unpickling of CHECKPOINT if it holds more than '
+        'tensors and runner state (can run arbitrary code: only for files '
+        'whose origin you trust)')
+    return parser.parse_args()
+
+
+def main():
+    args = parse_args()
+    register_all_modules()
+    cfg = Config.fromfile(args.config)
+    # Every weight comes from the checkpoint: the backbone's pretrained
+    # file is neither loaded nor needed.
+    cfg.model.backbone.init_cfg = None
+    model = MODELS.build(cfg.model)
+    checkpoint = load_runner_checkpoint(
+        args.checkpoint, trust=args.trust_checkpoint)
+    model.load_state_dict(checkpoint['state_dict'], strict=True)
+    save_dense_checkpoint(model, args.dst, dict(source=args.checkpoint))
+    print(f'Saved the dense model of {args.checkpoint} to {args.dst}')
+
+
+if __name__ == '__main__':
+    main()

@@ -6,7 +6,7 @@ from .utils import REPO_ROOT, run_tool
 
 def test_demo_runs_the_three_methods_and_prints_the_table(tmp_path):
     output = run_tool(sys.executable,
-                      REPO_ROOT / 'tools' / 'demo' / 'run_digits_demo.py',
+                      REPO_ROOT / 'tools' / 'demo' / 'run_demo.py', 'digits',
                       '--work-dir', tmp_path, '--max-epochs', '1')
     rows = {}
     for method in ('Adapter-X', 'Full fine-tuning', 'Linear probing'):

@@ -1,6 +1,6 @@
 # Pretrain the demo ViT from scratch on SyntheticShapes (a task unlike the
 # downstream digits). Produces tools/demo/vit_demo_shapes.pth via
-# tools/demo/pretrain_demo_vit.py.
+# tools/demo/pretrain_demo_backbone.py digits.
 _base_ = [
     '../_base_/models/vit_demo.py',
     '../_base_/datasets/in_memory_32px.py',

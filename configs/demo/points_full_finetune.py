@@ -1,0 +1,9 @@
+# The 3D demo with full fine-tuning of the pretrained demo point
+# transformer (same data and schedule as configs/demo/points_adapterx.py).
+_base_ = [
+    '../_base_/models/point_demo.py',
+    '../_base_/datasets/synthetic_point_clouds.py',
+    '../_base_/schedules/demo_digits.py',
+    '../_base_/peft/full_finetune.py',
+    '../_base_/default_runtime.py',
+]

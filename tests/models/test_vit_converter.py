@@ -364,7 +364,7 @@ def test_cli_output_loads_into_mmpretrain(tmp_path, images):
     num_params = sum(
         value.numel() for key, value in timm_model.state_dict().items()
         if not key.startswith('head.'))
-    assert f'Wrote 30 tensors ({num_params:,} parameters)' in output
+    assert f'wrote 30 tensors ({num_params:,} values)' in output
 
     # Tensors only: loads with weights_only=True.
     assert set(torch.load(dst, weights_only=True)) == {'state_dict'}

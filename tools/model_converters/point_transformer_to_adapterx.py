@@ -22,27 +22,20 @@ one of the pretraining-only modules the converter knows to drop; anything
 else stops the conversion with the keys named.
 """
 import argparse
-from pathlib import Path
-
-import torch
 
 from adapterx.models import PointTransformer
 from adapterx.models.converters import convert_point_checkpoint
+from adapterx.models.converters.cli import (add_conversion_arguments,
+                                            save_converted)
 
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('src', help='official .pth checkpoint')
-    parser.add_argument('dst', help='output .pth')
+    add_conversion_arguments(parser, 'official .pth checkpoint')
     parser.add_argument(
         '--format',
         choices=sorted(PointTransformer.arch_zoo),
         help='source format (and backbone arch); detected when omitted')
-    parser.add_argument(
-        '--trust',
-        action='store_true',
-        help='allow full unpickling of SRC (can run arbitrary code: only '
-        'for files whose origin you trust)')
     return parser.parse_args()
 
 
@@ -50,12 +43,8 @@ def main():
     args = parse_args()
     result = convert_point_checkpoint(
         args.src, source_format=args.format, trust=args.trust)
-    dst = Path(args.dst)
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    torch.save({'state_dict': result.state_dict}, dst)
-    num_params = sum(tensor.numel() for tensor in result.state_dict.values())
-    print(f'{result.source_format}: wrote {len(result.state_dict)} tensors '
-          f'({num_params:,} values) to {dst}')
+    print(f'{result.source_format}: '
+          f'{save_converted(result.state_dict, args.dst)}')
     print(f'dropped {len(result.discarded)} pretraining-only tensors')
     if result.initialised:
         print(f'initialised (absent from the checkpoint): '

@@ -28,26 +28,20 @@ The backbone settings under which the result matches timm are in the
 docstring of ``adapterx/models/converters/vit_timm.py``.
 """
 import argparse
-from pathlib import Path
-
-import torch
 
 from adapterx.models.converters import convert_vit_checkpoint
+from adapterx.models.converters.cli import (add_conversion_arguments,
+                                            save_converted)
 
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('src', help='.npz, .safetensors, .pth, .pt or .bin')
-    parser.add_argument('dst', help='output .pth')
+    add_conversion_arguments(parser,
+                             '.npz, .safetensors, .pth, .pt or .bin')
     parser.add_argument(
         '--keep-head',
         action='store_true',
         help='keep the classifier (head.layers.*) instead of dropping it')
-    parser.add_argument(
-        '--trust',
-        action='store_true',
-        help='allow full unpickling of SRC (can run arbitrary code: only '
-        'for files whose origin you trust)')
     return parser.parse_args()
 
 
@@ -58,12 +52,7 @@ def main():
         keep_head=args.keep_head,
         trust=args.trust,
         prefix='backbone.')
-    dst = Path(args.dst)
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    torch.save({'state_dict': state_dict}, dst)
-    num_params = sum(tensor.numel() for tensor in state_dict.values())
-    print(f'Wrote {len(state_dict)} tensors ({num_params:,} parameters) '
-          f'to {dst}')
+    print(save_converted(state_dict, args.dst))
 
 
 if __name__ == '__main__':

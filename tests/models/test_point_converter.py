@@ -159,6 +159,27 @@ def test_point_bert_pretrain_takes_the_student_and_its_class_tokens():
     assert backbone.load_state_dict(result.state_dict, strict=True)
 
 
+def test_fine_tuned_point_mae_checkpoint_loses_its_head():
+    pretrain = official_point_mae_pretrain()
+    fine_tuned = {
+        key.replace('module.MAE_encoder.', 'module.'): value
+        for key, value in pretrain.items() if 'MAE_encoder.' in key
+    }
+    fine_tuned.update({
+        'module.cls_token': torch.randn(1, 1, 16),
+        'module.cls_pos': torch.randn(1, 1, 16),
+        'module.cls_head_finetune.0.weight': torch.randn(256, 32),
+    })
+    backbone = PointTransformer(arch=ARCH)
+    result = convert_point_transformer(fine_tuned, expected_shapes(backbone))
+    assert result.source_format == 'point-mae'
+    assert result.initialised == []
+    assert result.discarded == ['cls_head_finetune.0.weight']
+    assert torch.equal(result.state_dict['cls_pos'],
+                       fine_tuned['module.cls_pos'])
+    assert backbone.load_state_dict(result.state_dict, strict=True)
+
+
 def test_unknown_and_missing_keys_and_wrong_shapes_are_named():
     backbone = PointTransformer(arch=ARCH)
     shapes = expected_shapes(backbone)

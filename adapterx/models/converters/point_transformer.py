@@ -69,9 +69,13 @@ def detect_point_format(state_dict: dict) -> str:
     if any(key.startswith(('transformer_q.', 'reduce_dim.',
                            'base_model.reduce_dim.')) for key in keys):
         return 'point-bert'
+    # A fine-tuned Point-MAE: the encoder at the top level, no projection.
+    if any(key.startswith('blocks.blocks.') for key in keys):
+        return 'point-mae'
     raise ValueError(
-        'cannot tell the checkpoint format: no MAE_encoder.* (Point-MAE) or '
-        'transformer_q.* / reduce_dim.* (Point-BERT) keys; first keys: '
+        'cannot tell the checkpoint format: no MAE_encoder.* / blocks.blocks.* '
+        '(Point-MAE) or transformer_q.* / reduce_dim.* (Point-BERT) keys; '
+        'first keys: '
         f'{keys[:5]}')
 
 

@@ -13,10 +13,13 @@ def test_demo_runs_the_three_methods_and_prints_the_table(tmp_path):
         line = next(line for line in output.splitlines()
                     if line.startswith(method + ' '))
         rows[method] = re.findall(r'[\d,.]+', line[len(method):])
-    accuracy, without_head, percent, with_head, seconds = rows['Adapter-X']
+    (accuracy, without_head, percent, with_head, percent_with_head,
+     seconds) = rows['Adapter-X']
     assert 0 <= float(accuracy) <= 100 and float(seconds) > 0
     assert 0 < float(percent) < 5  # a small share of the backbone
-    assert rows['Full fine-tuning'][2] == '100.00'
+    assert float(percent) < float(percent_with_head) < 100
+    assert rows['Full fine-tuning'][2] == rows['Full fine-tuning'][4] == \
+        '100.00'
     assert rows['Linear probing'][1:3] == ['0', '0.00']
     # The pretrained demo backbone was loaded, not a random one.
     assert 'vit_demo_shapes.pth' in output

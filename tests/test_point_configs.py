@@ -9,7 +9,9 @@ from adapterx.models.peft import freeze_parameters, trainable_parameter_report
 from adapterx.registry import DATASETS, MODELS
 from .utils import REPO_ROOT
 
-POINT_CONFIGS = sorted((REPO_ROOT / 'configs').glob('*/point/*.py'))
+POINT_CONFIGS = sorted(
+    path for method in ('adapterx', 'full_finetune')
+    for path in (REPO_ROOT / 'configs' / method / 'point').glob('*.py'))
 # DAPT's (drop path, adapter dropout) per dataset.
 DAPT_SETTINGS = {
     'scanobjectnn_pb_t50_rs': (0.3, 0.2),

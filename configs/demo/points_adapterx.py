@@ -4,7 +4,7 @@ _base_ = [
     '../_base_/models/point_demo.py',
     '../_base_/datasets/synthetic_point_clouds.py',
     '../_base_/schedules/demo_digits.py',
-    '../_base_/peft/adapterx_point.py',
+    '../_base_/peft/point_adapterx.py',
     '../_base_/default_runtime.py',
 ]
 model = dict(peft={{_base_.peft}}, head={{_base_.point_head}})

@@ -133,7 +133,7 @@ def expected_point_adapterx_trainable(dims=384, blocks=12, experts=4, rank=4,
 
 def test_point_mae_adapterx_trains_the_papers_share_with_head():
     cfg = Config.fromfile(
-        str(REPO_ROOT / 'configs' / '_base_' / 'peft' / 'adapterx_point.py'))
+        str(REPO_ROOT / 'configs' / '_base_' / 'peft' / 'point_adapterx.py'))
     model_cfg = Config.fromfile(
         str(REPO_ROOT / 'configs' / '_base_' / 'models' / 'point_mae.py'))
     model_cfg.model.backbone.pop('init_cfg')

@@ -18,6 +18,7 @@ from .checkpoint import (atomic_file, load_runner_checkpoint,
                          runner_checkpoint_types)
 from .trainable_weights import TRAINABLE_ONLY_KEY, load_trainable_state_dict
 from .random_state import capture_random_state
+from .worker_seeding import with_worker_seeding
 
 
 def is_freeze_hook_type(hook_type) -> bool:
@@ -44,6 +45,9 @@ class PeftRunner(Runner):
       (:class:`EpochSeedHook`, always registered), and the generators' state
       is saved in every checkpoint for a resume in the middle of an epoch,
       so a resumed run draws the same dropout masks as an uninterrupted one.
+      DataLoader workers are seeded from that per-epoch draw and the rank
+      (:func:`seed_worker_generators`), so augmentations differ between
+      epochs and ranks and repeat on a rerun.
     - The trainable set of a :class:`ParameterFreezeHook` in
       ``custom_hooks`` is applied before the model is wrapped in DDP.
     - A NaN or infinite loss stops the run before it reaches the weights
@@ -80,6 +84,13 @@ class PeftRunner(Runner):
                 optim_wrapper = dict(
                     optim_wrapper, type=GUARDED_TYPES[wrapper_type])
         return super().build_optim_wrapper(optim_wrapper)
+
+    @staticmethod
+    def build_dataloader(dataloader, seed=None, diff_rank_seed=False):
+        # Workers seeded per epoch (see seed_worker_generators), not from
+        # the run's seed alone.
+        return Runner.build_dataloader(
+            with_worker_seeding(dataloader), seed, diff_rank_seed)
 
     def build_train_loop(self, loop):
         if isinstance(loop, dict) and 'type' not in loop and loop.get(

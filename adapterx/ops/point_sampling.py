@@ -14,6 +14,9 @@ import torch
 from torch import Tensor
 
 _COMPILED = {}
+# pointnet2_ops' furthest point sampling skips points of squared norm at
+# most this (an undocumented rule of its CUDA kernel).
+_KERNEL_MIN_SQUARED_NORM = 1e-3
 
 
 def _compiled(module_name: str):
@@ -47,8 +50,13 @@ def furthest_point_sample(points: Tensor,
                           backend: Optional[str] = None) -> Tensor:
     """Indices of ``num_samples`` points chosen by furthest point sampling.
 
-    Starts from point 0 of every cloud (as pointnet2_ops does) and repeatedly
-    takes the point furthest from those chosen so far.
+    Starts from point 0 of every cloud and repeatedly takes the point
+    furthest from those chosen so far, with the rules of pointnet2_ops'
+    kernel, which the official Point-BERT / Point-MAE code runs: a point
+    within ``sqrt(1e-3)`` of the origin (squared norm <= 1e-3) is never
+    chosen after the first step, and when no other point is left the
+    kernel's default, point 0, is taken. Both paths thus pick the same
+    centres, also for centred clouds with a point at the origin.
 
     Args:
         points (Tensor): (B, N, 3) coordinates.
@@ -75,6 +83,10 @@ def furthest_point_sample(points: Tensor,
     distance_to_chosen = torch.full((batch_size, num_points),
                                     float('inf'),
                                     device=points.device)
+    # -1 stays below every squared distance (the minimum keeps it): argmax
+    # passes these points over, and picks point 0 when only they remain.
+    near_origin = (coordinates**2).sum(-1) <= _KERNEL_MIN_SQUARED_NORM
+    distance_to_chosen[near_origin] = -1
     batch_index = torch.arange(batch_size, device=points.device)
     latest = torch.zeros(batch_size, dtype=torch.long, device=points.device)
     for step in range(1, num_samples):

@@ -69,9 +69,13 @@ def official_point_mae_pretrain(dims=16, depth=2):
     encoder = 'module.MAE_encoder.'
     shapes = {**mini_pointnet_keys(encoder + 'encoder.', dims),
               **transformer_keys(encoder, dims, depth)}
+    # Its TransformerDecoder holds the blocks in a plain ModuleList
+    # (MAE_decoder.blocks.i), unlike the encoder's blocks.blocks.i.
     decoder = {
-        key.replace(encoder, 'module.MAE_decoder.'): shape
-        for key, shape in transformer_keys(encoder, dims, 1).items()
+        key.replace(encoder + 'blocks.blocks.',
+                    'module.MAE_decoder.blocks.').replace(
+                        encoder + 'norm.', 'module.MAE_decoder.norm.'): shape
+        for key, shape in transformer_keys(encoder, dims, 4).items()
         if 'blocks' in key or 'norm.' in key
     }
     shapes.update(decoder)
@@ -222,3 +226,14 @@ def test_cli_writes_a_file_that_the_pretrained_init_loads_strictly(tmp_path):
     torch.testing.assert_close(
         backbone.blocks[11].mlp.fc2.weight,
         official['module.transformer_q.blocks.blocks.11.mlp.fc2.weight'])
+
+
+def test_published_point_mae_pretrain_fits_the_published_arch():
+    # Point-MAE's pretrain.pth at its real sizes: width 384, 12 encoder
+    # blocks, group embedding 384, 4 decoder blocks.
+    official = official_point_mae_pretrain(dims=384, depth=12)
+    backbone = PointTransformer(arch='point-mae')
+    result = convert_point_transformer(official, expected_shapes(backbone))
+    assert set(result.state_dict) == set(backbone.state_dict())
+    assert len(result.discarded) == len(official) - (
+        len(result.state_dict) - len(result.initialised))

@@ -1,13 +1,17 @@
 """PointClsHead pooling, PointClassifier (with and without Adapter-X), and
 Adapter-X's 3D trainable budget on Point-MAE."""
+import json
+from types import SimpleNamespace
+
 import pytest
 import torch
 from mmengine.config import Config
+from mmengine.logging import MMLogger
 from mmengine.registry import init_default_scope
 from mmpretrain.structures import DataSample
 
 from adapterx.models import PointClassifier, PointClsHead
-from adapterx.models.peft import freeze_parameters, trainable_parameter_report
+from adapterx.registry import HOOKS, MODELS
 from ..utils import REPO_ROOT
 
 TINY_BACKBONE = dict(
@@ -131,22 +135,27 @@ def expected_point_adapterx_trainable(dims=384, blocks=12, experts=4, rank=4,
     return adapters, head
 
 
-def test_point_mae_adapterx_trains_the_papers_share_with_head():
+def test_point_mae_adapterx_config_reports_the_papers_share_with_head(
+        tmp_path):
+    """The freeze hook of the PB_T50_RS config computes and writes the
+    share (3D convention: with the head, of the whole model)."""
     cfg = Config.fromfile(
-        str(REPO_ROOT / 'configs' / '_base_' / 'peft' / 'point_adapterx.py'))
-    model_cfg = Config.fromfile(
-        str(REPO_ROOT / 'configs' / '_base_' / 'models' / 'point_mae.py'))
-    model_cfg.model.backbone.pop('init_cfg')
-    model_cfg.model.head.update(cfg.point_head)
-    model = PointClassifier(**{
-        key: value
-        for key, value in model_cfg.model.to_dict().items() if key != 'type'
-    }, peft=cfg.peft.to_dict())
-    freeze_parameters(model, cfg.custom_hooks[0]['trainable'])
-    report = trainable_parameter_report(model)
+        str(REPO_ROOT / 'configs' / 'adapterx' / 'point' /
+            'adapterx_pointmae_scanobjectnn_pb_t50_rs.py'))
+    cfg.model.backbone.pop('init_cfg')
+    model = MODELS.build(cfg.model)
+    hook = HOOKS.build(cfg.custom_hooks[0])
+    hook.freeze(model)
+    hook.before_train(
+        SimpleNamespace(model=model, work_dir=str(tmp_path),
+                        logger=MMLogger.get_current_instance()))
+    report = json.loads((tmp_path / 'trainable_parameters.json').read_text())
     adapters, head = expected_point_adapterx_trainable()
-    assert report.trainable_without_head == adapters
-    assert report.trainable == adapters + head
-    assert 21_800_000 < report.backbone - adapters < 21_900_000  # Point-MAE
-    # The paper's 1.88% (3D convention: with the head, of the whole model).
-    assert report.percent_of_model_with_head == pytest.approx(1.9, abs=0.05)
+    assert report['trainable_without_head'] == adapters
+    assert report['trainable_with_head'] == adapters + head
+    assert 21_800_000 < report['backbone'] - adapters < 21_900_000  # Point-MAE
+    assert report['percent_of_model_with_head'] == pytest.approx(
+        100 * (adapters + head) / report['total'])
+    # The paper's 1.88%.
+    assert report['percent_of_model_with_head'] == pytest.approx(1.9,
+                                                                 abs=0.05)

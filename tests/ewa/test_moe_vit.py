@@ -5,7 +5,7 @@ import torch
 from mmpretrain.models import TIMMBackbone, VisionTransformer
 from mmpretrain.structures import DataSample
 
-from adapterx.models import PeftImageClassifier
+from adapterx.models import PeftImageClassifier, PointTransformer
 from adapterx.models.ewa import (MoEViT, RandomPartitionMoE, Top1MoE,
                                  convert_to_dense)
 from .tiny_models import (TINY_ARCH, first_output, images, in_eval_mode,
@@ -28,14 +28,28 @@ def plain_backbone_like(build):
     return backbone
 
 
-@pytest.mark.parametrize('build',
-                         [tiny_vit, tiny_timm_vit, tiny_timm_backbone])
-def test_converted_model_is_the_unmodified_backbone(build):
+def tiny_point_transformer():
+    torch.manual_seed(0)
+    return PointTransformer(
+        arch=dict(embed_dims=32, depth=4, num_heads=2, group_embed_dims=24),
+        num_groups=8, group_size=8)
+
+
+def point_clouds(batch=2):
+    return torch.rand(batch, 64, 3,
+                      generator=torch.Generator().manual_seed(2))
+
+
+@pytest.mark.parametrize('build, inputs', [
+    (tiny_vit, images), (tiny_timm_vit, images), (tiny_timm_backbone, images),
+    (tiny_point_transformer, point_clouds)
+], ids=['mmpretrain', 'timm', 'TIMMBackbone', 'PointTransformer'])
+def test_converted_model_is_the_unmodified_backbone(build, inputs):
     model = MoEViT(build(), moe=dict(type='RandomPartitionMoE',
                                      num_experts=4, init='independent'))
     spread_experts(model)
     in_eval_mode(model)
-    averaged = first_output(model(images()))
+    averaged = first_output(model(inputs()))
 
     dense = in_eval_mode(convert_to_dense(model))
     plain = plain_backbone_like(build)
@@ -46,7 +60,7 @@ def test_converted_model_is_the_unmodified_backbone(build):
     assert sum(p.numel() for p in dense.parameters()) == \
         sum(p.numel() for p in plain.parameters())
     plain.load_state_dict(dense.state_dict(), strict=True)
-    assert torch.equal(first_output(in_eval_mode(plain)(images())), averaged)
+    assert torch.equal(first_output(in_eval_mode(plain)(inputs())), averaged)
     # The MoE model itself is left as it was.
     assert len(model.moe_layers()) == 2
 

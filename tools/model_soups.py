@@ -94,9 +94,10 @@ def main():
     ingredients = [
         load_checkpoint_weights(path, trust=trust) for path in args.checkpoints
     ]
-    check_ingredients(ingredients, pretrained, trust=trust)
-
     runner = build_runner(cfg)
+    split_data = getattr(runner, f'{args.split}_dataloader').dataset
+    check_ingredients(ingredients, pretrained, trust=trust,
+                      classes=split_data.metainfo.get('classes'))
     runner.model.init_weights()
     reference = {
         key: value.detach().clone()

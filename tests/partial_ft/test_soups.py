@@ -163,13 +163,28 @@ def test_other_pretrained_weights_are_refused_naming_the_file(
 def test_another_label_space_is_refused_naming_the_file(pretrained_files):
     pretrained = pretrained_files['pretrained']
     with pytest.raises(ValueError,
-                       match=r"b\.pth and a\.pth were trained on different "
-                       r"classes \(2 vs 2; the first difference is class 1: "
+                       match=r"b\.pth and a\.pth have different classes "
+                       r"\(2 vs 2; the first difference is class 1: "
                        r"'fox' vs 'dog'\)"):
         check_ingredients([
             runner_checkpoint('a.pth', pretrained),
             runner_checkpoint('b.pth', pretrained, ('cat', 'fox')),
         ], str(pretrained))
+
+
+def test_a_label_space_other_than_the_scored_data_is_refused(
+        pretrained_files):
+    pretrained = str(pretrained_files['pretrained'])
+    ingredients = [runner_checkpoint('a.pth', pretrained),
+                   CheckpointWeights('bare.pth', random_state(0))]
+    check_ingredients(ingredients, pretrained, classes=('cat', 'dog'))
+    # Even one ingredient, of the same class count, is checked.
+    with pytest.raises(ValueError,
+                       match=r"a\.pth and the soup config's data have "
+                       r"different classes \(2 vs 3; the first difference "
+                       r"is class 1: 'dog' vs 'cow'\)"):
+        check_ingredients(ingredients[:1], pretrained,
+                          classes=('cat', 'cow', 'dog'))
 
 
 def test_pretrained_checkpoint_of_a_config():

@@ -143,3 +143,32 @@ def test_greedy_soup_of_the_run_never_ends_below_its_best_ingredient(
         expected = torch.stack([state[name].double() for state in chosen
                                 ]).mean(0).float()
         assert torch.equal(value, expected), name
+
+
+@pytest.mark.parametrize('options, message', [
+    (['test_dataloader.dataset.classes=[cat,dog,fox,owl]'],
+     r"trainable_epoch_2\.pth and the soup config's data have different "
+     r"classes \(4 vs 4; the first difference is class 0: 'class_0' vs "
+     r"'cat'\)"),
+    (pretrained_options('OTHER'),
+     r'trainable_epoch_2\.pth was fine-tuned from .*pretrained\.pth, not '
+     r"from the soup config's pretrained weights .*other\.pth"),
+])
+def test_soup_tool_refuses_a_trainable_only_file_that_does_not_belong(
+        selection_run, tiny_image_root, options, message):
+    """A trainable-only file records its config and classes, as a runner
+    checkpoint does, so these are checked for it too."""
+    root = selection_run['root']
+    other = root / 'other.pth'
+    torch.save({name: value + 1 for name, value in
+                selection_run['pretrained'].items()}, other)
+    options = [option.replace('OTHER', str(other)) for option in options]
+    with pytest.raises(ValueError, match=message):
+        run_in_process(
+            REPO_ROOT / 'tools' / 'model_soups.py', root / 'selection.py',
+            selection_run['work_dir'] / 'trainable_epoch_2.pth', '--out',
+            root / 'refused.pth', '--split', 'test', '--work-dir',
+            root / 'refused_work', '--cfg-options',
+            *data_root_options(tiny_image_root),
+            *pretrained_options(root / 'pretrained.pth'), *options)
+    assert not (root / 'refused.pth').exists()

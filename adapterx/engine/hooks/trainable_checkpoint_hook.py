@@ -44,6 +44,11 @@ class TrainableCheckpointHook(Hook):
                         TRAINABLE_ONLY_KEY: True,
                         'epoch': runner.epoch + 1,
                         'experiment_name': runner.experiment_name,
+                        # As in runner checkpoints: what a soup checks its
+                        # ingredients' pretrained weights and classes by.
+                        'cfg': runner.cfg.pretty_text,
+                        'dataset_meta': getattr(
+                            runner.train_dataloader.dataset, 'metainfo', {}),
                     },
                     state_dict=state), temporary)
         runner.logger.info(

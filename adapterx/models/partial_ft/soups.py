@@ -16,15 +16,16 @@ so it never ends below it.
 Refused before any averaging (:func:`check_ingredients`):
 
 - another label space: a tensor whose shape differs from the model's (the
-  head of another class count), or training classes (runner checkpoints
-  record ``meta['dataset_meta']['classes']``) that differ between
-  ingredients;
-- other pretrained weights: a runner checkpoint records its config, whose
-  ``model.backbone.init_cfg`` names the pretrained file its run started
-  from; it must be the soup config's file (the same path, or a file with
-  identical tensors). Trainable-only files and bare state dicts record no
-  config: they are taken to fine-tune the soup config's pretrained weights,
-  which is what a trainable-only file means.
+  head of another class count), or training classes (runner and
+  trainable-only checkpoints record ``meta['dataset_meta']['classes']``)
+  that differ between ingredients or from the classes of the data the soup
+  is scored on;
+- other pretrained weights: runner and trainable-only checkpoints record
+  their config, whose ``model.backbone.init_cfg`` names the pretrained file
+  the run started from; it must be the soup config's file (the same path,
+  or a file with identical tensors). Bare state dicts (and trainable-only
+  files written before they recorded it) have no config: they are taken to
+  fine-tune the soup config's pretrained weights.
 """
 import os.path as osp
 from dataclasses import dataclass
@@ -67,7 +68,9 @@ def same_weights_file(first: str, second: str, trust: bool = False) -> bool:
 
 
 def check_ingredients(ingredients: Sequence[CheckpointWeights],
-                      pretrained: str, trust: bool = False) -> None:
+                      pretrained: str,
+                      trust: bool = False,
+                      classes: Optional[Sequence[str]] = None) -> None:
     """Refuse ingredients of another label space or other pretrained
     weights (see the module docstring); each message names the file.
 
@@ -75,28 +78,35 @@ def check_ingredients(ingredients: Sequence[CheckpointWeights],
         ingredients: The loaded checkpoints.
         pretrained (str): The soup config's pretrained weights file.
         trust (bool): Allow full unpickling when comparing weight files.
+        classes (Sequence[str], optional): The classes of the data the soup
+            is scored on; every ingredient that records its classes must
+            have these.
     """
-    _check_label_space(ingredients)
+    _check_label_space(ingredients, classes)
     _check_pretrained_origin(ingredients, pretrained, trust)
 
 
-def _check_label_space(ingredients) -> None:
+def _check_label_space(ingredients, classes=None) -> None:
     recorded = [(weights.path, list(weights.meta['dataset_meta']['classes']))
                 for weights in ingredients
                 if 'classes' in weights.meta.get('dataset_meta', {})]
-    if len(recorded) < 2:
+    if classes is not None:
+        reference = ("the soup config's data", list(classes))
+    elif recorded:
+        reference = recorded[0]
+    else:
         return
-    first_path, first_classes = recorded[0]
-    for path, classes in recorded[1:]:
-        if classes != first_classes:
-            index, (theirs, first) = next(
+    for path, theirs in recorded:
+        if theirs != reference[1]:
+            index, (their_class, other_class) = next(
                 (index, pair) for index, pair in enumerate(
-                    zip_longest(classes, first_classes)) if pair[0] != pair[1])
+                    zip_longest(theirs, reference[1])) if pair[0] != pair[1])
             raise ValueError(
-                f'{path} and {first_path} were trained on different classes '
-                f'({len(classes)} vs {len(first_classes)}; the first '
-                f'difference is class {index}: {theirs!r} vs {first!r}): a '
-                'soup needs ingredients of one label space')
+                f'{path} and {reference[0]} have different classes '
+                f'({len(theirs)} vs {len(reference[1])}; the first '
+                f'difference is class {index}: {their_class!r} vs '
+                f'{other_class!r}): a soup needs ingredients of one label '
+                'space, the one it is scored on')
 
 
 def _check_pretrained_origin(ingredients, pretrained, trust) -> None:

@@ -1,6 +1,8 @@
-"""The EWA experiment: the same small ViT trained from scratch on
-scikit-learn's digits, dense and as random-partition MoEs with and without
-Experts Weights Averaging, each MoE converted back to the dense ViT.
+"""The EWA experiment: dense vs random-partition MoE training, with EWA.
+
+The same small ViT trained from scratch on scikit-learn's digits, dense and
+as random-partition MoEs with and without Experts Weights Averaging, each
+MoE converted back to the dense ViT.
 
     .venv/bin/python tools/demo/run_ewa_experiment.py [--seeds 0 1 2]
         [--work-dir DIR]
@@ -75,8 +77,16 @@ def cell(row, key, pattern):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--work-dir', default='work_dirs/ewa_experiment')
-    parser.add_argument('--seeds', type=int, nargs='+', default=[0])
+    parser.add_argument(
+        '--work-dir',
+        default='work_dirs/ewa_experiment',
+        help='where each seed and method writes its run')
+    parser.add_argument(
+        '--seeds',
+        type=int,
+        nargs='+',
+        default=[0],
+        help='one run of each method per seed')
     args = parser.parse_args()
     register_all_modules(init_default_scope=False)
 

@@ -1,5 +1,4 @@
-"""Convert an official Point-MAE / Point-BERT checkpoint for adapterx's
-``PointTransformer``.
+"""Convert an official Point-MAE / Point-BERT checkpoint to PointTransformer.
 
     python tools/model_converters/point_transformer_to_adapterx.py SRC DST
         [--format point-mae|point-bert] [--trust]

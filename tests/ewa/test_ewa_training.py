@@ -3,6 +3,7 @@ configs): experts stay closer than without EWA, and the dense model saved
 at the end (or converted by tools/model_converters/ewa_to_dense.py) tests
 as the MoE model does, through tools/test.py with the dense config."""
 import json
+import runpy
 import sys
 
 import pytest
@@ -117,3 +118,21 @@ def test_point_mae_config_turns_every_other_block_into_a_moe(path):
         dict(cfg.model.to_dict(), peft=None))
     converted = convert_to_dense(model)
     assert converted.state_dict().keys() == dense.state_dict().keys()
+
+
+def test_converter_refuses_a_dense_config_or_a_checkpoint_of_another_model(
+        tmp_path):
+    load_moe_model = runpy.run_path(
+        str(REPO_ROOT / 'tools' / 'model_converters' /
+            'ewa_to_dense.py'))['load_moe_model']
+    init_default_scope('adapterx')
+    dense = MODELS.build(Config.fromfile(str(DENSE_TINY)).model)
+    dense_checkpoint = tmp_path / 'dense.pth'
+    torch.save(dict(state_dict=dense.state_dict(), meta={}), dense_checkpoint)
+    with pytest.raises(ValueError, match='vit_tiny_fullft.py builds no MoE'):
+        load_moe_model(str(DENSE_TINY), str(dense_checkpoint), False)
+    with pytest.raises(ValueError,
+                       match=r'dense\.pth does not fit the model of .*'
+                       r'vit_tiny_ewa\.py: \d+ key\(s\) missing'):
+        load_moe_model(str(EWA_CONFIGS / 'tiny' / 'vit_tiny_ewa.py'),
+                       str(dense_checkpoint), False)

@@ -18,6 +18,7 @@ from mmengine.config import Config
 
 from adapterx.engine import load_runner_checkpoint
 from adapterx.engine.hooks.ewa_hook import save_dense_checkpoint
+from adapterx.models.ewa import MoEFFN
 from adapterx.registry import MODELS
 from adapterx.utils import register_all_modules
 
@@ -36,17 +37,43 @@ def parse_args():
     return parser.parse_args()
 
 
-def main():
-    args = parse_args()
-    register_all_modules()
-    cfg = Config.fromfile(args.config)
+def load_moe_model(config: str, checkpoint_path: str, trust: bool):
+    """The MoE model ``config`` builds, with the weights of
+    ``checkpoint_path``; a config without MoE FFNs or a checkpoint that
+    does not fit is refused, naming the file."""
+    cfg = Config.fromfile(config)
     # Every weight comes from the checkpoint: the backbone's pretrained
     # file is neither loaded nor needed.
     cfg.model.backbone.init_cfg = None
     model = MODELS.build(cfg.model)
-    checkpoint = load_runner_checkpoint(
-        args.checkpoint, trust=args.trust_checkpoint)
+    if not any(isinstance(module, MoEFFN) for module in model.modules()):
+        raise ValueError(
+            f'{config} builds no MoE FFN (no model.peft of type MoEViT): '
+            'give the MoE config the checkpoint was trained with')
+    checkpoint = load_runner_checkpoint(checkpoint_path, trust=trust)
+    if 'state_dict' not in checkpoint:
+        raise ValueError(f'{checkpoint_path} holds no state_dict: expected '
+                         'a runner checkpoint (epoch_N.pth)')
+    expected = model.state_dict().keys()
+    given = checkpoint['state_dict'].keys()
+    missing = sorted(expected - given)
+    unexpected = sorted(given - expected)
+    if missing or unexpected:
+        raise ValueError(
+            f'{checkpoint_path} does not fit the model of {config}: '
+            f'{len(missing)} key(s) missing (e.g. {missing[:3]}), '
+            f'{len(unexpected)} unexpected (e.g. {unexpected[:3]}); is it a '
+            'checkpoint of that MoE config (a dense one needs no '
+            'conversion)?')
     model.load_state_dict(checkpoint['state_dict'], strict=True)
+    return model
+
+
+def main():
+    args = parse_args()
+    register_all_modules()
+    model = load_moe_model(args.config, args.checkpoint,
+                           args.trust_checkpoint)
     save_dense_checkpoint(model, args.dst, dict(source=args.checkpoint))
     print(f'Saved the dense model of {args.checkpoint} to {args.dst}')
 

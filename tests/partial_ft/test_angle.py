@@ -14,7 +14,8 @@ from adapterx.models.partial_ft import (checkpoint_unit_angles,
                                         weight_angle)
 from adapterx.registry import HOOKS
 from ..utils import REPO_ROOT
-from .tiny_models import build_classifier, unit_parameter_names
+from .tiny_models import (build_classifier, mmpretrain_vit,
+                          unit_parameter_names)
 
 HEAD = {'head.weight', 'head.bias'}
 
@@ -186,6 +187,19 @@ def test_a_full_checkpoint_missing_unit_tensors_is_refused(tmp_path,
     with pytest.raises(ValueError,
                        match=r'broken\.pth lacks 1 tensor.*layers\.0\.attn'):
         checkpoint_unit_angles(str(pretrained), str(broken))
+
+
+def test_a_deeper_fine_tuned_model_is_refused(tmp_path, angle_files):
+    _, pretrained, _, _ = angle_files
+    deeper = tmp_path / 'deeper.pth'
+    torch.save(dict(state_dict={f'backbone.{name}': value for name, value in
+                                mmpretrain_vit(3).state_dict().items()},
+                    meta={}), deeper)
+    with pytest.raises(ValueError,
+                       match=r"deeper\.pth has residual units that .*"
+                       r"pretrained\.pth lacks, e\.g\. \['backbone\.layers"
+                       r"\.2\.attention'"):
+        checkpoint_unit_angles(str(pretrained), str(deeper))
 
 
 @pytest.mark.parametrize('end, expected', [('largest', LARGEST),

@@ -120,4 +120,12 @@ def checkpoint_unit_angles(pretrained_path: str, finetuned_path: str,
     finetuned_state = complete_state(
         finetuned, pretrained_state,
         [name for unit in units for name in unit.parameters])
+    if not finetuned.trainable_only:
+        extra = sorted({unit.name for unit in find_residual_units(
+            finetuned.state_dict)} - {unit.name for unit in units})
+        if extra:
+            raise ValueError(
+                f'{finetuned_path} has residual units that {pretrained_path} '
+                f'lacks, e.g. {extra[:4]}: the two files are not one '
+                'architecture')
     return units, unit_angles(pretrained_state, finetuned_state, units)

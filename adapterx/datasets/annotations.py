@@ -2,11 +2,12 @@
 training, with the file, the line and the expected form in the message,
 rather than with a KeyError or a CUDA assert mid-epoch. Shared by the
 VTAB-1k and FGVC datasets."""
-import difflib
 import json
 import os
 import os.path as osp
 import re
+
+from adapterx.utils.close_matches import close_matches as closest
 
 # How many missing images an error names; the rest are counted.
 _MAX_NAMED_MISSING = 5
@@ -17,8 +18,7 @@ LABEL = re.compile(r'-?[0-9]+', re.ASCII)
 
 def close_matches(name, choices):
     """``' (close matches: a, b)'`` for an unknown ``name``, or ``''``."""
-    matches = difflib.get_close_matches(
-        str(name).lower(), list(choices), n=3, cutoff=0.5)
+    matches = closest(name, choices)
     return f' (close matches: {", ".join(matches)})' if matches else ''
 
 

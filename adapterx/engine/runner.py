@@ -10,6 +10,7 @@ from mmengine.runner import Runner
 from mmengine.runner.checkpoint import _load_checkpoint_to_model
 
 from adapterx.registry import HOOKS, MODEL_WRAPPERS, RUNNERS
+from adapterx.utils.registry_suggestions import suggest_close_types
 from .loops import ResumableEpochBasedTrainLoop  # noqa: F401 (registers)
 from .optim_wrappers import GUARDED_TYPES
 from .hooks import EpochSeedHook, ParameterFreezeHook, RankConsistencyHook
@@ -60,7 +61,27 @@ class PeftRunner(Runner):
       (:class:`ResumableEpochBasedTrainLoop`).
     - Distributed runs end by checking that all ranks hold the same weights
       (:class:`RankConsistencyHook`).
+    - An unknown ``type`` anywhere in the config fails with the close
+      matches (:func:`suggest_close_types`): mmengine builds the top-level
+      components through its root registries, which do not suggest any.
     """
+
+    @suggest_close_types()
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+
+    # Dataloaders, loops, optimizer and schedulers are built lazily, here.
+    @suggest_close_types()
+    def train(self):
+        return super().train()
+
+    @suggest_close_types()
+    def val(self):
+        return super().val()
+
+    @suggest_close_types()
+    def test(self):
+        return super().test()
 
     def register_hooks(self, default_hooks=None, custom_hooks=None) -> None:
         # The freeze hooks built (and applied) in wrap_model are registered

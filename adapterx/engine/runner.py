@@ -13,7 +13,8 @@ from adapterx.registry import HOOKS, MODEL_WRAPPERS, RUNNERS
 from adapterx.utils.registry_suggestions import suggest_close_types
 from .loops import ResumableEpochBasedTrainLoop  # noqa: F401 (registers)
 from .optim_wrappers import GUARDED_TYPES
-from .hooks import EpochSeedHook, ParameterFreezeHook, RankConsistencyHook
+from .hooks import (AtomicCheckpointHook, EpochSeedHook, ParameterFreezeHook,
+                    RankConsistencyHook)
 from .consistency import check_num_classes
 from .checkpoint import (atomic_file, load_runner_checkpoint,
                          runner_checkpoint_types)
@@ -59,6 +60,11 @@ class PeftRunner(Runner):
       loop is built, before any step).
     - Epoch-based training resumes exactly in the middle of an epoch
       (:class:`ResumableEpochBasedTrainLoop`).
+    - A kill during a save leaves everything ``--resume`` needs intact:
+      checkpoints are written under a temporary name and renamed
+      (:func:`atomic_file`), and mmengine's ``CheckpointHook`` is built as
+      :class:`AtomicCheckpointHook` (the ``last_checkpoint`` pointer is
+      replaced in one step; temporary files of killed runs are removed).
     - Distributed runs end by checking that all ranks hold the same weights
       (:class:`RankConsistencyHook`).
     - An unknown ``type`` anywhere in the config fails with the close
@@ -97,6 +103,17 @@ class PeftRunner(Runner):
         for hook_type in always_on:
             if not any(isinstance(hook, hook_type) for hook in self.hooks):
                 self.register_hook(hook_type())
+
+    def register_default_hooks(self, hooks=None) -> None:
+        hooks = dict(hooks or {})
+        # mmengine's default when the config names no checkpoint hook.
+        checkpoint = hooks.get('checkpoint',
+                               dict(type='CheckpointHook', interval=1))
+        if isinstance(checkpoint, dict) and checkpoint.get(
+                'type') == 'CheckpointHook':
+            # The class itself: mmpretrain's base config scopes the dict.
+            hooks['checkpoint'] = dict(checkpoint, type=AtomicCheckpointHook)
+        super().register_default_hooks(hooks)
 
     def build_optim_wrapper(self, optim_wrapper):
         if isinstance(optim_wrapper, dict) and 'optimizer' in optim_wrapper:

@@ -123,9 +123,13 @@ def test_kill_during_save_leaves_the_last_checkpoint_usable(
     # Only complete checkpoints carry checkpoint names.
     assert sorted(p.name for p in work_dir.glob('*.pth')) == ['epoch_1.pth']
     assert model_weights(work_dir / 'epoch_1.pth')
+    [partial] = work_dir.glob('.epoch_2.pth.*.partial')
     log = train(TINY_CONFIG, work_dir, '--resume', data_root=tiny_image_root)
     assert 'resumed epoch: 1' in log
     assert (work_dir / 'epoch_2.pth').is_file()
+    # The killed writer's temporary file is removed when training restarts.
+    assert f'Removed {partial}' in log
+    assert not list(work_dir.glob('.*.partial'))
 
 
 KILL_AT_ITERATION_7 = '''

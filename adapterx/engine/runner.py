@@ -11,7 +11,7 @@ from mmengine.runner.checkpoint import _load_checkpoint_to_model
 
 from adapterx.registry import HOOKS, MODEL_WRAPPERS, RUNNERS
 from adapterx.utils.registry_suggestions import suggest_close_types
-from .loops import ResumableEpochBasedTrainLoop  # noqa: F401 (registers)
+from .loops import ResumableEpochBasedTrainLoop, ResumableIterBasedTrainLoop
 from .optim_wrappers import GUARDED_TYPES
 from .hooks import (AtomicCheckpointHook, EpochSeedHook, ParameterFreezeHook,
                     RankConsistencyHook)
@@ -30,6 +30,13 @@ def is_freeze_hook_type(hook_type) -> bool:
                                          type) else HOOKS.get(hook_type)
     return isinstance(hook_class, type) and issubclass(
         hook_class, ParameterFreezeHook)
+
+
+# What PeftRunner builds for mmengine's training loops.
+RESUMABLE_LOOPS = {
+    'EpochBasedTrainLoop': ResumableEpochBasedTrainLoop,
+    'IterBasedTrainLoop': ResumableIterBasedTrainLoop,
+}
 
 
 @RUNNERS.register_module()
@@ -58,8 +65,9 @@ class PeftRunner(Runner):
       versions (:class:`NonFiniteLossGuard`).
     - The model's class count must be the datasets' (checked when each
       loop is built, before any step).
-    - Epoch-based training resumes exactly in the middle of an epoch
-      (:class:`ResumableEpochBasedTrainLoop`).
+    - Training resumes exactly, in the middle of an epoch too
+      (:class:`ResumableEpochBasedTrainLoop`,
+      :class:`ResumableIterBasedTrainLoop`).
     - A kill during a save leaves everything ``--resume`` needs intact:
       checkpoints are written under a temporary name and renamed
       (:func:`atomic_file`), and mmengine's ``CheckpointHook`` is built as
@@ -131,13 +139,14 @@ class PeftRunner(Runner):
             with_worker_seeding(dataloader), seed, diff_rank_seed)
 
     def build_train_loop(self, loop):
-        if isinstance(loop, dict) and 'type' not in loop and loop.get(
-                'by_epoch', False):
-            loop = {
-                key: value
-                for key, value in loop.items() if key != 'by_epoch'
-            }
-            loop['type'] = 'ResumableEpochBasedTrainLoop'
+        if isinstance(loop, dict):
+            loop = dict(loop)
+            if 'type' not in loop and 'by_epoch' in loop:
+                loop['type'] = 'EpochBasedTrainLoop' if loop.pop(
+                    'by_epoch') else 'IterBasedTrainLoop'
+            if loop.get('type') in RESUMABLE_LOOPS:
+                # The class itself: a base config may scope the dict.
+                loop['type'] = RESUMABLE_LOOPS[loop['type']]
         loop = super().build_train_loop(loop)
         check_num_classes(self.model, loop.dataloader.dataset, 'training')
         return loop

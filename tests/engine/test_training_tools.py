@@ -2,9 +2,13 @@
 tools/dist_train.sh, on the tiny config and a generated image folder."""
 import os
 import pickle
+import re
+import socket
 import subprocess
 import sys
+import time
 
+import pytest
 import torch
 
 from adapterx.engine import load_runner_checkpoint
@@ -73,16 +77,57 @@ def test_load_from_accepts_a_runner_checkpoint(tmp_path, tiny_image_root):
     assert f'Load checkpoint from {first / "epoch_2.pth"}' in log
 
 
-def test_two_process_gloo_training(tmp_path, tiny_image_root):
-    work_dir = tmp_path / 'dist'
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(('127.0.0.1', 0))
+        return probe.getsockname()[1]
+
+
+def logged_accuracies(log):
+    return re.findall(r'accuracy/top1: ([0-9.]+)', log)
+
+
+def test_two_processes_match_one_with_the_same_global_batch(
+        tmp_path, tiny_image_root, monkeypatch):
+    """2 ranks x 8 images per step against 1 process x 16.
+
+    The global batches are the same: DefaultSampler shuffles the 32 indices
+    with a generator seeded by the seed and the epoch alone, the same on
+    every rank, and gives rank r the positions r, r + 2, ...; so the two
+    ranks' i-th batches together are positions 16 i .. 16 i + 15 of the
+    order, the single process's i-th batch. DDP averages the two ranks'
+    mean gradients, which is the mean over the 16. What could differ is
+    switched off or equal: no drop path (its masks would come from each
+    rank's generator, not the single process's), no dropout, LayerNorm only
+    (no BatchNorm statistics per rank), no augmentation, and the learning
+    rate schedule counts the same 2 iterations per epoch. Left: the order
+    of float additions (DDP's all-reduce, per-rank means), hence the
+    tolerance on the weights.
+    """
+    monkeypatch.setenv('PORT', str(free_port()))
+    same_model = ['model.backbone.drop_path_rate=0.0']
+    single = tmp_path / 'single'
+    single_log = train(TINY_CONFIG, single, 'train_dataloader.batch_size=16',
+                       *same_model, data_root=tiny_image_root)
+    assert 'Epoch(train) [2][2/2]' in single_log
+
+    distributed = tmp_path / 'distributed'
     log = run_tool(REPO_ROOT / 'tools' / 'dist_train.sh', TINY_CONFIG, 2,
-                   '--work-dir', work_dir, '--cfg-options',
+                   '--work-dir', distributed, '--cfg-options', *same_model,
                    *data_root_options(tiny_image_root))
     # Each rank sees half of the 32 training images: 2 iterations of 8.
     assert 'Epoch(train) [2][2/2]' in log
     # RankConsistencyHook compares every tensor with rank 0's at the end.
     assert 'All 2 ranks hold identical weights' in log
-    assert (work_dir / 'epoch_2.pth').is_file()
+
+    assert len(logged_accuracies(single_log)) == 2  # after each epoch
+    assert logged_accuracies(log) == logged_accuracies(single_log)
+    expected = model_weights(single / 'epoch_2.pth')
+    weights = model_weights(distributed / 'epoch_2.pth')
+    assert weights.keys() == expected.keys()
+    for name in expected:
+        torch.testing.assert_close(weights[name], expected[name],
+                                   rtol=1e-4, atol=1e-5, msg=name)
 
 
 KILL_DURING_SAVE = '''
@@ -220,3 +265,61 @@ def test_iteration_based_resume_is_exact(tmp_path, tiny_image_root):
     assert 'Iter(train) [8/8]' in log
     assert_same_weights(model_weights(uninterrupted / 'iter_8.pth'),
                         model_weights(resumed / 'iter_8.pth'))
+
+
+RANK_1_FAILS_AT_ITERATION_2 = '''
+import os
+import time
+
+from mmengine.dist import get_rank
+from mmengine.hooks import Hook
+from mmengine.registry import HOOKS
+
+
+@HOOKS.register_module()
+class Rank1FailsAtIteration2(Hook):
+
+    def __init__(self, how):
+        self.how = how
+
+    def before_train_iter(self, runner, batch_idx, data_batch=None):
+        if get_rank() == 1 and runner.iter == 1:
+            if self.how == 'dies':
+                os._exit(3)  # as a SIGKILL or an out-of-memory kill would
+            time.sleep(3600)  # alive, but never joins the next all-reduce
+'''
+
+
+@pytest.mark.parametrize('how', ['dies', 'hangs'])
+def test_a_failed_rank_ends_the_job(tmp_path, tiny_image_root, how):
+    """Rank 1 dies (torchrun sees its exit and stops rank 0) or hangs
+    (rank 0 waits in an all-reduce until the process group's timeout, here
+    10 s, raises, and torchrun then stops rank 1): either way the launcher
+    returns an error in bounded time instead of waiting forever."""
+    (tmp_path / 'rank_1_fails.py').write_text(RANK_1_FAILS_AT_ITERATION_2)
+    config = tmp_path / 'failing.py'
+    config.write_text(
+        f"_base_ = ['{TINY_CONFIG}']\n"
+        "custom_imports = dict(imports=['rank_1_fails'])\n"
+        f"custom_hooks = [dict(type='Rank1FailsAtIteration2', how='{how}')]\n"
+        "env_cfg = dict(dist_cfg=dict(timeout=10))\n")
+    env = dict(os.environ, PYTHONPATH=str(tmp_path), PORT=str(free_port()),
+               PYTHON=sys.executable)
+    started = time.monotonic()
+    failed = subprocess.run(
+        [REPO_ROOT / 'tools' / 'dist_train.sh', config, '2', '--work-dir',
+         tmp_path / 'run', '--cfg-options',
+         *data_root_options(tiny_image_root)],
+        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300)
+    elapsed = time.monotonic() - started
+    output = failed.stdout + failed.stderr
+    assert failed.returncode != 0, output[-3000:]
+    assert 'Epoch(train) [1][1/2]' in output  # it had started training
+    assert 'Epoch(train) [1][2/2]' not in output
+    if how == 'dies':
+        assert re.search(r'rank\s*: 1 .*\n.*exitcode\s*: 3', output), \
+            output[-3000:]
+    else:
+        assert re.search(r'[Tt]imed? ?out', output), output[-3000:]
+    print(f'{how}: the launcher returned {failed.returncode} after '
+          f'{elapsed:.0f} s')

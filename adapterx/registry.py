@@ -15,13 +15,18 @@ under the default scope ``adapterx`` mmengine resolves every build to the
 first registry of that scope found from the root, which would be
 ``MODELS``, so ``ADAPTERS.build`` would search the wrong node. As a root of
 its own it resolves to itself.
+
+Every registry here is a :class:`SuggestingRegistry`: an unknown ``type``
+fails with the close matches among the names registered in the registry
+searched and its parents.
 """
-from mmengine.registry import Registry
 from mmpretrain import registry as mmpretrain_registry
+
+from adapterx.utils.registry_suggestions import SuggestingRegistry
 
 
 def _child(name, kind, *locations):
-    registry = Registry(
+    registry = SuggestingRegistry(
         kind,
         parent=getattr(mmpretrain_registry, name),
         scope='adapterx',
@@ -79,7 +84,7 @@ EVALUATORS = _child('EVALUATORS', 'evaluator', 'mmpretrain.evaluation')
 VISUALIZERS = _child('VISUALIZERS', 'visualizer', 'mmpretrain.visualization')
 VISBACKENDS = _child('VISBACKENDS', 'vis_backend', 'mmpretrain.visualization')
 
-ADAPTERS = Registry(
+ADAPTERS = SuggestingRegistry(
     'adapter', scope='adapterx', locations=['adapterx.models.adapters'])
 
 __all__ = [

@@ -52,7 +52,7 @@ class FGVC(BaseDataset):
     Everything is checked when the dataset is built: the folders and the
     three JSON files exist and are dicts of image path to integer class id,
     their class ids take ``NUM_CLASSES`` values, and every image of the
-    split exists.
+    split exists and can be read (``image_check``).
 
     Args:
         data_root (str): The folder holding the dataset's folder.
@@ -62,6 +62,10 @@ class FGVC(BaseDataset):
         metainfo (dict, optional): The class names default to
             ``class_0``, ``class_1``, ... After loading, the metainfo's
             ``class_ids`` gives the dataset's own class id of each label.
+        image_check (str): ``'verify'`` (default), ``'decode'`` or
+            ``'exists'``: how far each image of the split is checked when
+            the dataset is built (see
+            :func:`~adapterx.datasets.annotations.check_listed_images`).
         **kwargs: Other arguments of mmpretrain's ``BaseDataset``.
     """
 
@@ -70,7 +74,8 @@ class FGVC(BaseDataset):
     NUM_CLASSES: int
 
     def __init__(self, data_root, split, pipeline=(), metainfo=None,
-                 **kwargs):
+                 image_check='verify', **kwargs):
+        self.image_check = image_check
         if split not in FGVC_SPLITS:
             raise ValueError(
                 f'Unknown {type(self).__name__} split {split!r}'
@@ -118,7 +123,7 @@ class FGVC(BaseDataset):
         image_paths = [
             osp.abspath(osp.join(self.img_prefix, path)) for path in labels
         ]
-        check_listed_images(image_paths, self.ann_file)
+        check_listed_images(image_paths, self.ann_file, self.image_check)
         return [
             dict(img_path=path, gt_label=label_of[class_id])
             for path, class_id in zip(image_paths, labels.values())

@@ -71,7 +71,12 @@ def read_h5_point_clouds(path, num_classes):
                 raise ValueError(
                     f'{path} has no array under the key {key!r} (its keys: '
                     f'{", ".join(h5_file.keys()) or "none"}); {H5_LAYOUT}.')
-            arrays[key] = h5_file[key][()]
+            try:
+                arrays[key] = h5_file[key][()]
+            except OSError as error:
+                # A damaged chunk fails only here, after the file opened.
+                raise ValueError(f'{path}: the array under the key {key!r} '
+                                 f'cannot be read ({error}).') from None
     points, labels = arrays['data'], arrays['label']
     if points.ndim != 3 or points.shape[2] != 3:
         raise ValueError(f"{path}: key 'data' has shape {points.shape}; "

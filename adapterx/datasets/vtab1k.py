@@ -96,7 +96,8 @@ class VTAB1k(BaseDataset):
 
     Everything is checked when the dataset is built: the folders and the
     list file exist, every line parses, every label is in
-    ``[0, num_classes)`` and every listed image exists.
+    ``[0, num_classes)`` and every listed image exists and can be read
+    (``image_check``).
 
     Args:
         data_root (str): The folder holding one folder per task.
@@ -107,13 +108,19 @@ class VTAB1k(BaseDataset):
             (absolute) and ``gt_label``.
         metainfo (dict, optional): The class names default to
             ``class_0``, ``class_1``, ...
+        image_check (str): ``'verify'`` (default): open each listed image
+            once with PIL when the dataset is built; ``'decode'``: decode
+            each in full (also finds truncated JPEGs); ``'exists'``: only
+            check that the files exist, for splits too large to open
+            (see :func:`~adapterx.datasets.annotations.check_listed_images`).
         **kwargs: Other arguments of mmpretrain's ``BaseDataset``
             (``indices``, ``test_mode``, ``lazy_init``, ``classes``, ...).
     """
 
     def __init__(self, data_root, task, split, pipeline=(), metainfo=None,
-                 **kwargs):
+                 image_check='verify', **kwargs):
         self.task = resolve_vtab1k_task(task)
+        self.image_check = image_check
         if split not in VTAB1K_SPLITS:
             raise ValueError(
                 f'Unknown VTAB-1k split {split!r}'
@@ -142,7 +149,7 @@ class VTAB1k(BaseDataset):
             osp.abspath(osp.join(self.img_prefix, path))
             for path, _ in samples
         ]
-        check_listed_images(image_paths, self.ann_file)
+        check_listed_images(image_paths, self.ann_file, self.image_check)
         return [
             dict(img_path=path, gt_label=label)
             for path, (_, label) in zip(image_paths, samples)

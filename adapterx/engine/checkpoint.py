@@ -96,6 +96,12 @@ def load_runner_checkpoint(filename, map_location='cpu', trust=False):
         '(--trust-checkpoint)')
 
 
+# The temporary name of a file atomic_file writes: hidden, and naming the
+# writer, so that one of a killed process can be told from one being written.
+PARTIAL_NAME = '.{name}.{pid}.partial'
+_PARTIAL = re.compile(r'\..+\.(?P<pid>[0-9]+)\.partial')
+
+
 @contextlib.contextmanager
 def atomic_file(path):
     """Yield a temporary path beside ``path``; when the block ends without
@@ -106,7 +112,8 @@ def atomic_file(path):
     of a failed write is removed.
     """
     directory, name = os.path.split(os.path.abspath(path))
-    temporary = os.path.join(directory, f'.{name}.{os.getpid()}.partial')
+    temporary = os.path.join(directory,
+                             PARTIAL_NAME.format(name=name, pid=os.getpid()))
     try:
         yield temporary
         with open(temporary, 'rb') as file:
@@ -115,3 +122,28 @@ def atomic_file(path):
     finally:
         if os.path.exists(temporary):
             os.remove(temporary)
+
+
+def _is_running(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, another user's
+        return True
+    return True
+
+
+def remove_stale_partial_files(directory):
+    """Remove the temporary files :func:`atomic_file` left in ``directory``
+    when its process was killed mid-write (a checkpoint's size each), and
+    return their paths. Those of running processes stay."""
+    if not os.path.isdir(directory):
+        return []
+    removed = []
+    for name in os.listdir(directory):
+        found = _PARTIAL.fullmatch(name)
+        if found and not _is_running(int(found['pid'])):
+            os.remove(os.path.join(directory, name))
+            removed.append(os.path.join(directory, name))
+    return removed

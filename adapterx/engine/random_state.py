@@ -12,6 +12,16 @@ import numpy as np
 import torch
 
 
+def seed_generators(seed: int, epoch: int) -> None:
+    """Seed Python's, NumPy's and torch's global generators from the run's
+    seed and an epoch number."""
+    sequence = np.random.SeedSequence([seed, epoch])
+    epoch_seed = int(sequence.generate_state(1)[0])
+    random.seed(epoch_seed)
+    np.random.seed(epoch_seed)
+    torch.manual_seed(epoch_seed)
+
+
 def capture_random_state() -> dict:
     """Return the state of Python's, NumPy's and torch's global generators."""
     name, keys, pos, has_gauss, cached_gaussian = np.random.get_state()

@@ -10,9 +10,11 @@ from mmengine.runner import Runner
 from mmengine.runner.checkpoint import _load_checkpoint_to_model
 
 from adapterx.registry import HOOKS, MODEL_WRAPPERS, RUNNERS
-from .loops import ResumableEpochBasedTrainLoop  # noqa: F401 (registers)
+from adapterx.utils.registry_suggestions import suggest_close_types
+from .loops import ResumableEpochBasedTrainLoop, ResumableIterBasedTrainLoop
 from .optim_wrappers import GUARDED_TYPES
-from .hooks import EpochSeedHook, ParameterFreezeHook, RankConsistencyHook
+from .hooks import (AtomicCheckpointHook, EpochSeedHook, ParameterFreezeHook,
+                    RankConsistencyHook)
 from .consistency import check_num_classes
 from .checkpoint import (atomic_file, load_runner_checkpoint,
                          runner_checkpoint_types)
@@ -28,6 +30,13 @@ def is_freeze_hook_type(hook_type) -> bool:
                                          type) else HOOKS.get(hook_type)
     return isinstance(hook_class, type) and issubclass(
         hook_class, ParameterFreezeHook)
+
+
+# What PeftRunner builds for mmengine's training loops.
+RESUMABLE_LOOPS = {
+    'EpochBasedTrainLoop': ResumableEpochBasedTrainLoop,
+    'IterBasedTrainLoop': ResumableIterBasedTrainLoop,
+}
 
 
 @RUNNERS.register_module()
@@ -56,11 +65,37 @@ class PeftRunner(Runner):
       versions (:class:`NonFiniteLossGuard`).
     - The model's class count must be the datasets' (checked when each
       loop is built, before any step).
-    - Epoch-based training resumes exactly in the middle of an epoch
-      (:class:`ResumableEpochBasedTrainLoop`).
+    - Training resumes exactly, in the middle of an epoch too
+      (:class:`ResumableEpochBasedTrainLoop`,
+      :class:`ResumableIterBasedTrainLoop`).
+    - A kill during a save leaves everything ``--resume`` needs intact:
+      checkpoints are written under a temporary name and renamed
+      (:func:`atomic_file`), and mmengine's ``CheckpointHook`` is built as
+      :class:`AtomicCheckpointHook` (the ``last_checkpoint`` pointer is
+      replaced in one step; temporary files of killed runs are removed).
     - Distributed runs end by checking that all ranks hold the same weights
       (:class:`RankConsistencyHook`).
+    - An unknown ``type`` anywhere in the config fails with the close
+      matches (:func:`suggest_close_types`): mmengine builds the top-level
+      components through its root registries, which do not suggest any.
     """
+
+    @suggest_close_types()
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+
+    # Dataloaders, loops, optimizer and schedulers are built lazily, here.
+    @suggest_close_types()
+    def train(self):
+        return super().train()
+
+    @suggest_close_types()
+    def val(self):
+        return super().val()
+
+    @suggest_close_types()
+    def test(self):
+        return super().test()
 
     def register_hooks(self, default_hooks=None, custom_hooks=None) -> None:
         # The freeze hooks built (and applied) in wrap_model are registered
@@ -76,6 +111,17 @@ class PeftRunner(Runner):
         for hook_type in always_on:
             if not any(isinstance(hook, hook_type) for hook in self.hooks):
                 self.register_hook(hook_type())
+
+    def register_default_hooks(self, hooks=None) -> None:
+        hooks = dict(hooks or {})
+        # mmengine's default when the config names no checkpoint hook.
+        checkpoint = hooks.get('checkpoint',
+                               dict(type='CheckpointHook', interval=1))
+        if isinstance(checkpoint, dict) and checkpoint.get(
+                'type') == 'CheckpointHook':
+            # The class itself: mmpretrain's base config scopes the dict.
+            hooks['checkpoint'] = dict(checkpoint, type=AtomicCheckpointHook)
+        super().register_default_hooks(hooks)
 
     def build_optim_wrapper(self, optim_wrapper):
         if isinstance(optim_wrapper, dict) and 'optimizer' in optim_wrapper:
@@ -93,13 +139,14 @@ class PeftRunner(Runner):
             with_worker_seeding(dataloader), seed, diff_rank_seed)
 
     def build_train_loop(self, loop):
-        if isinstance(loop, dict) and 'type' not in loop and loop.get(
-                'by_epoch', False):
-            loop = {
-                key: value
-                for key, value in loop.items() if key != 'by_epoch'
-            }
-            loop['type'] = 'ResumableEpochBasedTrainLoop'
+        if isinstance(loop, dict):
+            loop = dict(loop)
+            if 'type' not in loop and 'by_epoch' in loop:
+                loop['type'] = 'EpochBasedTrainLoop' if loop.pop(
+                    'by_epoch') else 'IterBasedTrainLoop'
+            if loop.get('type') in RESUMABLE_LOOPS:
+                # The class itself: a base config may scope the dict.
+                loop['type'] = RESUMABLE_LOOPS[loop['type']]
         loop = super().build_train_loop(loop)
         check_num_classes(self.model, loop.dataloader.dataset, 'training')
         return loop

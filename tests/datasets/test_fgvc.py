@@ -186,6 +186,19 @@ def test_missing_images_are_named(make_dataset):
         == str(error.value)
 
 
+def test_unreadable_image_is_named(make_dataset):
+    root = make_dataset(TinyBirds, REMAP_SPLITS)
+    broken = root / 'birds' / 'images' / 'c' / '5.jpg'
+    broken.write_bytes(b'\x89PNG not really')
+    with pytest.raises(ValueError) as error:
+        build(TinyBirds, data_root=str(root), split='test')
+    assert str(error.value).startswith(
+        f"1 of the 2 images listed in {root / 'birds' / 'test.json'} "
+        f'cannot be read: {broken} (')
+    assert len(build(TinyBirds, data_root=str(root), split='test',
+                     image_check='exists')) == 2
+
+
 def test_empty_split(make_dataset):
     root = make_dataset(TinyBirds, dict(REMAP_SPLITS, val={}))
     with pytest.raises(ValueError, match='val.json lists no images'):

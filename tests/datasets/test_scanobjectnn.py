@@ -1,3 +1,4 @@
+import h5py
 import numpy as np
 import pytest
 
@@ -199,3 +200,23 @@ def test_voting_pipeline_gives_ten_views(h5_files):
     np.random.seed(0)
     points, labels = written[('obj_bg', 'test')]
     assert_distinct_views(dataset[1], 10, NUM_POINTS, labels[1])
+
+
+def test_a_damaged_h5_array_is_named(tmp_path):
+    """A file whose header is intact opens; its damaged compressed chunk
+    fails only when read, and the error names the file and the key."""
+    path = tmp_path / RELEASE_FILES[('obj_only', 'train')]
+    path.parent.mkdir(parents=True)
+    with h5py.File(path, 'w') as h5_file:
+        h5_file.create_dataset('data', data=np.ones((4, 8, 3), np.float32),
+                               compression='gzip', chunks=(2, 8, 3))
+        h5_file.create_dataset('label', data=np.arange(4))
+        chunk = h5_file['data'].id.get_chunk_info(0)
+    content = bytearray(path.read_bytes())
+    content[chunk.byte_offset:chunk.byte_offset + chunk.size] = \
+        bytes(chunk.size)
+    path.write_bytes(bytes(content))
+    with pytest.raises(ValueError) as error:
+        load_obj_only(tmp_path)
+    assert str(error.value).startswith(
+        f"{path}: the array under the key 'data' cannot be read (")

@@ -178,6 +178,46 @@ def test_missing_images_are_named(make_task):
     assert '000006.jpg' not in message and message.endswith(', ...')
 
 
+def test_unreadable_images_are_named_before_training(make_task):
+    root = make_task('dtd', labels=range(4), splits=['test'], size=(64, 64))
+    images = root / 'dtd' / 'images' / 'test'
+    (images / '000001.jpg').write_bytes(b'')  # a failed download
+    (images / '000002.jpg').write_text('<html>404 Not Found</html>')
+    jpeg = (images / '000003.jpg').read_bytes()
+    (images / '000003.jpg').write_bytes(jpeg[:len(jpeg) // 2])  # truncated
+    list_file = root / 'dtd' / 'test.txt'
+
+    with pytest.raises(ValueError) as error:
+        vtab1k(data_root=str(root), task='dtd', split='test')
+    message = str(error.value)
+    assert message.startswith(
+        f'2 of the 4 images listed in {list_file} cannot be read: '
+        f'{images / "000001.jpg"} (cannot identify image file')
+    assert str(images / '000002.jpg') in message
+    # verify() reads the header only: the truncated JPEG needs a decode.
+    assert '000003.jpg' not in message and '000000.jpg' not in message
+
+    with pytest.raises(ValueError) as error:
+        vtab1k(data_root=str(root), task='dtd', split='test',
+               image_check='decode')
+    assert f'3 of the 4 images listed in {list_file} cannot be read' \
+        in str(error.value)
+    assert f'{images / "000003.jpg"} (image file is truncated' \
+        in str(error.value)
+
+    dataset = vtab1k(data_root=str(root), task='dtd', split='test',
+                     image_check='exists')
+    assert len(dataset) == 4
+
+
+def test_unknown_image_check(make_task):
+    root = make_task('dtd', splits=['test'])
+    with pytest.raises(ValueError, match=r"got 'verfy' \(close matches: "
+                       r'verify\)'):
+        vtab1k(data_root=str(root), task='dtd', split='test',
+               image_check='verfy')
+
+
 def test_empty_list(make_task):
     root = make_task('dtd', splits=['test'])
     (root / 'dtd' / 'test.txt').write_text('\n')

@@ -92,3 +92,65 @@ def test_training_stops_at_the_nan_with_the_checkpoint_intact(
                     'optim_wrapper.nonfinite_loss=skip',
                     data_root=tiny_image_root)
     assert 'Skipped the update of iteration 5' in skipped
+
+
+@pytest.fixture
+def guarded_amp_linear(monkeypatch):
+    """GuardedAmpOptimWrapper on the CPU, with a working loss scaler.
+
+    mmengine refuses to build AmpOptimWrapper without a GPU and gives it
+    torch.cuda's GradScaler, which disables itself on a CPU. The check is
+    passed and the scaler replaced by torch's CPU GradScaler, which scales,
+    unscales and skips overflowing steps as the CUDA one does. Not covered
+    here (needs a GPU): float16 autocast in optim_context and the CUDA
+    scaler's fused inf check.
+    """
+    import mmengine.optim.optimizer.amp_optimizer_wrapper as amp_module
+
+    from adapterx.engine import GuardedAmpOptimWrapper
+    monkeypatch.setattr(amp_module, 'is_cuda_available', lambda: True)
+
+    def build(**kwargs):
+        torch.manual_seed(0)
+        layer = torch.nn.Linear(3, 1)
+        wrapper = GuardedAmpOptimWrapper(
+            optimizer=torch.optim.SGD(layer.parameters(), lr=0.1), **kwargs)
+        wrapper.loss_scaler = torch.amp.GradScaler('cpu', init_scale=2.**16)
+        MessageHub.get_current_instance().update_info('iter', 41)
+        return layer, wrapper
+
+    return build
+
+
+def test_amp_guard_stops_a_nan_loss_before_the_scaler(guarded_amp_linear):
+    layer, wrapper = guarded_amp_linear()
+    before = layer.weight.detach().clone()
+    with pytest.raises(NonFiniteLossError, match='iteration 41'):
+        wrapper.update_params(loss_of(layer, math.nan))
+    assert torch.equal(layer.weight, before)
+    # The scaler never saw it: its scale is not halved as for an overflow.
+    assert wrapper.loss_scaler.get_scale() == 2.**16
+
+
+def test_amp_guard_skip_then_train(guarded_amp_linear):
+    layer, wrapper = guarded_amp_linear(nonfinite_loss='skip')
+    before = layer.weight.detach().clone()
+    wrapper.update_params(loss_of(layer, math.inf))
+    assert torch.equal(layer.weight, before)
+    assert wrapper.skipped_steps == 1
+    assert layer.weight.grad is None or not layer.weight.grad.any()
+    wrapper.update_params(loss_of(layer))
+    assert not torch.equal(layer.weight, before)
+
+
+def test_amp_guard_leaves_gradient_overflow_to_the_scaler(
+        guarded_amp_linear):
+    """A finite loss whose scaled gradients overflow is the scaler's case
+    (skip the step, lower the scale), which happens routinely early in
+    float16 training; the guard must not stop the run for it."""
+    layer, wrapper = guarded_amp_linear()
+    before = layer.weight.detach().clone()
+    wrapper.update_params(loss_of(layer, 1e36))  # finite; x 2**16 overflows
+    assert torch.equal(layer.weight, before)
+    assert wrapper.loss_scaler.get_scale() == 2.**15
+    assert wrapper.skipped_steps == 0

@@ -1,3 +1,4 @@
+from .atomic_checkpoint_hook import AtomicCheckpointHook
 from .epoch_seed_hook import EpochSeedHook
 from .ewa_hook import DenseConversionHook, EWAHook
 from .parameter_freeze_hook import ParameterFreezeHook
@@ -6,6 +7,7 @@ from .rank_consistency_hook import RankConsistencyHook, find_rank_divergence
 from .trainable_checkpoint_hook import TrainableCheckpointHook
 
 __all__ = [
+    'AtomicCheckpointHook',
     'DenseConversionHook', 'EpochSeedHook', 'EWAHook', 'ParameterFreezeHook',
     'PartialFineTuneHook', 'RankConsistencyHook', 'TrainableCheckpointHook', 'find_rank_divergence'
 ]

@@ -1,0 +1,57 @@
+import os.path as osp
+import shutil
+import tempfile
+
+from mmengine.dist import is_main_process
+from mmengine.hooks import CheckpointHook
+
+from adapterx.registry import HOOKS
+from ..checkpoint import atomic_file, remove_stale_partial_files
+
+POINTER = 'last_checkpoint'
+
+
+class _WorkDirRedirect:
+    """The runner, with ``work_dir`` pointing elsewhere."""
+
+    def __init__(self, runner, work_dir):
+        self._runner = runner
+        self.work_dir = work_dir
+
+    def __getattr__(self, name):
+        return getattr(self._runner, name)
+
+
+@HOOKS.register_module()
+class AtomicCheckpointHook(CheckpointHook):
+    """mmengine's CheckpointHook, safe against a kill during a save.
+
+    - The ``last_checkpoint`` file, which ``--resume`` reads to find the
+      checkpoint, is replaced in one step: mmengine rewrites it in place, and
+      a kill during that write leaves it empty or truncated, so the resume
+      fails although the checkpoints are complete.
+    - When training starts, the temporary files of saves that a killed run
+      left behind (:func:`~adapterx.engine.checkpoint.atomic_file`) are
+      removed from the work and checkpoint directories.
+
+    ``PeftRunner`` builds it in place of ``CheckpointHook``.
+    """
+
+    def before_train(self, runner) -> None:
+        super().before_train(runner)
+        if is_main_process():
+            for directory in {runner.work_dir, self.out_dir}:
+                for path in remove_stale_partial_files(directory):
+                    runner.logger.info(
+                        f'Removed {path}, left by a run killed while saving.')
+
+    def _save_checkpoint_with_step(self, runner, step, meta):
+        if not is_main_process():
+            return super()._save_checkpoint_with_step(runner, step, meta)
+        # mmengine writes the pointer into the runner's work dir: it is
+        # given a scratch one, and the file is put in place from there.
+        with tempfile.TemporaryDirectory() as scratch:
+            super()._save_checkpoint_with_step(
+                _WorkDirRedirect(runner, scratch), step, meta)
+            with atomic_file(osp.join(runner.work_dir, POINTER)) as temporary:
+                shutil.copyfile(osp.join(scratch, POINTER), temporary)

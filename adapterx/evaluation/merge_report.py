@@ -1,0 +1,118 @@
+"""The reports of tools/merge_vits.py: per-task accuracy and storage of the
+individual models, each static merge and each dynamic merge, as JSON,
+Markdown and a plot of mean accuracy against storage."""
+import json
+import os.path as osp
+from dataclasses import asdict, dataclass, field
+from typing import Dict, List, Optional
+
+
+@dataclass
+class MergeResult:
+    """One row: a method's per-task accuracy (%) and its storage.
+
+    Attributes:
+        method (str): e.g. ``individual``, ``ties``, ``dynamic``.
+        accuracies (dict[str, float]): Per task, in %.
+        storage (int): Parameters to store, counted from the tensors.
+        m (int, optional): Dynamic merges: attention / MLP units per kind
+            merged dynamically.
+        routing (str, optional): Dynamic merges: the routing mode.
+        gate_accuracy (dict[str, float], optional): Dynamic merges: per
+            task, % of its test images whose routed task is the task.
+    """
+    method: str
+    accuracies: Dict[str, float]
+    storage: int
+    m: Optional[int] = None
+    routing: Optional[str] = None
+    gate_accuracy: Dict[str, float] = field(default_factory=dict)
+
+    @property
+    def mean(self) -> float:
+        return sum(self.accuracies.values()) / len(self.accuracies)
+
+    @property
+    def label(self) -> str:
+        if self.m is None:
+            return self.method
+        return f'{self.method} m={self.m} ({self.routing})'
+
+
+def markdown(results: List[MergeResult], similarity: Dict[str, float],
+             settings: dict) -> str:
+    tasks = list(results[0].accuracies)
+    single = next((result.storage for result in results
+                   if result.method == 'individual'), None)
+    lines = [
+        '# ViT merging report', '',
+        'Accuracy (%) per task on its test set. Individual models and static '
+        'merges use the task\'s own head (the task is known); dynamic merges '
+        'use the head the gate routes to (a wrongly routed image counts as '
+        'wrong). Storage: parameters to store, counted from the tensors '
+        '(static part + T x dynamic + heads + gate for dynamic merges).', '',
+        '| method | ' + ' | '.join(tasks) +
+        ' | mean | storage (params) | x individual |',
+        '|---|' + '---|' * (len(tasks) + 3)
+    ]
+    for result in results:
+        cells = [f'{result.accuracies[task]:.2f}' for task in tasks]
+        ratio = f'{result.storage / single:.3f}' if single else '-'
+        lines.append(f'| {result.label} | ' + ' | '.join(cells) +
+                     f' | {result.mean:.2f} | {result.storage:,} | {ratio} |')
+    gated = [result for result in results if result.gate_accuracy]
+    if gated:
+        lines += ['', '## Routing accuracy (%)', '',
+                  '| method | ' + ' | '.join(tasks) + ' |',
+                  '|---|' + '---|' * len(tasks)]
+        lines += [f'| {result.label} | ' + ' | '.join(
+            f'{result.gate_accuracy[task]:.2f}' for task in tasks) + ' |'
+                  for result in gated]
+    lines += ['', f'## Weight similarity per unit ({settings["metric"]} of '
+              f'{settings["source"]}, mean over model pairs)', '',
+              '| unit | value |', '|---|---|']
+    lines += [f'| {unit} | {value:.6f} |'
+              for unit, value in similarity.items()]
+    lines += ['', '## Settings', '', '```json',
+              json.dumps(settings, indent=2, default=str), '```', '']
+    return '\n'.join(lines)
+
+
+def plot(results: List[MergeResult], path: str) -> None:
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    figure, axes = plt.subplots(figsize=(7, 4.5))
+    for result in results:
+        marker = 'o' if result.m is None else 's'
+        axes.scatter(result.storage, result.mean, marker=marker)
+        axes.annotate(result.label, (result.storage, result.mean),
+                      fontsize=7, xytext=(3, 3), textcoords='offset points')
+    axes.set_xlabel('storage (parameters)')
+    axes.set_ylabel('mean accuracy over tasks (%)')
+    axes.set_title('Accuracy vs storage')
+    axes.grid(alpha=0.3)
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+
+
+def write_merge_report(results: List[MergeResult],
+                       similarity: Dict[str, float], settings: dict,
+                       out_dir: str) -> Dict[str, str]:
+    """Write ``merge_report.{json,md}`` and ``accuracy_vs_storage.png``
+    into ``out_dir``; returns the paths by format."""
+    paths = {
+        'json': osp.join(out_dir, 'merge_report.json'),
+        'md': osp.join(out_dir, 'merge_report.md'),
+        'png': osp.join(out_dir, 'accuracy_vs_storage.png'),
+    }
+    with open(paths['json'], 'w') as file:
+        json.dump(dict(results=[dict(asdict(result), mean=result.mean)
+                                for result in results],
+                       similarity=similarity, settings=settings),
+                  file, indent=2, default=str)
+    with open(paths['md'], 'w') as file:
+        file.write(markdown(results, similarity, settings))
+    plot(results, paths['png'])
+    return paths

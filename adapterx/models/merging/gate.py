@@ -113,7 +113,7 @@ def train_gate(gate: TaskGate, pools: Sequence[Tensor], epochs: int = 5,
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
-            total += float(loss) * len(batch)
+            total += loss.item() * len(batch)
         losses.append(total / len(images))
     gate.eval()
     return losses

@@ -49,8 +49,11 @@ def markdown(results: List[MergeResult], similarity: Dict[str, float],
         'Accuracy (%) per task on its test set. Individual models and static '
         'merges use the task\'s own head (the task is known); dynamic merges '
         'use the head the gate routes to (a wrongly routed image counts as '
-        'wrong). Storage: parameters to store, counted from the tensors '
-        '(static part + T x dynamic + heads + gate for dynamic merges).', '',
+        'wrong); each task\'s test set is run on its own, so per-batch '
+        'routing sees task-pure batches (its best case). Storage: '
+        'parameters to store, counted from the tensors; for a dynamic merge '
+        'the static part (parameters not merged dynamically) + T x the '
+        'dynamic parameters + the T heads + the gate.', '',
         '| method | ' + ' | '.join(tasks) +
         ' | mean | storage (params) | x individual |',
         '|---|' + '---|' * (len(tasks) + 3)

@@ -206,3 +206,36 @@ def test_gate_architectures_and_errors():
     with pytest.raises(ValueError, match='one-hot|Expected 3'):
         DynamicMerge({'a': torch.zeros(1)}, [{'a': torch.zeros(1)}] * 3,
                      ['a'], []).parameters_for(torch.ones(2))
+
+
+def test_timm_vit_one_hot_equals_individual_model():
+    from timm.models.vision_transformer import VisionTransformer
+    torch.manual_seed(0)
+    model = VisionTransformer(img_size=32, patch_size=8, embed_dim=32,
+                              depth=2, num_heads=2, num_classes=3).eval()
+    pretrained = {name: value.detach()
+                  for name, value in model.named_parameters()}
+    generator = torch.Generator().manual_seed(0)
+    states = [{name: value + 0.05 * torch.randn(value.shape,
+                                                generator=generator)
+               for name, value in pretrained.items()} for _ in range(3)]
+    merger = ViTMerger(model, pretrained, states)
+    merge = merger.dynamic_merge(merger.static('ties'), 2,
+                                 merger.similarity())
+    inputs = torch.randn(2, 3, 32, 32)
+    merged = classifier_logits(model, merge.parameters_for(torch.eye(3)[1]),
+                               inputs, merger.groups.naming)
+    assert torch.equal(merged, classifier_logits(model, states[1], inputs,
+                                                 merger.groups.naming))
+
+
+def test_hard_gate_groups_by_predicted_task(merger, gate):
+    merged = merger.dynamic(merger.static('ties'), gate, 1,
+                            merger.similarity(), hard=True)
+    inputs = torch.randn(8, 3, 32, 32)
+    probabilities = merged.task_probabilities(inputs)
+    assert torch.equal(probabilities.sum(1), torch.ones(8))
+    assert torch.equal(probabilities.argmax(1),
+                       gate.probabilities(inputs).argmax(1))
+    assert len(route(probabilities, 'sample')) == len(
+        probabilities.argmax(1).unique())

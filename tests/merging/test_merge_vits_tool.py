@@ -1,5 +1,7 @@
 """End to end: three tiny ViTs fine-tuned from one pretrained tiny ViT on
 three generated tasks, merged by tools/merge_vits.py."""
+import argparse
+import importlib.util
 import json
 import sys
 
@@ -120,10 +122,19 @@ def test_merge_vits_end_to_end(finetuned):
 
 
 def test_merge_vits_names_a_bad_config(tmp_path):
+    spec = importlib.util.spec_from_file_location(
+        'merge_vits', REPO_ROOT / 'tools' / 'merge_vits.py')
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
     config = tmp_path / 'bad.py'
     config.write_text("model = dict()\npretrained = 'x.pth'\n"
                       "tasks = [dict(name='a', checkpoint='a.pth')]\n"
                       'merging = dict()\n')
-    with pytest.raises(AssertionError, match="tasks\\[0\\] has no 'test_data'"):
-        run_tool(sys.executable, REPO_ROOT / 'tools' / 'merge_vits.py',
-                 config)
+    args = argparse.Namespace(config=str(config), cfg_options=None,
+                              pretrained=None, checkpoints=['a.pth', 'b.pth'],
+                              m=None, static=None, work_dir=None)
+    with pytest.raises(ValueError, match='2 files for 1 tasks'):
+        tool.load_config(args)
+    args.checkpoints = None
+    with pytest.raises(KeyError, match="tasks\\[0\\] has no 'test_data'"):
+        tool.load_config(args)

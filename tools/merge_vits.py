@@ -35,7 +35,8 @@ from torch.utils.data import DataLoader
 
 from adapterx.evaluation import MergeResult, write_merge_report
 from adapterx.models.merging import (ViTMerger, classifier_logits,
-                                     group_parameters, train_gate)
+                                     group_parameters, least_similar_units,
+                                     train_gate)
 from adapterx.models.partial_ft import (align_keys, complete_state,
                                         load_checkpoint_weights)
 from adapterx.registry import DATASETS, MODELS
@@ -248,7 +249,9 @@ def main():
                 'dynamic', dict(zip(names, [score for score, _ in scores])),
                 merger.dynamic_storage(merged.merge, gate), m=m,
                 routing=routing,
-                gate_accuracy=dict(zip(names, [rate for _, rate in scores])))
+                gate_accuracy=dict(zip(names, [rate for _, rate in scores])),
+                dynamic_units=least_similar_units(merger.groups, similarity,
+                                                  m, metric))
             results.append(result)
             print(f'{result.label}: {result.accuracies} '
                   f'storage {result.storage:,}', flush=True)

@@ -20,6 +20,8 @@ class MergeResult:
         routing (str, optional): Dynamic merges: the routing mode.
         gate_accuracy (dict[str, float], optional): Dynamic merges: per
             task, % of its test images whose routed task is the task.
+        dynamic_units (list[str]): Dynamic merges: the attention and MLP
+            units merged dynamically (besides embeddings and norms).
     """
     method: str
     accuracies: Dict[str, float]
@@ -27,6 +29,7 @@ class MergeResult:
     m: Optional[int] = None
     routing: Optional[str] = None
     gate_accuracy: Dict[str, float] = field(default_factory=dict)
+    dynamic_units: List[str] = field(default_factory=list)
 
     @property
     def mean(self) -> float:
@@ -71,6 +74,12 @@ def markdown(results: List[MergeResult], similarity: Dict[str, float],
         lines += [f'| {result.label} | ' + ' | '.join(
             f'{result.gate_accuracy[task]:.2f}' for task in tasks) + ' |'
                   for result in gated]
+    by_m = {result.m: result.dynamic_units for result in gated}
+    if by_m:
+        lines += ['', '## Units merged dynamically (besides embeddings and '
+                  'norms)', '']
+        lines += [f'- m={m}: {", ".join(units) or "none"}'
+                  for m, units in by_m.items()]
     lines += ['', f'## Weight similarity per unit ({settings["metric"]} of '
               f'{settings["source"]}, mean over model pairs)', '',
               '| unit | value |', '|---|---|']

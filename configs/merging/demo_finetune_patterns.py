@@ -1,7 +1,7 @@
-# One of the merging demo's tasks: the demo ViT (pretrained on shapes)
-# fully fine-tuned on 8 classes of colour block patterns. The digits task
-# is configs/demo/digits_full_finetune.py itself.
-_base_ = ['../demo/digits_full_finetune.py']
+# The merging demo's patterns task: the demo ViT (pretrained on shapes)
+# fully fine-tuned on 8 classes of colour block patterns, with the digits
+# task's schedule.
+_base_ = ['./demo_finetune_digits.py']
 num_classes = 8
 train_dataloader = dict(dataset=dict(
     type='SyntheticTaskImages', task='patterns', split='train',

@@ -1,8 +1,10 @@
 # The merging demo: the demo ViT (pretrained on generated shapes) fully
 # fine-tuned on three tasks of distinct image statistics, then merged:
-#   .venv/bin/python tools/train.py configs/demo/digits_full_finetune.py \
-#       --work-dir work_dirs/merge_demo/digits_full_finetune
-#   (and configs/merging/demo_finetune_{patterns,gratings}.py likewise)
+#   for task in digits patterns gratings; do
+#     .venv/bin/python tools/train.py \
+#         configs/merging/demo_finetune_$task.py \
+#         --work-dir work_dirs/merge_demo/demo_finetune_$task
+#   done
 #   .venv/bin/python tools/merge_vits.py configs/merging/demo_merge.py
 _base_ = [
     '../_base_/models/vit_demo.py',
@@ -14,7 +16,7 @@ runs = 'work_dirs/merge_demo'
 synthetic = dict(type='SyntheticTaskImages', num_classes=8)
 tasks = [
     dict(name='digits',
-         checkpoint=f'{runs}/digits_full_finetune/epoch_10.pth',
+         checkpoint=f'{runs}/demo_finetune_digits/epoch_10.pth',
          train_data=dict(type='SklearnDigits', split='train'),
          test_data=dict(type='SklearnDigits', split='test')),
     dict(name='patterns',

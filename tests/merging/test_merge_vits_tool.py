@@ -115,6 +115,9 @@ def test_merge_vits_end_to_end(finetuned):
     assert static_m0 == shared + 2 * embeddings_norms + heads
 
     assert len(report['similarity']) == 4
+    assert rows[('dynamic', 0, 'sample')]['dynamic_units'] == []
+    assert rows[('dynamic', 2, 'sample')]['dynamic_units'] == list(
+        groups.units)
     markdown = (work_dir / 'merge_report.md').read_text()
     assert '| dynamic m=2 (sample) |' in markdown
     png = (work_dir / 'accuracy_vs_storage.png').read_bytes()

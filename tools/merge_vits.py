@@ -144,7 +144,8 @@ def dataset_batches(cfg, model, dataset_cfg, batch_size):
     batches = []
     for data in loader:
         data = model.data_preprocessor(data, False)
-        labels = torch.cat([sample.gt_label for sample in data['data_samples']])
+        labels = torch.cat(
+            [sample.gt_label for sample in data['data_samples']])
         batches.append((data['inputs'], labels))
     return batches
 

@@ -35,7 +35,8 @@ def finetuned(tmp_path_factory):
         inputs, labels = task_data(task, 'test', TEST_PER_CLASS)
         with torch.no_grad():
             predictions = model(inputs, mode='tensor').argmax(1)
-        accuracies.append(100.0 * float((predictions == labels).float().mean()))
+        accuracies.append(100.0 *
+                          float((predictions == labels).float().mean()))
         path = root / f'{task}.pth'
         torch.save(dict(state_dict=model.state_dict(), meta=dict()), path)
         checkpoints.append(path)

@@ -91,19 +91,38 @@ def markdown(results: List[MergeResult], similarity: Dict[str, float],
 
 
 def plot(results: List[MergeResult], path: str) -> None:
+    """Individual models and static merges as points, the dynamic merges of
+    each routing as a line over m (labelled with m once)."""
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
     figure, axes = plt.subplots(figsize=(7, 4.5))
     for result in results:
-        marker = 'o' if result.m is None else 's'
-        axes.scatter(result.storage, result.mean, marker=marker)
-        axes.annotate(result.label, (result.storage, result.mean),
-                      fontsize=7, xytext=(3, 3), textcoords='offset points')
+        if result.m is None:
+            axes.scatter(result.storage, result.mean, label=result.method,
+                         zorder=3)
+    routings = []
+    for result in results:
+        if result.m is not None and result.routing not in routings:
+            routings.append(result.routing)
+    for position, routing in enumerate(routings):
+        line = sorted((result for result in results
+                       if result.m is not None and result.routing == routing),
+                      key=lambda result: result.m)
+        axes.plot([result.storage for result in line],
+                  [result.mean for result in line],
+                  marker='s', linestyle='-' if position == 0 else '--',
+                  label=f'dynamic ({routing} routing)')
+        if position == 0:
+            for result in line:
+                axes.annotate(f'm={result.m}', (result.storage, result.mean),
+                              fontsize=7, xytext=(3, -10),
+                              textcoords='offset points')
     axes.set_xlabel('storage (parameters)')
     axes.set_ylabel('mean accuracy over tasks (%)')
     axes.set_title('Accuracy vs storage')
     axes.grid(alpha=0.3)
+    axes.legend(fontsize=8)
     figure.tight_layout()
     figure.savefig(path, dpi=120)
     plt.close(figure)

@@ -7,7 +7,8 @@ Routing modes (``p(x)`` the gate's probabilities of sample ``x``):
   select. Samples are run together only when their probability vectors are
   identical, so the result is exactly that of running each sample alone;
   with a gate whose probabilities are one-hot (``hard=True``) the groups
-  are the predicted tasks.
+  are the predicted tasks, while soft probabilities (all distinct) cost
+  one forward pass per sample.
 - ``'task'``: the batch is grouped by predicted task (argmax); each group
   runs with the mean probabilities of its samples (the per-batch rule
   applied to task-pure groups).

@@ -10,6 +10,7 @@ _base_ = [
     '../_base_/models/vit_demo.py',
     '../_base_/datasets/in_memory_32px.py',
 ]
+default_scope = 'adapterx'
 work_dir = 'work_dirs/merge_demo/report'
 pretrained = '{{ fileDirname }}/../../tools/demo/vit_demo_shapes.pth'
 runs = 'work_dirs/merge_demo'

@@ -239,3 +239,17 @@ def test_hard_gate_groups_by_predicted_task(merger, gate):
                        gate.probabilities(inputs).argmax(1))
     assert len(route(probabilities, 'sample')) == len(
         probabilities.argmax(1).unique())
+
+
+def test_merger_names_the_model_at_fault(merger):
+    states = [dict(state) for state in merger.finetuned]
+    del states[1]['backbone.pos_embed']
+    with pytest.raises(ValueError, match='fine-tuned model 1 lacks'):
+        ViTMerger(merger.model, merger.pretrained, states)
+    states = [dict(state) for state in merger.finetuned]
+    states[2]['backbone.cls_token'] = torch.zeros(1, 1, 8)
+    with pytest.raises(ValueError, match='fine-tuned model 2 has parameters '
+                       'of other shapes.*backbone.cls_token'):
+        ViTMerger(merger.model, merger.pretrained, states)
+    with pytest.raises(ValueError, match='at least 2'):
+        ViTMerger(merger.model, merger.pretrained, states[:1])

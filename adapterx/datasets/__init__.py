@@ -11,6 +11,7 @@ from .scanobjectnn import (SCANOBJECTNN_CLASSES, SCANOBJECTNN_VARIANTS,
 from .sklearn_digits import SklearnDigits
 from .synthetic_point_clouds import POINT_CLOUD_SHAPES, SyntheticPointClouds
 from .synthetic_shapes import SyntheticShapes
+from .synthetic_tasks import SYNTHETIC_TASKS, SyntheticTaskImages
 from .vtab1k import (VTAB1K_ALIASES, VTAB1K_GROUPS, VTAB1K_SPLITS,
                      VTAB1K_TASKS, VTAB1k, resolve_vtab1k_task)
 
@@ -23,5 +24,5 @@ __all__ = [
     'RandomPointDropout', 'RandomRotatePoints', 'RandomScaleTranslate',
     'ResamplePoints', 'ShufflePoints', 'SCANOBJECTNN_CLASSES',
     'SCANOBJECTNN_VARIANTS', 'ScanObjectNN', 'POINT_CLOUD_SHAPES',
-    'SyntheticPointClouds'
+    'SyntheticPointClouds', 'SYNTHETIC_TASKS', 'SyntheticTaskImages'
 ]

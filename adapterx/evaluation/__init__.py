@@ -1,3 +1,6 @@
+from .merge_report import MergeResult, write_merge_report
 from .vtab_summary import VTABSummary, summarise_vtab
 
-__all__ = ['VTABSummary', 'summarise_vtab']
+__all__ = [
+    'MergeResult', 'write_merge_report', 'VTABSummary', 'summarise_vtab'
+]

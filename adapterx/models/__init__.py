@@ -11,3 +11,4 @@ __all__ = [
     'AdapterX', 'MoEViT', 'PeftImageClassifier', 'PointClassifier',
     'PointDataPreprocessor', 'PointClsHead', 'PointTransformer'
 ]
+from . import merging  # noqa: F401,E402 (registers TaskGate)

@@ -1,0 +1,24 @@
+"""Merging ViTs fine-tuned on different tasks or domains (arXiv 2312.16240):
+static merges, the gating network, weight similarity per block, and the
+controllable, combined dynamic merge with per-sample routing."""
+from .api import ViTMerger, count_parameters
+from .dynamic import HEAD_MODES, DynamicMerge, mix
+from .gate import ARCHS, TaskGate, train_gate
+from .inference import (ROUTINGS, MergedViT, RoutedPrediction,
+                        classifier_logits, route)
+from .layout import (KINDS, VIT_NAMINGS, ParameterGroups, ViTNaming,
+                     group_parameters)
+from .similarity import (METRICS, SOURCES, least_similar_units,
+                         mean_pairwise, unit_similarity)
+from .static import (STATIC_MERGES, static_merge, task_arithmetic,
+                     task_vectors, ties_merge, weight_average)
+
+__all__ = [
+    'ViTMerger', 'count_parameters', 'HEAD_MODES', 'DynamicMerge', 'mix',
+    'ARCHS', 'TaskGate', 'train_gate', 'ROUTINGS', 'MergedViT',
+    'RoutedPrediction', 'classifier_logits', 'route', 'KINDS',
+    'VIT_NAMINGS', 'ParameterGroups', 'ViTNaming', 'group_parameters',
+    'METRICS', 'SOURCES', 'least_similar_units', 'mean_pairwise',
+    'unit_similarity', 'STATIC_MERGES', 'static_merge', 'task_arithmetic',
+    'task_vectors', 'ties_merge', 'weight_average'
+]

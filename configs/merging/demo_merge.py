@@ -1,0 +1,51 @@
+# The merging demo: the demo ViT (pretrained on generated shapes) fully
+# fine-tuned on three tasks of distinct image statistics, then merged:
+#   for task in digits patterns gratings; do
+#     .venv/bin/python tools/train.py \
+#         configs/merging/demo_finetune_$task.py \
+#         --work-dir work_dirs/merge_demo/demo_finetune_$task
+#   done
+#   .venv/bin/python tools/merge_vits.py configs/merging/demo_merge.py
+_base_ = [
+    '../_base_/models/vit_demo.py',
+    '../_base_/datasets/in_memory_32px.py',
+]
+default_scope = 'adapterx'
+work_dir = 'work_dirs/merge_demo/report'
+pretrained = '{{ fileDirname }}/../../tools/demo/vit_demo_shapes.pth'
+runs = 'work_dirs/merge_demo'
+synthetic = dict(type='SyntheticTaskImages', num_classes=8)
+tasks = [
+    dict(name='digits',
+         checkpoint=f'{runs}/demo_finetune_digits/epoch_10.pth',
+         train_data=dict(type='SklearnDigits', split='train'),
+         test_data=dict(type='SklearnDigits', split='test')),
+    dict(name='patterns',
+         checkpoint=f'{runs}/demo_finetune_patterns/epoch_10.pth',
+         train_data=dict(synthetic, task='patterns', split='train',
+                         num_per_class=100),
+         test_data=dict(synthetic, task='patterns', split='test',
+                        num_per_class=40)),
+    dict(name='gratings',
+         checkpoint=f'{runs}/demo_finetune_gratings/epoch_10.pth',
+         train_data=dict(synthetic, task='gratings', split='train',
+                         num_per_class=100),
+         test_data=dict(synthetic, task='gratings', split='test',
+                        num_per_class=40)),
+]
+merging = dict(
+    static=['weight_average', 'task_arithmetic', 'ties'],
+    task_arithmetic=dict(scaling=0.3),
+    ties=dict(density=0.2, scaling=1.0),
+    # The static merge behind the dynamic one (combined merging).
+    combine_with='ties',
+    m=[0, 1, 2, 3, 4, 5, 6],
+    similarity=dict(metric='cosine', source='weights'),
+    head_mode='task',
+    routing=['sample', 'batch'],
+    hard=False,
+)
+# The gate trains on the tasks' training images (never their test images).
+gate = dict(type='TaskGate', arch='tiny_cnn', width=16)
+gate_training = dict(epochs=5, lr=1e-3, batch_size=32, seed=0)
+batch_size = 128

@@ -1,0 +1,144 @@
+"""End to end: three tiny ViTs fine-tuned from one pretrained tiny ViT on
+three generated tasks, merged by tools/merge_vits.py."""
+import argparse
+import importlib.util
+import json
+import sys
+
+import pytest
+import torch
+
+from adapterx.models.merging import group_parameters
+from tests.merging.tiny import (NUM_CLASSES, TASKS, fit, shapes_data,
+                                task_data, tiny_classifier)
+from tests.utils import REPO_ROOT, run_tool
+
+TRAIN_PER_CLASS, TEST_PER_CLASS = 30, 15
+
+
+@pytest.fixture(scope='module')
+def finetuned(tmp_path_factory):
+    """The pretrained backbone file and each task's runner checkpoint and
+    in-process test accuracy (%)."""
+    root = tmp_path_factory.mktemp('merging')
+    inputs, labels = shapes_data(20)
+    pretrained = fit(tiny_classifier(num_classes=10), inputs, labels,
+                     epochs=3, lr=2e-3)
+    backbone = {name: value.clone()
+                for name, value in pretrained.backbone.state_dict().items()}
+    torch.save(backbone, root / 'pretrained.pth')
+    checkpoints, accuracies = [], []
+    for task in TASKS:
+        model = tiny_classifier(NUM_CLASSES[task])
+        model.backbone.load_state_dict(backbone)
+        fit(model, *task_data(task, 'train', TRAIN_PER_CLASS), epochs=4)
+        inputs, labels = task_data(task, 'test', TEST_PER_CLASS)
+        with torch.no_grad():
+            predictions = model(inputs, mode='tensor').argmax(1)
+        accuracies.append(100.0 *
+                          float((predictions == labels).float().mean()))
+        path = root / f'{task}.pth'
+        torch.save(dict(state_dict=model.state_dict(), meta=dict()), path)
+        checkpoints.append(path)
+    return root, checkpoints, accuracies
+
+
+def write_config(root, checkpoints):
+    base = REPO_ROOT / 'configs' / '_base_'
+
+    def data(task, split, per_class):
+        return dict(type='SyntheticTaskImages', task=task, split=split,
+                    num_classes=NUM_CLASSES[task], num_per_class=per_class)
+
+    tasks = [
+        dict(name=task, checkpoint=str(checkpoint),
+             train_data=data(task, 'train', TRAIN_PER_CLASS),
+             test_data=data(task, 'test', TEST_PER_CLASS))
+        for task, checkpoint in zip(TASKS, checkpoints)
+    ]
+    config = root / 'merge.py'
+    config.write_text('\n'.join([
+        f"_base_ = ['{base}/models/vit_tiny_test.py',",
+        f"          '{base}/datasets/in_memory_32px.py']",
+        f"pretrained = '{root / 'pretrained.pth'}'",
+        f'tasks = {tasks!r}',
+        "merging = dict(static=['weight_average', 'ties'], m=[0, 2],",
+        "               routing=['sample', 'batch'],",
+        "               ties=dict(density=0.2))",
+        "gate = dict(type='TaskGate', arch='tiny_cnn', width=8)",
+        'gate_training = dict(epochs=3, lr=1e-3, batch_size=32, seed=0)',
+    ]) + '\n')
+    return config
+
+
+def test_merge_vits_end_to_end(finetuned):
+    root, checkpoints, accuracies = finetuned
+    assert min(accuracies) >= 80, accuracies
+    config = write_config(root, checkpoints)
+    work_dir = root / 'report'
+    output = run_tool(sys.executable, REPO_ROOT / 'tools' / 'merge_vits.py',
+                      config, '--work-dir', work_dir)
+    assert 'md report' in output
+    report = json.loads((work_dir / 'merge_report.json').read_text())
+    rows = {(row['method'], row['m'], row['routing']): row
+            for row in report['results']}
+    assert set(rows) == {('individual', None, None),
+                         ('weight_average', None, None),
+                         ('ties', None, None),
+                         ('dynamic', 0, 'sample'), ('dynamic', 0, 'batch'),
+                         ('dynamic', 2, 'sample'), ('dynamic', 2, 'batch')}
+    # The tool loaded the checkpoints and data the models were tested on.
+    individual = rows[('individual', None, None)]
+    assert [individual['accuracies'][task] for task in TASKS] == \
+        pytest.approx(accuracies)
+    # With every block dynamic, the merge recovers most of each task.
+    dynamic = rows[('dynamic', 2, 'sample')]
+    assert dynamic['mean'] >= 0.8 * individual['mean']
+    assert dynamic['mean'] > rows[('weight_average', None, None)]['mean']
+    assert min(dynamic['gate_accuracy'].values()) >= 80
+
+    # Storage counted from the architecture: T models; one shared model +
+    # T heads; for m=2 (everything dynamic) T models plus the gate.
+    model = tiny_classifier()
+    groups = group_parameters(dict(model.named_parameters()))
+    sizes = dict((name, value.numel())
+                 for name, value in model.named_parameters())
+    shared = sum(sizes[name] for name in groups.shared)
+    width = model.head.layers.head.in_features
+    heads = sum((width + 1) * NUM_CLASSES[task] for task in TASKS)
+    assert individual['storage'] == 3 * shared + heads
+    assert rows[('ties', None, None)]['storage'] == shared + heads
+    gate = dynamic['storage'] - individual['storage']
+    assert gate > 0
+    static_m0 = rows[('dynamic', 0, 'sample')]['storage'] - gate
+    embeddings_norms = sum(sizes[name]
+                           for name in groups.embeddings + groups.norms)
+    assert static_m0 == shared + 2 * embeddings_norms + heads
+
+    assert len(report['similarity']) == 4
+    assert rows[('dynamic', 0, 'sample')]['dynamic_units'] == []
+    assert rows[('dynamic', 2, 'sample')]['dynamic_units'] == list(
+        groups.units)
+    markdown = (work_dir / 'merge_report.md').read_text()
+    assert '| dynamic m=2 (sample) |' in markdown
+    png = (work_dir / 'accuracy_vs_storage.png').read_bytes()
+    assert png.startswith(b'\x89PNG')
+
+
+def test_merge_vits_names_a_bad_config(tmp_path):
+    spec = importlib.util.spec_from_file_location(
+        'merge_vits', REPO_ROOT / 'tools' / 'merge_vits.py')
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    config = tmp_path / 'bad.py'
+    config.write_text("model = dict()\npretrained = 'x.pth'\n"
+                      "tasks = [dict(name='a', checkpoint='a.pth')]\n"
+                      'merging = dict()\n')
+    args = argparse.Namespace(config=str(config), cfg_options=None,
+                              pretrained=None, checkpoints=['a.pth', 'b.pth'],
+                              m=None, static=None, work_dir=None)
+    with pytest.raises(ValueError, match='2 files for 1 tasks'):
+        tool.load_config(args)
+    args.checkpoints = None
+    with pytest.raises(KeyError, match="tasks\\[0\\] has no 'test_data'"):
+        tool.load_config(args)

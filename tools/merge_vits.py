@@ -1,0 +1,272 @@
+"""Merge T ViTs fine-tuned on different tasks from one pretrained ViT, and
+report accuracy and storage of every method.
+
+    python tools/merge_vits.py CONFIG [--pretrained FILE]
+        [--checkpoints CKPT ...] [--m M ...] [--static METHOD ...]
+        [--work-dir DIR] [--trust-checkpoint] [--cfg-options k=v ...]
+
+CONFIG (see configs/merging/demo_merge.py) gives:
+
+- ``model``: the classifier architecture (mmpretrain, as for training);
+- ``pretrained``: the weights every model was fine-tuned from;
+- ``tasks``: per task ``name``, ``checkpoint`` (a runner checkpoint, or a
+  trainable-only one whose missing tensors are the pretrained ones; the
+  head is the task's own), ``test_data`` (a dataset config) and optionally
+  ``gate_data`` (the unlabeled images the gate learns the task from;
+  default ``train_data``, the task's training images, never its test set);
+- ``merging``: ``static`` methods and their options, ``combine_with`` (the
+  static merge behind the dynamic one), ``m`` (list), ``similarity``
+  (``metric``, ``source``), ``head_mode`` (``task`` / ``domain``),
+  ``routing`` (list of ``sample`` / ``task`` / ``batch``), ``hard``;
+- ``gate`` (a ``TaskGate`` config) and ``gate_training`` (epochs, lr,
+  batch_size, seed).
+
+Writes ``merge_report.{json,md}`` and ``accuracy_vs_storage.png`` to the
+work dir (default ``work_dirs/<config name>``).
+"""
+import argparse
+import os
+
+import torch
+from mmengine.config import Config, DictAction
+from mmengine.dataset import pseudo_collate
+from mmengine.runner import set_random_seed
+from torch.utils.data import DataLoader
+
+from adapterx.evaluation import MergeResult, write_merge_report
+from adapterx.models.merging import (ViTMerger, classifier_logits,
+                                     group_parameters, least_similar_units,
+                                     train_gate)
+from adapterx.models.partial_ft import (align_keys, complete_state,
+                                        load_checkpoint_weights)
+from adapterx.registry import DATASETS, MODELS
+from adapterx.utils import register_all_modules
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('config')
+    parser.add_argument('--pretrained', help="overrides cfg.pretrained")
+    parser.add_argument('--checkpoints', nargs='+',
+                        help="the tasks' fine-tuned checkpoints, in the "
+                        "order of cfg.tasks (override theirs)")
+    parser.add_argument('--m', type=int, nargs='+',
+                        help='overrides cfg.merging.m')
+    parser.add_argument('--static', nargs='+',
+                        help='overrides cfg.merging.static')
+    parser.add_argument('--work-dir')
+    parser.add_argument('--trust-checkpoint', action='store_true',
+                        help='allow full unpickling of the checkpoints '
+                        '(only for files whose origin you trust)')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    return parser.parse_args()
+
+
+def load_config(args) -> Config:
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    if args.pretrained:
+        cfg.pretrained = args.pretrained
+    if args.checkpoints:
+        if len(args.checkpoints) != len(cfg.tasks):
+            raise ValueError(f'--checkpoints gives {len(args.checkpoints)} '
+                             f'files for {len(cfg.tasks)} tasks in '
+                             f'{args.config}')
+        for task, checkpoint in zip(cfg.tasks, args.checkpoints):
+            task['checkpoint'] = checkpoint
+    if args.m is not None:
+        cfg.merging['m'] = args.m
+    if args.static is not None:
+        cfg.merging['static'] = args.static
+    cfg.work_dir = args.work_dir or cfg.get('work_dir') or os.path.join(
+        'work_dirs', os.path.splitext(os.path.basename(args.config))[0])
+    for key in ('model', 'pretrained', 'tasks', 'merging'):
+        if key not in cfg:
+            raise KeyError(f'{args.config} has no {key!r}')
+    for index, task in enumerate(cfg.tasks):
+        for key in ('name', 'checkpoint', 'test_data'):
+            if key not in task:
+                raise KeyError(f'{args.config}: tasks[{index}] has no {key!r}')
+        if 'gate_data' not in task and 'train_data' not in task:
+            raise KeyError(f'{args.config}: tasks[{index}] ({task["name"]}) '
+                           "needs 'gate_data' or 'train_data' for the gate")
+    return cfg
+
+
+def build_architecture(cfg):
+    """The classifier, built without loading anything (every parameter is
+    passed at each forward)."""
+    model_cfg = cfg.model.copy()
+    if cfg.get('data_preprocessor') is not None:
+        model_cfg.setdefault('data_preprocessor', cfg.data_preprocessor)
+    model_cfg['backbone'] = dict(model_cfg['backbone'], init_cfg=None)
+    model = MODELS.build(model_cfg)
+    return model.eval()
+
+
+def load_models(cfg, model, trust):
+    """Pretrained parameters and each task's full parameters (a
+    trainable-only checkpoint's missing shared tensors are the
+    pretrained ones), named as the model names them."""
+    names = dict(model.named_parameters())
+    pretrained = load_checkpoint_weights(cfg.pretrained, trust=trust)
+    pretrained_state = align_keys(pretrained.state_dict, names,
+                                  cfg.pretrained)
+    heads = list(group_parameters(names).head)
+    shared = [name for name in names if name not in heads]
+    missing = [name for name in shared if name not in pretrained_state]
+    if missing:
+        raise ValueError(f'{cfg.pretrained} lacks {len(missing)} backbone '
+                         f'tensors of the model, e.g. {missing[:5]}')
+    finetuned = []
+    for task in cfg.tasks:
+        weights = load_checkpoint_weights(task['checkpoint'], trust=trust)
+        state = complete_state(weights, pretrained_state, shared)
+        absent = [name for name in heads if name not in weights.state_dict]
+        if absent:
+            raise ValueError(f"{task['checkpoint']} (task {task['name']}) "
+                             f'has no head tensors {absent}')
+        state.update({name: weights.state_dict[name] for name in heads})
+        finetuned.append(state)
+    return pretrained_state, finetuned
+
+
+def dataset_batches(cfg, model, dataset_cfg, batch_size):
+    """(preprocessed inputs, labels) batches of a dataset config; the
+    pipeline defaults to cfg.pipeline."""
+    dataset_cfg = dict(dataset_cfg)
+    if 'pipeline' not in dataset_cfg and cfg.get('pipeline') is not None:
+        dataset_cfg['pipeline'] = cfg.pipeline
+    dataset = DATASETS.build(dataset_cfg)
+    loader = DataLoader(dataset, batch_size=batch_size, shuffle=False,
+                        collate_fn=pseudo_collate)
+    batches = []
+    for data in loader:
+        data = model.data_preprocessor(data, False)
+        labels = torch.cat(
+            [sample.gt_label for sample in data['data_samples']])
+        batches.append((data['inputs'], labels))
+    return batches
+
+
+def percent(correct, total):
+    return 100.0 * correct / max(total, 1)
+
+
+def accuracy(batches, logits_of):
+    correct = total = 0
+    for inputs, labels in batches:
+        with torch.no_grad():
+            correct += int((logits_of(inputs).argmax(1) == labels).sum())
+        total += len(labels)
+    return percent(correct, total)
+
+
+def routed_accuracy(merged, batches, task, head_mode):
+    """Accuracy of a dynamic merge on task ``task``'s test batches, and how
+    often the routed task is ``task``; under task merging a sample routed
+    to another task's head is wrong."""
+    correct = routed = total = 0
+    for inputs, labels in batches:
+        prediction = merged(inputs)
+        right = prediction.logits.argmax(1) == labels
+        on_task = prediction.tasks == task
+        if head_mode == 'task':
+            right &= on_task
+        correct += int(right.sum())
+        routed += int(on_task.sum())
+        total += len(labels)
+    return percent(correct, total), percent(routed, total)
+
+
+def main():
+    args = parse_args()
+    register_all_modules(init_default_scope=False)
+    cfg = load_config(args)
+    os.makedirs(cfg.work_dir, exist_ok=True)
+    settings = dict(cfg.merging)
+    settings.setdefault('similarity', dict(metric='cosine', source='weights'))
+    settings.setdefault('combine_with', 'ties')
+    settings.setdefault('head_mode', 'task')
+    settings.setdefault('routing', ['sample', 'batch'])
+    seed = cfg.get('gate_training', {}).get('seed', 0)
+    set_random_seed(seed)
+
+    model = build_architecture(cfg)
+    pretrained, finetuned = load_models(cfg, model, args.trust_checkpoint)
+    merger = ViTMerger(model, pretrained, finetuned)
+    naming = merger.groups.naming
+    names = [task['name'] for task in cfg.tasks]
+    batch_size = cfg.get('batch_size', 128)
+    tests = [dataset_batches(cfg, model, task['test_data'], batch_size)
+             for task in cfg.tasks]
+
+    results = []
+
+    def evaluate(method, shared_of_task, storage):
+        accuracies = {
+            name: accuracy(tests[index], lambda inputs, index=index:
+                           classifier_logits(
+                               model, {**shared_of_task(index),
+                                       **merger.head_of(index)},
+                               inputs, naming))
+            for index, name in enumerate(names)
+        }
+        results.append(MergeResult(method, accuracies, storage))
+        print(f'{method}: {accuracies}', flush=True)
+
+    evaluate('individual', merger.shared_of, merger.individual_storage())
+    statics = {}
+    for method in settings['static']:
+        statics[method] = merger.static(method, **settings.get(method, {}))
+        evaluate(method, lambda index, state=statics[method]: state,
+                 merger.static_storage())
+
+    combined = settings['combine_with']
+    if combined not in statics:
+        statics[combined] = merger.static(combined,
+                                          **settings.get(combined, {}))
+    gate = MODELS.build(dict(cfg.get('gate', dict(type='TaskGate')),
+                             num_tasks=len(names)))
+    pools = [torch.cat([inputs for inputs, _ in dataset_batches(
+        cfg, model, task.get('gate_data', task.get('train_data')),
+        batch_size)]) for task in cfg.tasks]
+    losses = train_gate(gate, pools, **cfg.get('gate_training', {}))
+    print(f'gate loss per epoch: {[round(loss, 4) for loss in losses]}')
+
+    metric = settings['similarity'].get('metric', 'cosine')
+    similarity = merger.similarity(
+        metric, settings['similarity'].get('source', 'weights'))
+    for m in settings['m']:
+        for routing in settings['routing']:
+            merged = merger.dynamic(statics[combined], gate, m, similarity,
+                                    metric, settings['head_mode'], routing,
+                                    settings.get('hard', False))
+            scores = [routed_accuracy(merged, tests[index], index,
+                                      settings['head_mode'])
+                      for index in range(len(names))]
+            result = MergeResult(
+                'dynamic', dict(zip(names, [score for score, _ in scores])),
+                merger.dynamic_storage(merged.merge, gate), m=m,
+                routing=routing,
+                gate_accuracy=dict(zip(names, [rate for _, rate in scores])),
+                dynamic_units=least_similar_units(merger.groups, similarity,
+                                                  m, metric))
+            results.append(result)
+            print(f'{result.label}: {result.accuracies} '
+                  f'storage {result.storage:,}', flush=True)
+
+    settings.update(
+        pretrained=cfg.pretrained,
+        checkpoints={task['name']: task['checkpoint'] for task in cfg.tasks},
+        gate=cfg.get('gate', dict(type='TaskGate')),
+        gate_training=cfg.get('gate_training', {}), gate_losses=losses,
+        metric=metric, source=settings['similarity'].get('source', 'weights'))
+    paths = write_merge_report(results, similarity, settings, cfg.work_dir)
+    for kind, path in paths.items():
+        print(f'{kind} report: {path}')
+
+
+if __name__ == '__main__':
+    main()

@@ -14,8 +14,12 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
 from adapterx.engine import load_runner_checkpoint
+from adapterx.engine.trainable_weights import (TRAINABLE_ONLY_KEY,
+                                               trainable_state_dict)
+from adapterx.models.peft import freeze_parameters
 from adapterx.registry import MODELS
 from ..utils import REPO_ROOT, tiny_config_with, train_in_process
+from .tiny_backbones import perturb
 
 MERGE_TOOL = REPO_ROOT / 'tools' / 'deployment' / 'merge_adapters.py'
 PEFT_BASES = REPO_ROOT / 'configs' / '_base_' / 'peft'
@@ -88,3 +92,42 @@ def test_token_routed_method_is_refused(tmp_path, merge_tool):
     assert 'AdapterX cannot be merged' in message
     assert 'token-routed' in message
     assert not (tmp_path / 'o.pth').exists()
+
+
+def test_trainable_only_checkpoint_merges_onto_the_pretrained_weights(
+        tmp_path, merge_tool):
+    """Strict pretrained loading accepts the wrapped backbone (only LoRA's
+    injected tensors are missing from the plain file), and a trainable-only
+    file is merged on top of those pretrained weights."""
+    tiny = tiny_config_with(PEFT_BASES / 'lora.py', tmp_path)
+    pretrained_model = build(tiny, peft_override=True)
+    pretrained = tmp_path / 'pretrained.pth'
+    torch.save({'state_dict': pretrained_model.state_dict()}, pretrained)
+    config = tmp_path / 'lora_pretrained.py'
+    config.write_text(
+        f"_base_ = ['{tiny}']\n"
+        "model = dict(backbone=dict(init_cfg=dict(type='Pretrained', "
+        f"checkpoint='{pretrained}', prefix='backbone.')))\n")
+    trained = build(config)
+    trained.init_weights()
+    for key, value in pretrained_model.backbone.state_dict().items():
+        assert torch.equal(trained.backbone.module.state_dict()[key], value)
+    init_default_scope('adapterx')
+    freeze_parameters(trained,
+                      Config.fromfile(str(config)).custom_hooks[0].trainable)
+    perturb(trained, ('.lora.', 'head.'))
+    trainable_file = tmp_path / 'trainable_epoch_10.pth'
+    torch.save({'state_dict': trainable_state_dict(trained),
+                'meta': {TRAINABLE_ONLY_KEY: True}}, trainable_file)
+
+    merged_file = tmp_path / 'merged.pth'
+    merge_tool(config, trainable_file, merged_file)
+    plain = build(config, peft_override=True)
+    plain.load_state_dict(
+        torch.load(merged_file, weights_only=True)['state_dict'])
+    images = torch.randn(3, 3, 32, 32,
+                         generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        torch.testing.assert_close(plain(images, mode='tensor'),
+                                   trained.eval()(images, mode='tensor'),
+                                   rtol=0, atol=1e-5)

@@ -1,6 +1,7 @@
 # Full fine-tuning on ViT-B/16 for FGVC: configs/adapterx_vitb_fgvc.py with the
 # PEFT part replaced (CUB200 here; other datasets as in
 # configs/adapterx/fgvc/).
+# Point-MAE / Point-BERT: configs/full_finetune/point/.
 _base_ = [
     '../../_base_/models/vit_base_p16.py',
     '../../_base_/datasets/fgvc.py',

@@ -30,8 +30,10 @@ def statements_without_peft(path):
             continue  # docstring
         target = node.targets[0].id
         if target == '_base_':
-            bases = [element.value for element in node.value.elts
-                     if '/peft/' not in element.value]
+            bases = [
+                element.value for element in node.value.elts
+                if '/peft/' not in element.value
+            ]
         elif target != 'vtab_task_options':
             if target == 'model':
                 node.value.keywords = [
@@ -77,8 +79,10 @@ def test_point_mae_trainable_sets(method):
             f'{method}_pointmae_modelnet40.py'))
     cfg.model.backbone.pop('init_cfg')
     width = 24
-    cfg.model.backbone.arch = dict(
-        embed_dims=width, depth=12, num_heads=2, group_embed_dims=width)
+    cfg.model.backbone.arch = dict(embed_dims=width,
+                                   depth=12,
+                                   num_heads=2,
+                                   group_embed_dims=width)
     cfg.model.head.in_channels = width
     model = MODELS.build(cfg.model)
     names = freeze_parameters(model, cfg.custom_hooks[0]['trainable'])
@@ -90,14 +94,16 @@ def test_point_mae_trainable_sets(method):
         # r=8 on W_q and W_v (d x d) of 12 blocks.
         assert report.trainable - head == 12 * 2 * 8 * (width + width)
     elif method == 'bitfit':
-        assert all(n.endswith('.bias') or n.startswith('head.')
-                   for n in names)
+        assert all(n.endswith('.bias') or n.startswith('head.') for n in names)
     elif method == 'ssf':
         assert report.trainable > head
     else:
-        assert {n for n in names if not n.startswith('head.')} == {
-            f'backbone.factors.{p}'
-            for p in (('u', 'v', 'cores') if method == 'fact_tt' else
-                      ('u', 'v', 'core', 'factor'))
-        }
+        assert {n
+                for n in names if not n.startswith('head.')} == {
+                    f'backbone.factors.{p}'
+                    for p in (('u', 'v',
+                               'cores') if method == 'fact_tt' else ('u', 'v',
+                                                                     'core',
+                                                                     'factor'))
+                }
     assert report.percent_of_model_with_head < 100

@@ -37,8 +37,9 @@ def test_ssf_starts_as_identity_or_near_it(kind):
     identity = wrap('ssf', copy.deepcopy(backbone), init_std=0.0)
     assert torch.equal(features(identity, inputs), expected)
     paper_init = wrap('ssf', backbone)
-    scales = torch.cat([p for n, p in paper_init.named_parameters()
-                        if n.endswith('.ssf.scale')])
+    scales = torch.cat([
+        p for n, p in paper_init.named_parameters() if n.endswith('.ssf.scale')
+    ])
     assert 0.01 < scales.std() < 0.03 and abs(scales.mean() - 1) < 0.01
     assert not torch.equal(features(paper_init, inputs), expected)
 
@@ -56,8 +57,8 @@ def test_merge_gives_the_plain_backbone_with_the_same_output(kind, method):
     wrapped = wrap(method, backbone).eval()
     perturb(wrapped, TRAINED_WORDS)
     adapted = features(wrapped, inputs)
-    assert not torch.allclose(adapted, features(tiny_backbone(kind)[0],
-                                                inputs))
+    assert not torch.allclose(adapted, features(
+        tiny_backbone(kind)[0], inputs))
     if not mergeable(method, kind):
         before = copy.deepcopy(backbone.state_dict())
         with pytest.raises(ValueError, match=r'blocks\.0\.attn\.qkv: .*bias'):
@@ -70,7 +71,9 @@ def test_merge_gives_the_plain_backbone_with_the_same_output(kind, method):
     assert set(merged.state_dict()) == plain_keys
     assert not any(isinstance(m, InjectedModule) for m in merged.modules())
     assert 'forward' not in vars(merged)
-    torch.testing.assert_close(features(merged, inputs), adapted, rtol=0,
+    torch.testing.assert_close(features(merged, inputs),
+                               adapted,
+                               rtol=0,
                                atol=1e-5)
 
 
@@ -85,8 +88,8 @@ def test_lora_on_q_and_v_is_the_dense_formula():
     delta = torch.zeros_like(weight)
     width = qkv.in_features
     for index, part in ((0, 0), (1, 2)):  # slice 0 is q, slice 1 is v
-        delta[part * width:(part + 1) * width] = (
-            16 / 8 * lora.lora_B[index] @ lora.lora_A[index])
+        delta[part * width:(part + 1) *
+              width] = (16 / 8 * lora.lora_B[index] @ lora.lora_A[index])
     tokens = torch.randn(2, 5, width)
     torch.testing.assert_close(qkv(tokens),
                                F.linear(tokens, weight + delta, bias))
@@ -97,9 +100,11 @@ def test_fact_tk_increment_is_the_tucker_formula():
     """dW_j = s V (sum_k C[:, :, k] P[k, j])^T U for the j-th d x d matrix
     (row-major within each layer), every block's layers in order."""
     backbone, _ = tiny_backbone('timm')
-    originals = {name: layer.weight.detach().clone()
-                 for name, layer in backbone.named_modules()
-                 if isinstance(layer, torch.nn.Linear)}
+    originals = {
+        name: layer.weight.detach().clone()
+        for name, layer in backbone.named_modules()
+        if isinstance(layer, torch.nn.Linear)
+    }
     wrapped = wrap('fact_tk', backbone)
     perturb(wrapped, ('factors.', ))
     factors = wrapped.factors
@@ -113,12 +118,15 @@ def test_fact_tk_increment_is_the_tucker_formula():
             delta = layer.weight - originals[full_name]
             for row in range(layer.out_features // d):
                 for col in range(layer.in_features // d):
-                    middle = sum(factors.core[:, :, k] * factors.factor[k, index]
+                    middle = sum(factors.core[:, :, k] *
+                                 factors.factor[k, index]
                                  for k in range(factors.core.shape[2]))
                     expected = 0.5 * factors.v @ middle.T @ factors.u
-                    torch.testing.assert_close(
-                        delta[row * d:(row + 1) * d, col * d:(col + 1) * d],
-                        expected, rtol=1e-4, atol=1e-6)
+                    torch.testing.assert_close(delta[row * d:(row + 1) * d,
+                                                     col * d:(col + 1) * d],
+                                               expected,
+                                               rtol=1e-4,
+                                               atol=1e-6)
                     index += 1
     assert index == factors.factor.shape[1] == 12 * len(backbone.blocks)
 
@@ -132,7 +140,9 @@ def test_lora_equals_hf_peft_on_a_timm_vit():
     perturb(ours, ('.lora.', ))
     hf = peft.get_peft_model(
         reference,
-        peft.LoraConfig(r=4, lora_alpha=8, lora_dropout=0.0,
+        peft.LoraConfig(r=4,
+                        lora_alpha=8,
+                        lora_dropout=0.0,
                         target_modules=['qkv'])).eval()
     hf_layers = [m for m in hf.modules() if isinstance(m, TimmBlock)]
     with torch.no_grad():
@@ -145,7 +155,8 @@ def test_lora_equals_hf_peft_on_a_timm_vit():
     assert not torch.allclose(expected, plain)
     torch.testing.assert_close(ours(inputs), expected, rtol=0, atol=1e-5)
     torch.testing.assert_close(ours.merge_and_unwrap()(inputs),
-                               hf.merge_and_unload()(inputs), rtol=0,
+                               hf.merge_and_unload()(inputs),
+                               rtol=0,
                                atol=1e-5)
 
 
@@ -169,7 +180,8 @@ def test_point_transformer_forward_backward(method):
 
 @pytest.mark.parametrize(
     'config, message',
-    [(dict(type='LoRA', target_modules=[r'attn\.qkvv$']), 'qkvv.*match no Linear'),
+    [(dict(type='LoRA', target_modules=[r'attn\.qkvv$'
+                                        ]), 'qkvv.*match no Linear'),
      (dict(type='LoRA', target_modules=[r'mlp\.fc1$']), 'fused qkv'),
      (dict(type='LoRA', rank=0), 'rank'),
      (dict(type='LoRA', qkv_parts=('q', 'x')), 'qkv_parts'),

@@ -4,6 +4,7 @@ no weights) and compared with the published figures at their precision.
 
 2D convention: trainable parameters without the head, in M.
 """
+import copy
 import statistics
 from functools import lru_cache
 
@@ -21,8 +22,7 @@ BASELINES = REPO_ROOT / 'configs' / 'baselines'
 
 
 def vtab_config(method):
-    return Config.fromfile(
-        str(BASELINES / method / f'{method}_vitb_vtab.py'))
+    return Config.fromfile(str(BASELINES / method / f'{method}_vitb_vtab.py'))
 
 
 @lru_cache(maxsize=None)
@@ -30,7 +30,7 @@ def count(method, rank=None):
     """(trainable without head, trainable head) of the method's VTAB-1k
     config on ViT-B/16, with the PEFT rank overridden if given."""
     init_default_scope('adapterx')
-    cfg = vtab_config(method)
+    cfg = copy.deepcopy(vtab_config(method))
     cfg.model.backbone.pop('init_cfg')
     if rank is not None:
         cfg.model.peft.rank = rank
@@ -66,8 +66,7 @@ def test_ssf_counts_as_its_paper_counts_them():
     (768 + 1) x classes on top of the 0.21 M of scales and shifts."""
     without_head, head = count('ssf')
     per_class = head // 100  # the VTAB config's head has 100 classes
-    vtab = statistics.mean(task.num_classes
-                           for task in VTAB1K_TASKS.values())
+    vtab = statistics.mean(task.num_classes for task in VTAB1K_TASKS.values())
     fgvc = statistics.mean(dataset.NUM_CLASSES for dataset in FGVC_DATASETS)
     assert millions(without_head + per_class * vtab, 2) == 0.24
     assert millions(without_head + per_class * fgvc, 2) == 0.39

@@ -22,7 +22,11 @@ def run_vtab():
     return module
 
 
-def commands_for(run_vtab, monkeypatch, tmp_path, template, task,
+def commands_for(run_vtab,
+                 monkeypatch,
+                 tmp_path,
+                 template,
+                 task,
                  cfg_options=()):
     """The train and test commands run_vtab would run for ``task``."""
     commands = []
@@ -34,7 +38,8 @@ def commands_for(run_vtab, monkeypatch, tmp_path, template, task,
         (work_dir / 'last_checkpoint').write_text(str(work_dir / 'e.pth'))
 
     monkeypatch.setattr(run_vtab, 'run', record)
-    args = argparse.Namespace(template=str(template), gpus=1,
+    args = argparse.Namespace(template=str(template),
+                              gpus=1,
                               work_dir_root=str(tmp_path),
                               cfg_options=list(cfg_options))
     run_vtab.train_and_test(task, args)
@@ -46,8 +51,8 @@ def options_of(command):
 
 
 def test_one_config_for_all_tasks(run_vtab, monkeypatch, tmp_path):
-    train, test = commands_for(run_vtab, monkeypatch, tmp_path, FACT_TT,
-                               'dtd', ['model.peft.dropout=0.0'])
+    train, test = commands_for(run_vtab, monkeypatch, tmp_path, FACT_TT, 'dtd',
+                               ['model.peft.dropout=0.0'])
     assert str(FACT_TT) in train and str(FACT_TT) in test
     classes = VTAB1K_TASKS['dtd'].num_classes
     for command in (train, test):
@@ -57,8 +62,10 @@ def test_one_config_for_all_tasks(run_vtab, monkeypatch, tmp_path):
         assert f'model.head.num_classes={classes}' in options
         assert f'data_preprocessor.num_classes={classes}' in options
         # FacT-TT's rank and scale for dtd in its code, then the user's.
-        assert options[-3:] == ['model.peft.rank=8', 'model.peft.scale=0.01',
-                                'model.peft.dropout=0.0']
+        assert options[-3:] == [
+            'model.peft.rank=8', 'model.peft.scale=0.01',
+            'model.peft.dropout=0.0'
+        ]
 
 
 def test_template_mode_is_unchanged(run_vtab, monkeypatch, tmp_path):

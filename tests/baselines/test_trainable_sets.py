@@ -13,10 +13,12 @@ from adapterx.models.peft import freeze_parameters
 from adapterx.registry import MODELS
 from ..utils import REPO_ROOT, tiny_config_with
 
-METHODS = ('full_finetune', 'linear_probe', 'bitfit', 'lora', 'ssf',
-           'fact_tt', 'fact_tk')
-FACTORS = {'fact_tt': ('u', 'v', 'cores'),
-           'fact_tk': ('u', 'v', 'core', 'factor')}
+METHODS = ('full_finetune', 'linear_probe', 'bitfit', 'lora', 'ssf', 'fact_tt',
+           'fact_tk')
+FACTORS = {
+    'fact_tt': ('u', 'v', 'cores'),
+    'fact_tk': ('u', 'v', 'core', 'factor')
+}
 
 
 def build_tiny(method, directory):
@@ -48,18 +50,28 @@ def expected_trainable(method, model):
         return head | {f'backbone.factors.{p}' for p in FACTORS[method]}
     if method == 'lora':
         qkvs = {id(block.attn.qkv) for block in find_vit_blocks(plain)}
-        adapted = [name for name, module in plain.named_modules()
-                   if id(module) in qkvs]
+        adapted = [
+            name for name, module in plain.named_modules()
+            if id(module) in qkvs
+        ]
         assert len(adapted) == 2  # one per block
-        return head | {f'backbone.module.{name}.lora.lora_{matrix}'
-                       for name in adapted for matrix in 'AB'}
+        return head | {
+            f'backbone.module.{name}.lora.lora_{matrix}'
+            for name in adapted
+            for matrix in 'AB'
+        }
     # SSF: after the patch embedding, LN1, qkv, proj, LN2, fc1, fc2 of each
     # block and the final norm.
-    adapted = [name for name, module in plain.named_modules()
-               if isinstance(module, (nn.Linear, nn.LayerNorm, nn.Conv2d))]
+    adapted = [
+        name for name, module in plain.named_modules()
+        if isinstance(module, (nn.Linear, nn.LayerNorm, nn.Conv2d))
+    ]
     assert len(adapted) == 1 + 6 * 2 + 1
-    return head | {f'backbone.module.{name}.ssf.{factor}'
-                   for name in adapted for factor in ('scale', 'shift')}
+    return head | {
+        f'backbone.module.{name}.ssf.{factor}'
+        for name in adapted
+        for factor in ('scale', 'shift')
+    }
 
 
 @pytest.mark.parametrize('method', METHODS)
@@ -67,8 +79,7 @@ def test_trainable_set_and_short_training(method, tmp_path):
     model, trainable = build_tiny(method, tmp_path)
     assert set(trainable) == expected_trainable(method, model)
 
-    before = {name: p.detach().clone()
-              for name, p in model.named_parameters()}
+    before = {name: p.detach().clone() for name, p in model.named_parameters()}
     optimizer = torch.optim.AdamW(
         [p for p in model.parameters() if p.requires_grad], lr=1e-2)
     generator = torch.Generator().manual_seed(0)

@@ -27,8 +27,7 @@ PEFT_BASES = REPO_ROOT / 'configs' / '_base_' / 'peft'
 
 @pytest.fixture(scope='module')
 def merge_tool():
-    spec = importlib.util.spec_from_file_location('merge_adapters',
-                                                  MERGE_TOOL)
+    spec = importlib.util.spec_from_file_location('merge_adapters', MERGE_TOOL)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
 
@@ -73,12 +72,17 @@ def test_train_then_merge(method, tmp_path, tiny_image_root, merge_tool,
     merged = torch.load(merged_file, weights_only=True)['state_dict']
     assert set(merged) == set(plain.state_dict())
     plain.load_state_dict(merged, strict=True)
-    images = torch.randn(3, 3, 32, 32,
+    images = torch.randn(3,
+                         3,
+                         32,
+                         32,
                          generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
         expected = trained(images, mode='tensor')
-        torch.testing.assert_close(plain(images, mode='tensor'), expected,
-                                   rtol=0, atol=1e-5)
+        torch.testing.assert_close(plain(images, mode='tensor'),
+                                   expected,
+                                   rtol=0,
+                                   atol=1e-5)
 
 
 def test_token_routed_method_is_refused(tmp_path, merge_tool):
@@ -117,17 +121,26 @@ def test_trainable_only_checkpoint_merges_onto_the_pretrained_weights(
                       Config.fromfile(str(config)).custom_hooks[0].trainable)
     perturb(trained, ('.lora.', 'head.'))
     trainable_file = tmp_path / 'trainable_epoch_10.pth'
-    torch.save({'state_dict': trainable_state_dict(trained),
-                'meta': {TRAINABLE_ONLY_KEY: True}}, trainable_file)
+    torch.save(
+        {
+            'state_dict': trainable_state_dict(trained),
+            'meta': {
+                TRAINABLE_ONLY_KEY: True
+            }
+        }, trainable_file)
 
     merged_file = tmp_path / 'merged.pth'
     merge_tool(config, trainable_file, merged_file)
     plain = build(config, peft_override=True)
     plain.load_state_dict(
         torch.load(merged_file, weights_only=True)['state_dict'])
-    images = torch.randn(3, 3, 32, 32,
+    images = torch.randn(3,
+                         3,
+                         32,
+                         32,
                          generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
         torch.testing.assert_close(plain(images, mode='tensor'),
                                    trained.eval()(images, mode='tensor'),
-                                   rtol=0, atol=1e-5)
+                                   rtol=0,
+                                   atol=1e-5)

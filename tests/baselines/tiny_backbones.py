@@ -20,20 +20,29 @@ def tiny_backbone(kind: str):
     """(backbone in eval mode, an input batch)."""
     generator = torch.Generator().manual_seed(0)
     if kind == 'mmpretrain':
-        backbone = MMPretrainViT(
-            arch=dict(embed_dims=32, num_layers=2, num_heads=2,
-                      feedforward_channels=128),
-            img_size=32, patch_size=8, out_type='raw')
+        backbone = MMPretrainViT(arch=dict(embed_dims=32,
+                                           num_layers=2,
+                                           num_heads=2,
+                                           feedforward_channels=128),
+                                 img_size=32,
+                                 patch_size=8,
+                                 out_type='raw')
         inputs = torch.randn(2, 3, 32, 32, generator=generator)
     elif kind == 'timm':
-        backbone = TimmViT(img_size=32, patch_size=8, embed_dim=32, depth=2,
-                           num_heads=2, num_classes=0)
+        backbone = TimmViT(img_size=32,
+                           patch_size=8,
+                           embed_dim=32,
+                           depth=2,
+                           num_heads=2,
+                           num_classes=0)
         inputs = torch.randn(2, 3, 32, 32, generator=generator)
     else:
-        backbone = PointTransformer(
-            arch=dict(embed_dims=32, depth=2, num_heads=2,
-                      group_embed_dims=32),
-            num_groups=8, group_size=4)
+        backbone = PointTransformer(arch=dict(embed_dims=32,
+                                              depth=2,
+                                              num_heads=2,
+                                              group_embed_dims=32),
+                                    num_groups=8,
+                                    group_size=4)
         inputs = torch.randn(2, 64, 3, generator=generator)
     backbone.eval()  # mmpretrain's ViT.train() returns None
     return backbone, inputs
@@ -53,5 +62,5 @@ def perturb(module, pattern_words):
     generator = torch.Generator().manual_seed(1)
     for name, parameter in module.named_parameters():
         if any(word in name for word in pattern_words):
-            parameter.add_(0.1 * torch.randn(parameter.shape,
-                                             generator=generator))
+            parameter.add_(0.1 *
+                           torch.randn(parameter.shape, generator=generator))

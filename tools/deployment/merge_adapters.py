@@ -47,11 +47,10 @@ def parse_args():
         action='store_true',
         help='allow full unpickling of CHECKPOINT if it holds more than '
         'tensors and runner state (only for files you trust)')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override config settings, key=value pairs')
+    parser.add_argument('--cfg-options',
+                        nargs='+',
+                        action=DictAction,
+                        help='override config settings, key=value pairs')
     return parser.parse_args()
 
 
@@ -82,10 +81,10 @@ def main():
     }
     with atomic_file(args.out) as temporary:
         torch.save(
-            dict(
-                state_dict=state,
-                meta=dict(merged_method=method, config=args.config,
-                          source=args.checkpoint)), temporary)
+            dict(state_dict=state,
+                 meta=dict(merged_method=method,
+                           config=args.config,
+                           source=args.checkpoint)), temporary)
     print(f'Merged {method} into the backbone of {args.checkpoint}: '
           f'{args.out} ({len(state)} tensors)')
 

@@ -47,9 +47,9 @@ def _adapted_forward(host, attribute, host_input, *args, **kwargs):
     return getattr(host, attribute)(host_input, output)
 
 
-def find_layers(module: nn.Module, patterns: Sequence[str],
-                types: Tuple[Type[nn.Module], ...]
-                ) -> List[Tuple[str, nn.Module]]:
+def find_layers(
+        module: nn.Module, patterns: Sequence[str],
+        types: Tuple[Type[nn.Module], ...]) -> List[Tuple[str, nn.Module]]:
     """The submodules of ``module`` of one of ``types`` whose names match
     one of the regular expressions ``patterns`` (``re.search``), in order.
 
@@ -76,8 +76,8 @@ def find_layers(module: nn.Module, patterns: Sequence[str],
             f'Layer pattern(s) {unused} match no {type_names} of '
             f'{type(module).__name__}; its {type_names} layers are named '
             f'like {[name for name, _ in candidates][:6]}')
-    return [(name, layer) for name, layer in candidates
-            if any(regex.search(name) for regex in compiled)]
+    return [(name, layer) for name, layer in candidates if any(
+        regex.search(name) for regex in compiled)]
 
 
 class ReparamWrapper(BaseModule):
@@ -129,16 +129,15 @@ class ReparamWrapper(BaseModule):
             for name, layer in self.module.named_modules()
         }
         blockers = [
-            f'{names[id(layer)]}: {blocker}'
-            for layer in self._adapted_layers
-            for blocker in [
-                getattr(layer, self.injected_attribute).merge_blocker(layer)
-            ] if blocker is not None
+            f'{names[id(layer)]}: {blocker}' for layer in self._adapted_layers
+            for blocker in
+            [getattr(layer, self.injected_attribute).merge_blocker(layer)]
+            if blocker is not None
         ]
         if blockers:
-            raise ValueError(
-                f'{type(self).__name__} cannot be merged into '
-                f'{type(self.module).__name__}: ' + '; '.join(blockers))
+            raise ValueError(f'{type(self).__name__} cannot be merged into '
+                             f'{type(self.module).__name__}: ' +
+                             '; '.join(blockers))
         for layer in self._adapted_layers:
             getattr(layer, self.injected_attribute).merge_into(layer)
             del layer.forward

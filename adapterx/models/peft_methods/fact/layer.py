@@ -58,8 +58,8 @@ class FacTFactors(nn.Module):
         """M_j for j in [start, end): (end - start, r, r)."""
         if self.mode == 'tt':
             return self.cores[start:end]
-        return torch.einsum('pqk,kj->jpq', self.core,
-                            self.factor[:, start:end])
+        return torch.einsum('pqk,kj->jpq', self.core, self.factor[:,
+                                                                  start:end])
 
 
 class FacTIncrement(ReparamModule):
@@ -84,8 +84,7 @@ class FacTIncrement(ReparamModule):
 
     def _middles(self):
         rows, cols = self.grid
-        middles = self._factors[0].middle(self.start,
-                                          self.start + rows * cols)
+        middles = self._factors[0].middle(self.start, self.start + rows * cols)
         return middles.view(rows, cols, *middles.shape[1:])
 
     def forward(self, host_input, host_output):

@@ -65,6 +65,6 @@ class FacT(ReparamWrapper):
         start = 0
         for (_, layer), grid in zip(layers, grids):
             self.adapt(
-                layer,
-                FacTIncrement(self.factors, start, grid, scale, dropout))
+                layer, FacTIncrement(self.factors, start, grid, scale,
+                                     dropout))
             start += grid[0] * grid[1]

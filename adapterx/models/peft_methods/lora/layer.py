@@ -34,8 +34,7 @@ class LoRABranch(ReparamModule):
             raise ValueError(f'LoRA slices {slices} must be of equal width')
         self.slices = [tuple(s) for s in slices]
         self.scaling = alpha / rank
-        self.lora_A = nn.Parameter(torch.empty(len(slices), rank,
-                                               in_features))
+        self.lora_A = nn.Parameter(torch.empty(len(slices), rank, in_features))
         self.lora_B = nn.Parameter(torch.zeros(len(slices), widths.pop(),
                                                rank))
         for a in self.lora_A:

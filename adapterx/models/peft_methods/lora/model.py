@@ -45,8 +45,8 @@ class LoRA(ReparamWrapper):
         super().__init__(module, init_cfg=init_cfg)
         if rank < 1:
             raise ValueError(f'LoRA rank must be >= 1, got {rank}')
-        if qkv_parts is not None and (not qkv_parts or not set(qkv_parts)
-                                      <= set(QKV_PARTS)):
+        if qkv_parts is not None and (not qkv_parts
+                                      or not set(qkv_parts) <= set(QKV_PARTS)):
             raise ValueError(f'qkv_parts must be a non-empty subset of '
                              f'{QKV_PARTS}, got {qkv_parts!r}')
         for name, layer in find_layers(self.module, target_modules,

@@ -17,7 +17,9 @@ class ScaleShift(ReparamModule):
             the paper's code uses 0.02. 0 starts as the identity.
     """
 
-    def __init__(self, num_channels: int, channel_dim: int = -1,
+    def __init__(self,
+                 num_channels: int,
+                 channel_dim: int = -1,
                  init_std: float = 0.02):
         super().__init__()
         self.channel_dim = channel_dim

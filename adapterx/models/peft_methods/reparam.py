@@ -128,12 +128,12 @@ class ReparamWrapper(BaseModule):
             id(layer): name
             for name, layer in self.module.named_modules()
         }
-        blockers = [
-            f'{names[id(layer)]}: {blocker}' for layer in self._adapted_layers
-            for blocker in
-            [getattr(layer, self.injected_attribute).merge_blocker(layer)]
-            if blocker is not None
-        ]
+        blockers = []
+        for layer in self._adapted_layers:
+            change = getattr(layer, self.injected_attribute)
+            blocker = change.merge_blocker(layer)
+            if blocker is not None:
+                blockers.append(f'{names[id(layer)]}: {blocker}')
         if blockers:
             raise ValueError(f'{type(self).__name__} cannot be merged into '
                              f'{type(self.module).__name__}: ' +

@@ -1,10 +1,16 @@
 """Train and test a method on all 19 VTAB-1k tasks, then print the table.
 
-    python tools/run_vtab.py [CONFIG_TEMPLATE] [--gpus N] [--tasks T ...]
+    python tools/run_vtab.py [CONFIG] [--gpus N] [--tasks T ...]
         [--work-dir-root DIR] [--collect-only] [--cfg-options k=v ...]
 
-CONFIG_TEMPLATE names one config per task with ``{task}``, by default
-``configs/adapterx/vtab/adapterx_vitb_vtab_{task}.py``. Each task trains
+CONFIG is either a template naming one config per task with ``{task}``
+(by default ``configs/adapterx/vtab/adapterx_vitb_vtab_{task}.py``), or one
+method config for all tasks (e.g.
+``configs/baselines/lora/lora_vitb_vtab.py``): then each task is selected
+on the command line (the three datasets' ``task``, the head's and the
+data preprocessor's ``num_classes``, from ``VTAB1K_TASKS``), plus the
+per-task settings the config lists in ``vtab_task_options`` (``{task:
+{nested overrides}}``, e.g. FacT's rank and scale). Each task trains
 on train800val200 (tools/train.py, or tools/dist_train.sh with --gpus > 1)
 into ``<work-dir-root>/<task>``, its final checkpoint is tested on the test
 split, and the table (each task, each group's mean, the mean of the three
@@ -18,6 +24,8 @@ import os
 import os.path as osp
 import subprocess
 import sys
+
+from mmengine.config import Config
 
 from adapterx.datasets.vtab1k import VTAB1K_TASKS
 from adapterx.evaluation import summarise_vtab
@@ -47,14 +55,50 @@ def run(command):
     subprocess.run(command, check=True)
 
 
+def flatten_options(options, prefix=''):
+    """``{'model': {'peft': {'rank': 8}}}`` -> ``['model.peft.rank=8']``."""
+    flat = []
+    for key, value in options.items():
+        if isinstance(value, dict):
+            flat += flatten_options(value, f'{prefix}{key}.')
+        else:
+            flat.append(f'{prefix}{key}={value}')
+    return flat
+
+
+def task_options(config, task):
+    """--cfg-options that turn one method config into ``task``'s."""
+    num_classes = VTAB1K_TASKS[task].num_classes
+    options = [
+        f'{split}_dataloader.dataset.task={task}'
+        for split in ('train', 'val', 'test')
+    ] + [
+        f'data_preprocessor.num_classes={num_classes}',
+        f'model.head.num_classes={num_classes}',
+    ]
+    per_task = Config.fromfile(config).get('vtab_task_options') or {}
+    unknown = sorted(set(per_task) - set(VTAB1K_TASKS))
+    if unknown:
+        raise ValueError(f'vtab_task_options of {config} names {unknown}, '
+                         f'which are not VTAB-1k tasks '
+                         f'({", ".join(VTAB1K_TASKS)})')
+    return options + flatten_options(per_task.get(task, {}))
+
+
 def train_and_test(task, args):
-    config = args.template.format(task=task)
+    if '{task}' in args.template:
+        config = args.template.format(task=task)
+        selection = []
+    else:
+        config = args.template
+        selection = task_options(config, task)
     if not osp.isfile(config):
         raise FileNotFoundError(f'No config for VTAB-1k task {task!r}: '
                                 f'{config}')
     work_dir = osp.join(args.work_dir_root, task)
-    options = ['--cfg-options', *args.cfg_options] if args.cfg_options \
-        else []
+    # Later options win: the user's --cfg-options override the task's.
+    cfg_options = selection + args.cfg_options
+    options = ['--cfg-options', *cfg_options] if cfg_options else []
     if args.gpus > 1:
         run([osp.join(TOOLS, 'dist_train.sh'), config, str(args.gpus),
              '--work-dir', work_dir, *options])

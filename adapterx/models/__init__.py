@@ -6,9 +6,11 @@ from .classifiers import (PeftImageClassifier, PointClassifier,
                           PointDataPreprocessor)
 from .ewa import MoEViT
 from .heads import PointClsHead
+from .peft_methods import SSF, FacT, LoRA
 
 __all__ = [
     'AdapterX', 'MoEViT', 'PeftImageClassifier', 'PointClassifier',
-    'PointDataPreprocessor', 'PointClsHead', 'PointTransformer'
+    'PointDataPreprocessor', 'PointClsHead', 'PointTransformer', 'LoRA', 'SSF',
+    'FacT'
 ]
 from . import merging  # noqa: F401,E402 (registers TaskGate)

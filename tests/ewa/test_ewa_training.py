@@ -13,23 +13,13 @@ from mmengine.registry import init_default_scope
 
 from adapterx.engine import load_runner_checkpoint
 from adapterx.models.ewa import MoEFFN, MoEViT, convert_to_dense
-from adapterx.registry import HOOKS, MODELS, RUNNERS
+from adapterx.registry import HOOKS, MODELS
 from ..utils import REPO_ROOT, data_root_options, run_tool
+from ..utils import train_in_process as train
 from .tiny_models import TINY_ARCH
 
 EWA_CONFIGS = REPO_ROOT / 'configs' / 'ewa'
 DENSE_TINY = REPO_ROOT / 'configs' / 'tiny' / 'vit_tiny_fullft.py'
-
-
-def train(config, work_dir, data_root):
-    cfg = Config.fromfile(str(config))
-    cfg.merge_from_dict(
-        dict(option.split('=') for option in data_root_options(data_root)))
-    cfg.work_dir = str(work_dir)
-    cfg.launcher = 'none'
-    runner = RUNNERS.build(cfg)
-    runner.train()
-    return runner
 
 
 def mean_spread(runner):

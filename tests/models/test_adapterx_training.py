@@ -1,25 +1,16 @@
 """Short training runs of Adapter-X and each of its ablations on the tiny
 data, through tools/train.py (and two processes with gloo)."""
 import json
-from pathlib import Path
 
 import pytest
 
 from adapterx.engine import load_runner_checkpoint
-from ..utils import REPO_ROOT, data_root_options, run_tool, train
+from ..utils import (REPO_ROOT, data_root_options, run_tool,
+                     tiny_config_with, train)
 
 PEFT_BASES = sorted(
     (REPO_ROOT / 'configs' / '_base_' / 'peft').glob('adapterx*.py'))
 TINY_ADAPTERX = REPO_ROOT / 'configs' / 'tiny' / 'vit_tiny_adapterx.py'
-
-
-def tiny_config_with(peft_base: Path, directory: Path) -> Path:
-    config = directory / f'tiny_{peft_base.stem}.py'
-    config.write_text(
-        f"_base_ = ['{REPO_ROOT}/configs/tiny/vit_tiny_fullft.py', "
-        f"'{peft_base}']\n"
-        'model = dict(peft={{_base_.peft}})\n')
-    return config
 
 
 @pytest.mark.parametrize('peft_base', PEFT_BASES, ids=lambda p: p.stem)

@@ -1,0 +1,36 @@
+# FacT-TK on ViT-B/16 for VTAB-1k: configs/adapterx_vitb_vtab.py with
+# the PEFT part replaced (cifar here). All 19 tasks:
+#   python tools/run_vtab.py configs/baselines/fact_tk/fact_tk_vitb_vtab.py --gpus 8
+# vtab_task_options: the paper's code's rank and scale for each task
+# (tools/run_vtab.py applies them).
+_base_ = [
+    '../../_base_/models/vit_base_p16.py',
+    '../../_base_/datasets/vtab1k.py',
+    '../../_base_/schedules/adamw_cosine.py',
+    '../../_base_/peft/fact_tk.py',
+    '../../_base_/default_runtime.py',
+]
+model = dict(peft={{_base_.peft}}, head=dict(num_classes=100))
+train_dataloader = dict(batch_size=8)
+auto_scale_lr = dict(base_batch_size=64)
+vtab_task_options = dict(
+    cifar=dict(model=dict(peft=dict(rank=32, scale=0.1))),
+    caltech101=dict(model=dict(peft=dict(rank=32, scale=10.0))),
+    dtd=dict(model=dict(peft=dict(rank=16, scale=0.01))),
+    oxford_flowers102=dict(model=dict(peft=dict(rank=32, scale=1.0))),
+    oxford_iiit_pet=dict(model=dict(peft=dict(rank=16, scale=10.0))),
+    svhn=dict(model=dict(peft=dict(rank=32, scale=100.0))),
+    sun397=dict(model=dict(peft=dict(rank=16, scale=1.0))),
+    patch_camelyon=dict(model=dict(peft=dict(rank=32, scale=10.0))),
+    eurosat=dict(model=dict(peft=dict(rank=32, scale=100.0))),
+    resisc45=dict(model=dict(peft=dict(rank=32, scale=10.0))),
+    diabetic_retinopathy=dict(model=dict(peft=dict(rank=16, scale=1.0))),
+    clevr_count=dict(model=dict(peft=dict(rank=32, scale=10.0))),
+    clevr_dist=dict(model=dict(peft=dict(rank=16, scale=10.0))),
+    dmlab=dict(model=dict(peft=dict(rank=32, scale=10.0))),
+    kitti=dict(model=dict(peft=dict(rank=32, scale=10.0))),
+    dsprites_loc=dict(model=dict(peft=dict(rank=32, scale=100.0))),
+    dsprites_ori=dict(model=dict(peft=dict(rank=32, scale=1.0))),
+    smallnorb_azi=dict(model=dict(peft=dict(rank=32, scale=100.0))),
+    smallnorb_ele=dict(model=dict(peft=dict(rank=16, scale=10.0))),
+)

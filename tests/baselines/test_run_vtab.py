@@ -1,0 +1,84 @@
+"""tools/run_vtab.py with one method config for all 19 tasks: the task's
+selection and the config's per-task settings reach training and testing;
+the per-task template mode is unchanged."""
+import argparse
+import importlib.util
+
+import pytest
+
+from adapterx.datasets import VTAB1K_TASKS
+from ..utils import REPO_ROOT
+
+FACT_TT = REPO_ROOT / 'configs' / 'baselines' / 'fact_tt' / \
+    'fact_tt_vitb_vtab.py'
+
+
+@pytest.fixture(scope='module')
+def run_vtab():
+    spec = importlib.util.spec_from_file_location(
+        'run_vtab', REPO_ROOT / 'tools' / 'run_vtab.py')
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def commands_for(run_vtab,
+                 monkeypatch,
+                 tmp_path,
+                 template,
+                 task,
+                 cfg_options=()):
+    """The train and test commands run_vtab would run for ``task``."""
+    commands = []
+
+    def record(command):
+        commands.append(command)
+        work_dir = tmp_path / task
+        work_dir.mkdir(parents=True, exist_ok=True)
+        (work_dir / 'last_checkpoint').write_text(str(work_dir / 'e.pth'))
+
+    monkeypatch.setattr(run_vtab, 'run', record)
+    args = argparse.Namespace(template=str(template),
+                              gpus=1,
+                              work_dir_root=str(tmp_path),
+                              cfg_options=list(cfg_options))
+    run_vtab.train_and_test(task, args)
+    return commands
+
+
+def options_of(command):
+    return command[command.index('--cfg-options') + 1:]
+
+
+def test_one_config_for_all_tasks(run_vtab, monkeypatch, tmp_path):
+    train, test = commands_for(run_vtab, monkeypatch, tmp_path, FACT_TT, 'dtd',
+                               ['model.peft.dropout=0.0'])
+    assert str(FACT_TT) in train and str(FACT_TT) in test
+    classes = VTAB1K_TASKS['dtd'].num_classes
+    for command in (train, test):
+        options = options_of(command)
+        for split in ('train', 'val', 'test'):
+            assert f'{split}_dataloader.dataset.task=dtd' in options
+        assert f'model.head.num_classes={classes}' in options
+        assert f'data_preprocessor.num_classes={classes}' in options
+        # FacT-TT's rank and scale for dtd in its code, then the user's.
+        assert options[-3:] == [
+            'model.peft.rank=8', 'model.peft.scale=0.01',
+            'model.peft.dropout=0.0'
+        ]
+
+
+def test_template_mode_is_unchanged(run_vtab, monkeypatch, tmp_path):
+    template = (REPO_ROOT / 'configs' / 'adapterx' / 'vtab' /
+                'adapterx_vitb_vtab_{task}.py')
+    train, _ = commands_for(run_vtab, monkeypatch, tmp_path, template, 'dtd')
+    assert str(template).format(task='dtd') in train
+    assert '--cfg-options' not in train
+
+
+def test_per_task_options_must_name_vtab_tasks(run_vtab, tmp_path):
+    config = tmp_path / 'method.py'
+    config.write_text(f"_base_ = ['{FACT_TT}']\n"
+                      'vtab_task_options = dict(cifar10=dict(a=1))\n')
+    with pytest.raises(ValueError, match=r"names \['cifar10'\]"):
+        run_vtab.task_options(str(config), 'dtd')

@@ -1,0 +1,93 @@
+"""Fold a trained PEFT method into the backbone's own weights.
+
+    python tools/deployment/merge_adapters.py CONFIG CHECKPOINT OUT
+        [--trust-checkpoint] [--cfg-options k=v ...]
+
+CONFIG is the config the model was trained with, CHECKPOINT a runner
+checkpoint (``epoch_N.pth``) or a trainable-only one
+(``trainable_epoch_N.pth``, applied on top of the config's pretrained
+weights). OUT is a tensor-only ``{'state_dict': ...}`` whose ``backbone.*``
+keys are exactly those of the unmodified backbone, plus the head: the same
+config without the method loads it,
+
+    python tools/test.py CONFIG OUT --cfg-options model.peft=None
+
+or any config loads its backbone with ``init_cfg=dict(type='Pretrained',
+checkpoint=OUT, prefix='backbone.')``. The merged model's outputs equal the
+trained model's (eval mode).
+
+Mergeable: LoRA, SSF (where each adapted layer has a bias), FacT-TT/TK;
+BitFit, full fine-tuning and linear probing are written as they are. A
+method whose change is not a function of the weights alone (Adapter-X,
+VPT, AdaptFormer and every other token-routed or prompt-based method, or
+any wrapper without ``merge_and_unwrap()``) is refused with the reason.
+"""
+import argparse
+import sys
+
+import torch
+from mmengine.config import Config, DictAction
+from mmengine.registry import init_default_scope
+
+from adapterx.engine.checkpoint import atomic_file
+from adapterx.engine.trainable_weights import load_trainable_state_dict
+from adapterx.models.partial_ft import load_checkpoint_weights
+from adapterx.models.peft_methods import merge_backbone
+from adapterx.registry import MODELS
+from adapterx.utils import register_all_modules
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('config', help='the config the model trained with')
+    parser.add_argument('checkpoint', help='runner or trainable-only file')
+    parser.add_argument('out', help='where to write the merged checkpoint')
+    parser.add_argument(
+        '--trust-checkpoint',
+        action='store_true',
+        help='allow full unpickling of CHECKPOINT if it holds more than '
+        'tensors and runner state (only for files you trust)')
+    parser.add_argument('--cfg-options',
+                        nargs='+',
+                        action=DictAction,
+                        help='override config settings, key=value pairs')
+    return parser.parse_args()
+
+
+def main():
+    args = parse_args()
+    register_all_modules(init_default_scope=False)
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    init_default_scope(cfg.get('default_scope', 'adapterx'))
+    model = MODELS.build(cfg.model)
+    weights = load_checkpoint_weights(args.checkpoint,
+                                      trust=args.trust_checkpoint)
+    if weights.trainable_only:
+        # The frozen tensors are the config's pretrained ones.
+        model.init_weights()
+        load_trainable_state_dict(model, weights.state_dict, args.checkpoint)
+    else:
+        model.load_state_dict(weights.state_dict, strict=True)
+    model.eval()
+    try:
+        method = merge_backbone(model)
+    except ValueError as error:
+        sys.exit(f'{args.config}: {error}')
+    state = {
+        key: value.detach().clone()
+        for key, value in model.state_dict().items()
+    }
+    with atomic_file(args.out) as temporary:
+        torch.save(
+            dict(state_dict=state,
+                 meta=dict(merged_method=method,
+                           config=args.config,
+                           source=args.checkpoint)), temporary)
+    print(f'Merged {method} into the backbone of {args.checkpoint}: '
+          f'{args.out} ({len(state)} tensors)')
+
+
+if __name__ == '__main__':
+    main()

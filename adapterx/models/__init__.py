@@ -6,6 +6,7 @@ from .classifiers import (PeftImageClassifier, PointClassifier,
                           PointDataPreprocessor)
 from .ewa import MoEViT
 from .heads import PointClsHead
+from .peft_methods import VPT, AdaptFormer, Convpass, DAPT, IDPT  # noqa: F401
 
 __all__ = [
     'AdapterX', 'MoEViT', 'PeftImageClassifier', 'PointClassifier',

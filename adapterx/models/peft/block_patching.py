@@ -224,6 +224,16 @@ class BlockPatchedBackbone(BaseModule):
             patched.append(block)
         self._blocks = patched
 
+    def init_weights(self) -> None:
+        # The backbone's own init_weights re-initialises layers of the kinds
+        # it contains wherever they are, the injected ones included
+        # (PointTransformer: every Linear and LayerNorm; mmpretrain's ViT:
+        # every Conv2d); the methods' initialisation (zero up-projections)
+        # is put back afterwards.
+        own = {k: v.clone() for k, v in self.adapter_state_dict().items()}
+        super().init_weights()
+        self.load_state_dict(own, strict=False)
+
     def forward(self, *args, **kwargs):
         self._prompt_store.reset()
         return self.module(*args, **kwargs)

@@ -209,3 +209,32 @@ def test_convpass_needs_a_square_patch_grid():
     model = wrap('convpass', tiny_backbone('mmpretrain', img_size=(32, 16)))
     with pytest.raises(ValueError, match='8 tokens .* no square patch grid'):
         model(torch.randn(1, 3, 32, 16))
+
+
+def test_adaptformer_block_is_the_papers_formula():
+    """x' = x + Attn(LN1 x); out = x' + MLP(LN2 x') + s up(ReLU(down(LN2 x')))
+    with one router-free expert per block and no routing parameters."""
+    model = wrap('adaptformer', tiny_backbone('timm'))
+    randomise(model, 'expert_pools')
+    assert not any('router' in name or 'expert_embeddings' in name
+                   for name, _ in model.named_parameters())
+    block, pool = model._blocks[0], model.expert_pools.mlp_0
+    x = torch.randn(2, 17, 32)
+    after_attention = x + block.attn(block.norm1(x))
+    normed = block.norm2(after_attention)
+    adapter = torch.relu(normed @ pool.down_weight[0] + pool.down_bias[0]) \
+        @ pool.up_weight[0] + pool.up_bias[0]
+    expected = after_attention + block.mlp(normed) + 0.1 * adapter
+    torch.testing.assert_close(block(x), expected)
+
+
+def test_convpass_class_token_sees_only_the_kernel_centre():
+    from adapterx.models.peft_methods.convpass import ConvBypass
+    torch.manual_seed(0)
+    bypass = ConvBypass(32, scale=1.0, dropout=0.0)
+    torch.nn.init.normal_(bypass.up.weight)
+    tokens = torch.randn(2, 1 + 16, 32)
+    down = bypass.activation(bypass.down(tokens[:, :1]))
+    centre = down @ bypass.conv.weight[:, :, 1, 1].T + bypass.conv.bias
+    expected = bypass.up(bypass.activation(centre))
+    torch.testing.assert_close(bypass(tokens)[:, :1], expected)

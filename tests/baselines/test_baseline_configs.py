@@ -41,8 +41,10 @@ def without_peft(cfg):
     model.pop('peft', None)
     model['head'] = {key: value for key, value in model['head'].items()
                      if key != 'pooling'}
-    model['backbone'] = {key: value for key, value in
-                         model['backbone'].items() if key != 'drop_path_rate'}
+    model['backbone'] = {
+        key: value for key, value in model['backbone'].items()
+        if key not in ('drop_path_rate', 'add_positions_every_block')
+    }
     config['model'] = model
     return config
 
@@ -73,6 +75,7 @@ def test_only_the_peft_part_differs(path):
         drop_path, adapter_dropout = DAPT_SETTINGS[dataset]
         assert cfg.model.backbone.drop_path_rate == drop_path
         assert cfg.model.peft.adapter_dropout == adapter_dropout
+        assert cfg.model.backbone.add_positions_every_block is False
     else:
         assert cfg.model.backbone.drop_path_rate == 0.1
     pooling = ('cls', 'prompt_mean', 'max') if method in ('idpt', 'dapt') \

@@ -84,10 +84,11 @@ class DAPT(BlockPatchedBackbone):
     ``backbone_scale_shifts`` (DAPT: the group encoder and the final norm,
     which also scales the prompts the classifier normalises).
 
-    Two differences from DAPT's code: DAPT adds the position embedding
-    once, before the first block, while ``PointTransformer`` adds it before
-    every block (Point-MAE's own fine-tuning model does); and the adapter's
-    stochastic depth draws its own mask instead of sharing the MLP's.
+    DAPT's code adds the position embedding once, before the first block
+    (``PointTransformer(add_positions_every_block=False)``, set by
+    ``configs/_base_/models/point_mae_dapt.py``). One difference from it:
+    the adapter's stochastic depth draws its own mask instead of sharing
+    the MLP's.
 
     The adapters start at zero, but the prompts and the scale-and-shift
     vectors change the backbone's output from step 0.

@@ -84,7 +84,8 @@ class IDPT(BlockPatchedBackbone):
         self._positions = positions
         position_module = getattr(self.module, 'pos_embed', None)
         self._position_hook = None
-        if isinstance(position_module, nn.Module):
+        if isinstance(position_module, nn.Module) and getattr(
+                self.module, 'add_positions_every_block', False):
             self._position_hook = position_module.register_forward_hook(
                 lambda module, inputs, output: setattr(
                     positions, 'value', output))

@@ -238,3 +238,19 @@ def test_convpass_class_token_sees_only_the_kernel_centre():
     centre = down @ bypass.conv.weight[:, :, 1, 1].T + bypass.conv.bias
     expected = bypass.up(bypass.activation(centre))
     torch.testing.assert_close(bypass(tokens)[:, :1], expected)
+
+
+def test_the_backbones_init_weights_keeps_the_methods_initialisation():
+    """PointTransformer.init_weights re-initialises every Linear it holds,
+    the injected adapters' too; their zero up-projections come back."""
+    from adapterx.models import PointTransformer
+    backbone = PointTransformer(
+        arch=dict(embed_dims=32, depth=2, num_heads=2, group_embed_dims=32),
+        num_groups=16, group_size=8)
+    model = wrap('dapt', backbone)
+    model.init_weights()
+    for block in model._blocks:
+        assert not block.dapt.adapter.up.weight.any()
+        assert not block.dapt.adapter.down.bias.any()
+    assert backbone.blocks[0].attn.qkv.weight.std().item() == pytest.approx(
+        0.02, rel=0.2)  # the backbone itself was initialised

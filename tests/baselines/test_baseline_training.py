@@ -48,7 +48,11 @@ def tiny_config(method, directory):
 @pytest.mark.parametrize('method', ['vpt_shallow', 'vpt_deep', 'adaptformer',
                                     'convpass', 'idpt', 'dapt'])
 def test_short_training_moves_exactly_the_trainable_weights(
-        method, tmp_path, tiny_image_root):
+        method, tmp_path, tiny_image_root, monkeypatch):
+    # The runner logs and dumps its config through yapf, seconds per run
+    # on a shared CPU; the plain text serves these runs.
+    monkeypatch.setattr(Config, 'pretty_text',
+                        property(lambda cfg: str(cfg.to_dict())))
     register_all_modules(init_default_scope=False)
     cfg = Config.fromfile(str(tiny_config(method, tmp_path)))
     options = {'train_cfg.max_epochs': 1, 'train_cfg.val_interval': 1}

@@ -36,7 +36,8 @@ def tiny_config(method, directory):
             'models/point_demo.py', 'datasets/synthetic_point_clouds.py',
             'schedules/demo_digits.py')] + [
                 peft_base, CONFIGS / '_base_' / 'default_runtime.py']
-        model = 'model = dict(peft={{_base_.peft}}, head={{_base_.point_head}})'
+        model = ('model = dict(peft={{_base_.peft}}, '
+                 'head={{_base_.point_head}})')
     else:
         bases = [CONFIGS / 'tiny' / 'vit_tiny_fullft.py', peft_base]
         model = 'model = dict(peft={{_base_.peft}})'

@@ -6,9 +6,9 @@ from .classifiers import (PeftImageClassifier, PointClassifier,
                           PointDataPreprocessor)
 from .ewa import MoEViT
 from .heads import PointClsHead
-from .peft_methods import VPT, AdaptFormer, Convpass, DAPT, IDPT  # noqa: F401
+from .peft_methods import DAPT, IDPT, VPT, AdaptFormer, Convpass
 
 __all__ = [
-    'AdapterX', 'MoEViT', 'PeftImageClassifier', 'PointClassifier',
+    'AdapterX', 'AdaptFormer', 'Convpass', 'DAPT', 'IDPT', 'VPT', 'MoEViT', 'PeftImageClassifier', 'PointClassifier',
     'PointDataPreprocessor', 'PointClsHead', 'PointTransformer'
 ]

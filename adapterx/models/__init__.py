@@ -9,6 +9,7 @@ from .heads import PointClsHead
 from .peft_methods import DAPT, IDPT, VPT, AdaptFormer, Convpass
 
 __all__ = [
-    'AdapterX', 'AdaptFormer', 'Convpass', 'DAPT', 'IDPT', 'VPT', 'MoEViT', 'PeftImageClassifier', 'PointClassifier',
+    'AdapterX', 'MoEViT', 'PeftImageClassifier', 'PointClassifier',
     'PointDataPreprocessor', 'PointClsHead', 'PointTransformer'
 ]
+__all__ += ['AdaptFormer', 'Convpass', 'DAPT', 'IDPT', 'VPT']

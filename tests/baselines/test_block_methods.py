@@ -254,3 +254,16 @@ def test_the_backbones_init_weights_keeps_the_methods_initialisation():
         assert not block.dapt.adapter.down.bias.any()
     assert backbone.blocks[0].attn.qkv.weight.std().item() == pytest.approx(
         0.02, rel=0.2)  # the backbone itself was initialised
+
+
+@pytest.mark.parametrize('kind,final_norm', [('mmpretrain', 'ln1'),
+                                             ('timm', 'norm')])
+def test_the_3d_prompt_methods_also_patch_vits(kind, final_norm):
+    expected = first_tensor(tiny_backbone(kind)(tiny_input(kind)))
+    dapt = wrap('dapt', tiny_backbone(kind),
+                backbone_scale_shifts=(final_norm, ))
+    assert first_tensor(dapt(tiny_input(kind))).shape == expected.shape
+    assert dapt.last_prompts.shape == (2, 3, 32)
+    idpt = wrap('idpt', tiny_backbone(kind))
+    assert first_tensor(idpt(tiny_input(kind))).shape == expected.shape
+    assert idpt.last_prompts.shape == (2, 1, 32)

@@ -6,11 +6,13 @@ from .classifiers import (PeftImageClassifier, PointClassifier,
                           PointDataPreprocessor)
 from .ewa import MoEViT
 from .heads import PointClsHead
-from .peft_methods import SSF, FacT, LoRA
+from .peft_methods import (DAPT, IDPT, SSF, VPT, AdaptFormer, Convpass,
+                           FacT, LoRA)
 
 __all__ = [
     'AdapterX', 'MoEViT', 'PeftImageClassifier', 'PointClassifier',
     'PointDataPreprocessor', 'PointClsHead', 'PointTransformer', 'LoRA', 'SSF',
     'FacT'
 ]
+__all__ += ['AdaptFormer', 'Convpass', 'DAPT', 'IDPT', 'VPT']
 from . import merging  # noqa: F401,E402 (registers TaskGate)

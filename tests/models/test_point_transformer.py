@@ -152,3 +152,16 @@ def test_extra_input_channels_are_ignored_for_grouping():
 def test_bad_arch_is_named(arch, message):
     with pytest.raises(ValueError, match=message):
         PointTransformer(arch=arch)
+
+
+def test_positions_added_once_before_the_first_block():
+    """DAPT's fine-tuning code adds the positions only before block 0."""
+    backbone = tiny_backbone(add_positions_every_block=False)
+    points = torch.rand(2, 256, 3)
+    tokens, positions = backbone.embed(points)
+    expected = tokens + positions
+    for block in backbone.blocks:
+        expected = block(expected)
+    torch.testing.assert_close(backbone(points)[0], backbone.norm(expected))
+    every_block = tiny_backbone()
+    assert not torch.allclose(every_block(points)[0], backbone(points)[0])

@@ -1,73 +1,70 @@
-import functools
-from typing import List, Optional, Sequence, Union
+from typing import Optional, Sequence, Union
 
 import torch
 import torch.nn as nn
-from mmengine.model import BaseModule
-from mmpretrain.models.backbones.vision_transformer import \
-    TransformerEncoderLayer
-from timm.models.vision_transformer import Block as TimmBlock
+from torch import Tensor
 
 from adapterx.registry import ADAPTERS, MODELS
-from ..peft.injected import InjectedModule
-from .vit_blocks import PromptStore, mmpretrain_block_forward, timm_block_forward
+from ..peft.block_patching import (BlockAdditions, BlockPatchedBackbone,
+                                   PromptStore)
 
-BLOCK_FORWARDS = {
-    TransformerEncoderLayer: mmpretrain_block_forward,
-    TimmBlock: timm_block_forward,
-}
 PLACEMENTS = {'mlp': ('mlp', ), 'attn': ('attn', ), 'both': ('attn', 'mlp')}
 
 
-def find_vit_blocks(module: nn.Module) -> List[nn.Module]:
-    """The transformer blocks of an mmpretrain or timm ViT, in order."""
-    return [m for m in module.modules() if type(m) in BLOCK_FORWARDS]
-
-
-def num_prefix_tokens(module: nn.Module) -> int:
-    """Class (and distillation / register) tokens before the patch tokens."""
-    for submodule in module.modules():
-        for name in ('num_extra_tokens', 'num_prefix_tokens'):
-            if isinstance(getattr(submodule, name, None), int):
-                return getattr(submodule, name)
-    raise ValueError(
-        f'{type(module).__name__} has no num_extra_tokens (mmpretrain) or '
-        'num_prefix_tokens (timm) attribute: cannot tell where prompt '
-        'tokens go.')
-
-
-class AdapterXBlockAdapters(InjectedModule):
+class AdapterXBlockAdapters(BlockAdditions):
     """What Adapter-X adds to one block: its SMoA(s), with their per-block
-    routers, and its prompt generator. Attached as ``block.adapterx``."""
+    routers, and its prompt generator. Attached as ``block.adapterx``.
+
+    The prompts of earlier blocks take part in this block's attention; the
+    generator then appends this block's prompt, made from its SMoA output
+    (the MLP SMoA's when there is one, else the attention SMoA's).
+    """
 
     def __init__(self, attn_smoa: Optional[nn.Module],
                  mlp_smoa: Optional[nn.Module],
                  prompt_generator: Optional[nn.Module],
                  num_prefix_tokens: int, prompt_store: PromptStore):
-        super().__init__()
+        super().__init__(num_prefix_tokens, prompt_store)
         self.attn_smoa = attn_smoa
         self.mlp_smoa = mlp_smoa
         self.prompt_generator = prompt_generator
-        self.num_prefix_tokens = num_prefix_tokens
-        self.prompt_store = prompt_store
+        self._adapter_out = None
 
     def smoas(self):
         return [s for s in (self.attn_smoa, self.mlp_smoa) if s is not None]
 
+    def attention_branch(self, normed: Tensor) -> Optional[Tensor]:
+        if self.attn_smoa is None:
+            return None
+        self._adapter_out = self.attn_smoa(normed)
+        return self._adapter_out
+
+    def mlp_branch(self, normed: Tensor) -> Optional[Tensor]:
+        if self.mlp_smoa is None:
+            return None
+        self._adapter_out = self.mlp_smoa(normed)
+        return self._adapter_out
+
+    def exit_prompts(self, prompts: Optional[Tensor]) -> Optional[Tensor]:
+        adapter_out, self._adapter_out = self._adapter_out, None
+        if self.prompt_generator is None:
+            return prompts
+        new_prompt = self.prompt_generator(adapter_out)
+        return new_prompt if prompts is None else torch.cat(
+            [prompts, new_prompt], dim=1)
+
 
 @MODELS.register_module()
-class AdapterX(BaseModule):
+class AdapterX(BlockPatchedBackbone):
     """Adapter-X (arXiv 2406.03051) on an mmpretrain or timm ViT backbone.
 
     A Sharing Mixture of Adapters (SMoA) in every block: one pool of
     bottleneck adapter experts (and expert embeddings) shared by all the
     blocks of a sharing group, and a per-block token-level router; plus a
     per-block Prompt Generator whose prompt token joins the sequence of all
-    later blocks. The backbone's source is not edited: its blocks get an
-    ``adapterx`` submodule and a replacement ``forward`` (see
-    :mod:`.vit_blocks`), and :meth:`unwrap` takes both away again. The
-    backbone's own parameter names are unchanged, so its pretrained
-    checkpoints load as they are.
+    later blocks. The blocks get an ``adapterx`` submodule and a patched
+    ``forward`` (:class:`~adapterx.models.peft.block_patching.\
+BlockPatchedBackbone`); :meth:`unwrap` takes both away again.
 
     Which parameters train is the config's :class:`ParameterFreezeHook`'s
     business (configs/_base_/peft/adapterx.py names the paper's set).
@@ -110,6 +107,8 @@ class AdapterX(BaseModule):
             Defaults to 0.01.
     """
 
+    additions_name = 'adapterx'
+
     def __init__(self,
                  module: Union[dict, nn.Module],
                  num_experts: int = 4,
@@ -129,16 +128,8 @@ class AdapterX(BaseModule):
                  prompt_blocks: Optional[Sequence[int]] = None,
                  balance_loss_weight: float = 0.01,
                  init_cfg=None):
-        super().__init__(init_cfg=init_cfg)
-        if isinstance(module, dict):
-            module = MODELS.build(module)
-            module.init_weights()
-        self.module = module
-        blocks = find_vit_blocks(module)
-        if not blocks:
-            raise ValueError(
-                f'{type(module).__name__} has no mmpretrain '
-                'TransformerEncoderLayer or timm Block to adapt.')
+        super().__init__(module, init_cfg=init_cfg)
+        blocks = self._blocks
         if placement not in PLACEMENTS:
             raise ValueError(f'placement must be one of {list(PLACEMENTS)}, '
                              f'got {placement!r}')
@@ -149,8 +140,7 @@ class AdapterX(BaseModule):
         groups = self._check_groups(sharing_groups, len(blocks))
         prompt_blocks = self._check_prompt_blocks(prompt_blocks, len(blocks))
 
-        embed_dims = _embed_dims(blocks[0])
-        self._prompt_store = PromptStore()
+        embed_dims = self.embed_dims
         # One pool per (placement, sharing group): the parameters live here,
         # once; every SMoA of the group routes to the same module.
         self.expert_pools = nn.ModuleDict()
@@ -185,21 +175,21 @@ class AdapterX(BaseModule):
                     temperature=router_temperature,
                     scale=block_scale))
 
-        prefix_tokens = num_prefix_tokens(module)
-        for index, block in enumerate(blocks):
+        prefix_tokens = self.num_prefix_tokens
+        additions = []
+        for index in range(len(blocks)):
             generator = None
             if prompt_generator is not None and index in prompt_blocks:
                 generator = ADAPTERS.build(
                     dict(prompt_generator, embed_dims=embed_dims))
-            block.adapterx = AdapterXBlockAdapters(
-                attn_smoa=build_smoa('attn', index),
-                mlp_smoa=build_smoa('mlp', index),
-                prompt_generator=generator,
-                num_prefix_tokens=prefix_tokens,
-                prompt_store=self._prompt_store)
-            block.forward = functools.partial(BLOCK_FORWARDS[type(block)],
-                                              block)
-        self._blocks = blocks
+            additions.append(
+                AdapterXBlockAdapters(
+                    attn_smoa=build_smoa('attn', index),
+                    mlp_smoa=build_smoa('mlp', index),
+                    prompt_generator=generator,
+                    num_prefix_tokens=prefix_tokens,
+                    prompt_store=self._prompt_store))
+        self.patch_blocks(additions)
 
     @staticmethod
     def _check_groups(sharing_groups, num_blocks):
@@ -227,16 +217,6 @@ class AdapterX(BaseModule):
                              f'0..{num_blocks - 1}')
         return set(prompt_blocks)
 
-    def forward(self, *args, **kwargs):
-        self._prompt_store.reset()
-        return self.module(*args, **kwargs)
-
-    @property
-    def last_prompts(self) -> Optional[torch.Tensor]:
-        """The prompt tokens of the last forward, (B, P, C), for heads that
-        use them (DAPT-style 3D heads)."""
-        return self._prompt_store.prompts
-
     def auxiliary_losses(self) -> dict:
         """The weighted load-balancing loss of the last forward."""
         if self.balance_loss_weight == 0:
@@ -247,40 +227,3 @@ class AdapterX(BaseModule):
         ]
         return dict(loss_balance=self.balance_loss_weight *
                     torch.stack(losses).mean())
-
-    def adapter_state_dict(self) -> dict:
-        """The Adapter-X tensors alone, under this module's state-dict keys:
-        expert pools, routers, scales, prompt generators (not the
-        backbone's own tensors)."""
-        return {
-            key: value
-            for key, value in self.state_dict().items()
-            if not key.startswith('module.') or '.adapterx.' in key
-        }
-
-    def unwrap(self):
-        """Remove Adapter-X from the backbone.
-
-        Returns:
-            tuple[nn.Module, dict]: The plain backbone (the same module
-            object, its blocks restored) and :meth:`adapter_state_dict`.
-        """
-        adapter_state = self.adapter_state_dict()
-        for block in self._blocks:
-            del block.forward
-            del block.adapterx
-        self._blocks = []
-        return self.module, adapter_state
-
-    def __getattr__(self, name):
-        # Code that reads backbone attributes (out_indices, embed_dims, ...)
-        # keeps working on the wrapped backbone.
-        try:
-            return super().__getattr__(name)
-        except AttributeError:
-            return getattr(super().__getattr__('module'), name)
-
-
-def _embed_dims(block: nn.Module) -> int:
-    norm = block.ln2 if hasattr(block, 'ln2') else block.norm2
-    return norm.normalized_shape[0]

@@ -95,6 +95,9 @@ class PointTransformer(BaseModule):
         num_groups (int): Tokens G per cloud: 64 for 1024 points, 128 for
             2048 (the papers' settings). Defaults to 64.
         group_size (int): Points per group. Defaults to 32.
+        add_positions_every_block (bool): Add the position embeddings
+            before every block (Point-BERT, Point-MAE, IDPT), or once before
+            the first (DAPT's fine-tuning code). Defaults to True.
         drop_path_rate (float): Stochastic depth, rising linearly to this
             value over the blocks. Defaults to 0.1.
         init_cfg (dict, optional): e.g. ``dict(type='Pretrained',
@@ -117,6 +120,7 @@ class PointTransformer(BaseModule):
                  num_groups: int = 64,
                  group_size: int = 32,
                  drop_path_rate: float = 0.1,
+                 add_positions_every_block: bool = True,
                  init_cfg: Optional[Union[dict, Sequence[dict]]] = None):
         super().__init__(init_cfg=init_cfg)
         self.arch_settings = self._arch_settings(arch)
@@ -124,6 +128,7 @@ class PointTransformer(BaseModule):
         depth = self.arch_settings['depth']
         group_embed_dims = self.arch_settings['group_embed_dims']
         self.embed_dims = embed_dims
+        self.add_positions_every_block = add_positions_every_block
 
         self.grouper = PointGrouper(num_groups, group_size)
         self.group_encoder = MiniPointNet(group_embed_dims)
@@ -198,6 +203,8 @@ class PointTransformer(BaseModule):
         """(B, N, 3+) points -> a 1-tuple of normalised tokens
         (B, 1 + G, C): the class token first, then the group tokens."""
         tokens, positions = self.embed(points)
+        if not self.add_positions_every_block:
+            tokens, positions = tokens + positions, 0
         for block in self.blocks:
             tokens = block(tokens + positions)
         return (self.norm(tokens), )

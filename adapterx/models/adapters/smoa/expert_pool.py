@@ -44,7 +44,7 @@ class SharedExpertPool(nn.Module):
         num_experts (int): N. Defaults to 4.
         bottleneck_dims (int): Expert width r. Defaults to 8.
         routing_dims (int): Width of the expert embeddings the routers score
-            against. Defaults to 8.
+            against. Defaults to 8. Unused with one expert (no routing).
         num_heads (int): Sub-tokens per token. Defaults to 1.
         act_cfg (dict): Activation between down and up. Defaults to ReLU
             (AdaptFormer's).
@@ -86,8 +86,11 @@ class SharedExpertPool(nn.Module):
         self.up_weight = nn.Parameter(
             torch.zeros(num_experts, bottleneck_dims, head_dims))
         self.up_bias = nn.Parameter(torch.zeros(num_experts, head_dims))
+        # A single expert needs no routing (AdaptFormer, DAPT): no
+        # embeddings to score against, so none to store or train.
         self.expert_embeddings = nn.Parameter(
-            torch.empty(num_experts, routing_dims))
+            torch.empty(num_experts, routing_dims)) if num_experts > 1 \
+            else None
         self.activation = build_activation_layer(act_cfg)
         self.dropout = nn.Dropout(dropout)
         self.reset_parameters()
@@ -102,7 +105,8 @@ class SharedExpertPool(nn.Module):
         nn.init.uniform_(self.down_bias, -bound, bound)
         nn.init.zeros_(self.up_weight)
         nn.init.zeros_(self.up_bias)
-        nn.init.orthogonal_(self.expert_embeddings, gain=0.32)
+        if self.expert_embeddings is not None:
+            nn.init.orthogonal_(self.expert_embeddings, gain=0.32)
 
     def forward(self, tokens: Tensor, gates: Tensor) -> Tensor:
         """Mix the experts' outputs per sub-token.

@@ -5,7 +5,7 @@ from torch import Tensor
 
 from adapterx.registry import ADAPTERS
 from .expert_pool import SharedExpertPool
-from .router import TokenRouter
+from .router import RoutingResult, TokenRouter, switch_balance_loss
 
 
 @ADAPTERS.register_module()
@@ -39,7 +39,9 @@ class SMoA(nn.Module):
                  scale: Union[float, dict] = 0.1):
         super().__init__()
         self._pool = [expert_pool]  # a reference, not a submodule
-        self.router = TokenRouter(
+        # One expert takes every token with gate 1: the mixture is a plain
+        # bottleneck adapter (AdaptFormer's), with no router parameters.
+        self.router = None if expert_pool.num_experts == 1 else TokenRouter(
             embed_dims=expert_pool.embed_dims,
             num_experts=expert_pool.num_experts,
             routing_dims=expert_pool.routing_dims,
@@ -75,7 +77,11 @@ class SMoA(nn.Module):
         batch, length, dims = x.shape
         sub_tokens = x.reshape(batch, length, pool.num_heads,
                                dims // pool.num_heads)
-        routing = self.router(sub_tokens, pool.expert_embeddings)
+        if self.router is None:
+            ones = x.new_ones(batch, length, pool.num_heads, 1)
+            routing = RoutingResult(ones, ones, switch_balance_loss(ones))
+        else:
+            routing = self.router(sub_tokens, pool.expert_embeddings)
         mixed = pool(sub_tokens, routing.gates).reshape(batch, length, dims)
         self.balance_loss = routing.balance_loss
         self.last_routing = routing

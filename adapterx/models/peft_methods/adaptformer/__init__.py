@@ -1,0 +1,3 @@
+from .adaptformer import AdaptFormer
+
+__all__ = ['AdaptFormer']

@@ -1,0 +1,3 @@
+from .convpass import Convpass, ConvBypass
+
+__all__ = ['Convpass', 'ConvBypass']

@@ -1,0 +1,159 @@
+from typing import Optional, Sequence, Union
+
+import torch
+import torch.nn as nn
+from mmpretrain.models.backbones.vision_transformer import \
+    TransformerEncoderLayer
+from timm.layers import DropPath
+from torch import Tensor
+
+from adapterx.registry import MODELS
+from ...adapters import PromptGenerator
+from ...peft.block_patching import (BlockAdditions, BlockPatchedBackbone,
+                                    PromptStore, block_drop_path_rate)
+from .modules import DynamicAdapter, ScaleShift
+
+# The block outputs DAPT scales and shifts: after each norm and each
+# linear layer of attention and MLP (ScaleShift key: submodule path).
+SCALE_SHIFT_POINTS = {
+    'timm': dict(norm1='norm1', qkv='attn.qkv', proj='attn.proj',
+                 norm2='norm2', fc1='mlp.fc1', fc2='mlp.fc2'),
+    'mmpretrain': dict(norm1='ln1', qkv='attn.qkv', proj='attn.proj',
+                       norm2='ln2', fc1='ffn.layers.0.0', fc2='ffn.layers.1'),
+}
+
+
+def _scale_shift_hook(scale_shift: ScaleShift):
+    return lambda module, inputs, output: scale_shift(output)
+
+
+def _output_dims(module: nn.Module) -> int:
+    if isinstance(module, nn.Linear):
+        return module.out_features
+    if isinstance(module, nn.LayerNorm):
+        return module.normalized_shape[0]
+    out_channels = getattr(module, 'out_channels', None)
+    if isinstance(out_channels, int):
+        return out_channels
+    raise ValueError(f'DAPT: cannot tell the output width of '
+                     f'{type(module).__name__} to scale and shift it')
+
+
+class DAPTBlockAdditions(BlockAdditions):
+    """One block's DAPT parts, attached as ``block.dapt``: the dynamic
+    adapter parallel to the MLP (on LN2's scaled-and-shifted output, inside
+    the block's stochastic depth rate), the internal prompt generator (one
+    prompt from the adapter's output, appended to the prompts of earlier
+    blocks), and the block's scale-and-shift vectors.
+    """
+
+    def __init__(self, adapter: DynamicAdapter, drop_path_rate: float,
+                 prompt_generator: PromptGenerator, scale_shifts: dict,
+                 num_prefix_tokens: int, prompt_store: PromptStore):
+        super().__init__(num_prefix_tokens, prompt_store)
+        self.adapter = adapter
+        self.drop_path = DropPath(drop_path_rate) if drop_path_rate > 0 \
+            else nn.Identity()
+        self.prompt_generator = prompt_generator
+        self.scale_shifts = nn.ModuleDict(scale_shifts)
+        self._adapter_out = None
+
+    def mlp_branch(self, normed: Tensor) -> Tensor:
+        self._adapter_out = self.adapter(normed)
+        return self.drop_path(self._adapter_out)
+
+    def exit_prompts(self, prompts: Optional[Tensor]) -> Tensor:
+        adapter_out, self._adapter_out = self._adapter_out, None
+        new_prompt = self.prompt_generator(adapter_out)
+        return new_prompt if prompts is None else torch.cat(
+            [prompts, new_prompt], dim=1)
+
+
+@MODELS.register_module()
+class DAPT(BlockPatchedBackbone):
+    """Dynamic Adapter meets Prompt Tuning (arXiv 2403.01439), as its code
+    does it, on ``PointTransformer`` (or any backbone of timm / mmpretrain
+    blocks).
+
+    In every block: a :class:`DynamicAdapter` parallel to the MLP; an
+    internal prompt ``mean(GELU(adapter out)) * gamma + beta`` appended
+    after the class token for all later blocks (12 prompts after 12
+    blocks; the head pools their mean through :attr:`last_prompts`); and a
+    :class:`ScaleShift` after LN1, qkv, attention proj, LN2, fc1 and fc2.
+    Backbone-level scale-and-shifts follow the modules named in
+    ``backbone_scale_shifts`` (DAPT: the group encoder and the final norm,
+    which also scales the prompts the classifier normalises).
+
+    DAPT's code adds the position embedding once, before the first block
+    (``PointTransformer(add_positions_every_block=False)``, set by
+    ``configs/_base_/models/point_mae_dapt.py``). One difference from it:
+    the adapter's stochastic depth draws its own mask instead of sharing
+    the MLP's.
+
+    The adapters start at zero, but the prompts and the scale-and-shift
+    vectors change the backbone's output from step 0.
+
+    Args:
+        module (dict | nn.Module): The backbone.
+        bottleneck_dims (int): Adapter width r. Defaults to 64.
+        adapter_dropout (float): Set per dataset (0.2 / 0.5 / 0 / 0 for
+            PB_T50_RS / OBJ_BG / OBJ_ONLY / ModelNet40).
+        backbone_scale_shifts (Sequence[str]): Submodule paths of the
+            backbone whose outputs are scaled and shifted.
+    """
+
+    additions_name = 'dapt'
+
+    def __init__(self,
+                 module: Union[dict, nn.Module],
+                 bottleneck_dims: int = 64,
+                 adapter_dropout: float = 0.0,
+                 backbone_scale_shifts: Sequence[str] = ('group_encoder',
+                                                         'norm'),
+                 init_cfg=None):
+        super().__init__(module, init_cfg=init_cfg)
+        self._hooks = []
+        self.scale_shifts = nn.ModuleDict()
+        for path in backbone_scale_shifts:
+            target = self._submodule(self.module, path)
+            scale_shift = ScaleShift(_output_dims(target))
+            self.scale_shifts[path.replace('.', '_')] = scale_shift
+            self._hooks.append(
+                target.register_forward_hook(_scale_shift_hook(scale_shift)))
+
+        additions = []
+        for block in self._blocks:
+            library = 'mmpretrain' if isinstance(
+                block, TransformerEncoderLayer) else 'timm'
+            scale_shifts = {}
+            for key, path in SCALE_SHIFT_POINTS[library].items():
+                target = self._submodule(block, path)
+                scale_shifts[key] = ScaleShift(_output_dims(target))
+                self._hooks.append(
+                    target.register_forward_hook(
+                        _scale_shift_hook(scale_shifts[key])))
+            additions.append(
+                DAPTBlockAdditions(
+                    DynamicAdapter(self.embed_dims, bottleneck_dims,
+                                   adapter_dropout),
+                    block_drop_path_rate(block),
+                    PromptGenerator(self.embed_dims),
+                    scale_shifts,
+                    num_prefix_tokens=self.num_prefix_tokens,
+                    prompt_store=self._prompt_store))
+        self.patch_blocks(additions)
+
+    @staticmethod
+    def _submodule(root: nn.Module, path: str) -> nn.Module:
+        try:
+            return root.get_submodule(path)
+        except AttributeError as error:
+            raise ValueError(
+                f'DAPT: {type(root).__name__} has no submodule {path!r} to '
+                'scale and shift') from error
+
+    def unwrap(self):
+        for hook in self._hooks:
+            hook.remove()
+        self._hooks = []
+        return super().unwrap()

@@ -1,0 +1,3 @@
+from .vpt import VPT, VPTBlockPrompts
+
+__all__ = ['VPT', 'VPTBlockPrompts']

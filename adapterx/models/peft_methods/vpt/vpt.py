@@ -1,0 +1,137 @@
+import math
+from typing import Optional, Union
+
+import torch
+import torch.nn as nn
+from mmengine.model.weight_init import trunc_normal_
+from torch import Tensor
+
+from adapterx.registry import MODELS
+from ...peft.block_patching import (BlockAdditions, BlockPatchedBackbone,
+                                    PromptStore)
+
+
+class VPTBlockPrompts(BlockAdditions):
+    """One block's VPT prompts, attached as ``block.vpt``.
+
+    A block that owns prompts (the first block; every block in VPT-deep)
+    attends to them in place of whatever earlier blocks handed on; a block
+    without (VPT-shallow after the first) attends to the prompts carried
+    from the block before. Either way the prompts leave the sequence again
+    on exit.
+
+    Args:
+        num_prompts (int): Prompt tokens this block owns; 0 for none.
+        embed_dims (int): Token width.
+        init_bound (float, optional): Prompts ~ U(-bound, bound); None:
+            truncated normal, std 0.02.
+        dropout (float): Dropout on the prompts (each sample its own mask).
+        num_prefix_tokens (int), prompt_store (PromptStore): See
+            :class:`BlockAdditions`.
+    """
+
+    def __init__(self, num_prompts: int, embed_dims: int,
+                 init_bound: Optional[float], dropout: float,
+                 num_prefix_tokens: int, prompt_store: PromptStore):
+        super().__init__(num_prefix_tokens, prompt_store)
+        self.prompts = nn.Parameter(torch.empty(num_prompts, embed_dims)) \
+            if num_prompts else None
+        self.dropout = nn.Dropout(dropout)
+        if self.prompts is not None:
+            if init_bound is None:
+                trunc_normal_(self.prompts, std=.02)
+            else:
+                nn.init.uniform_(self.prompts, -init_bound, init_bound)
+
+    def entry_prompts(self, x: Tensor,
+                      carried: Optional[Tensor]) -> Optional[Tensor]:
+        if self.prompts is None:
+            return carried
+        return self.dropout(self.prompts.expand(x.shape[0], -1, -1))
+
+
+def _patch_size(module: nn.Module) -> Optional[tuple]:
+    """The kernel of the patch embedding's convolution, if the backbone
+    has one (mmpretrain ``patch_embed.projection``, timm
+    ``patch_embed.proj``)."""
+    patch_embed = getattr(module, 'patch_embed', None)
+    if patch_embed is None:
+        for submodule in module.modules():
+            if hasattr(submodule, 'patch_embed'):
+                patch_embed = submodule.patch_embed
+                break
+    if patch_embed is None:
+        return None
+    convs = [m for m in patch_embed.modules() if isinstance(m, nn.Conv2d)]
+    return tuple(convs[0].kernel_size) if convs else None
+
+
+@MODELS.register_module()
+class VPT(BlockPatchedBackbone):
+    """Visual Prompt Tuning (arXiv 2203.12119), shallow or deep, on
+    mmpretrain ViTs, timm ViTs and ``PointTransformer``.
+
+    Learned prompt tokens join the sequence right after the class token.
+    Shallow: one set before the first block, carried through all blocks.
+    Deep: every block gets its own set, replacing the previous block's
+    prompt outputs. The prompts leave the sequence after the last block, so
+    the class token, feature maps and ``out_indices`` are the plain
+    backbone's; :attr:`last_prompts` holds them.
+
+    The prompts change the backbone's output from step 0 (they take part in
+    attention); with ``num_prompts=0`` the model is the plain backbone.
+
+    Args:
+        module (dict | nn.Module): The backbone (see
+            :class:`BlockPatchedBackbone`).
+        num_prompts (int): Prompt tokens (per block in deep). VPT picks it
+            per task from {1, 5, 10, 50, 100, 200}. Defaults to 10.
+        deep (bool): VPT-deep. Defaults to False.
+        dropout (float): Dropout on the prompts. Defaults to 0 (VPT's
+            default config).
+        init (str): ``'xavier_uniform'`` (VPT's: U(-b, b) with
+            ``b = sqrt(6 / (3 * patch_h * patch_w + d))``, the patch size
+            read from the backbone's patch embedding), ``'trunc_normal'``
+            (std 0.02, IDPT's point-cloud VPT) or ``'auto'`` (the first when
+            the backbone has a patch embedding, else the second).
+    """
+
+    additions_name = 'vpt'
+
+    def __init__(self,
+                 module: Union[dict, nn.Module],
+                 num_prompts: int = 10,
+                 deep: bool = False,
+                 dropout: float = 0.0,
+                 init: str = 'auto',
+                 init_cfg=None):
+        super().__init__(module, init_cfg=init_cfg)
+        if isinstance(num_prompts, bool) or not isinstance(
+                num_prompts, int) or num_prompts < 0:
+            raise ValueError(f'VPT: num_prompts must be an integer >= 0, '
+                             f'got {num_prompts!r}')
+        inits = ('auto', 'xavier_uniform', 'trunc_normal')
+        if init not in inits:
+            raise ValueError(f'VPT: init must be one of {inits}, got '
+                             f'{init!r}')
+        patch = _patch_size(self.module)
+        if init == 'xavier_uniform' and patch is None:
+            raise ValueError(
+                f"VPT: init='xavier_uniform' needs a patch embedding, and "
+                f'{type(self.module).__name__} has none; use '
+                "init='trunc_normal'")
+        bound = None
+        if init != 'trunc_normal' and patch is not None:
+            bound = math.sqrt(6. / (3 * patch[0] * patch[1] +
+                                    self.embed_dims))
+        self.deep = deep
+        self.patch_blocks([
+            VPTBlockPrompts(
+                num_prompts if (deep or index == 0) else 0,
+                self.embed_dims,
+                init_bound=bound,
+                dropout=dropout,
+                num_prefix_tokens=self.num_prefix_tokens,
+                prompt_store=self._prompt_store)
+            for index in range(len(self._blocks))
+        ])

@@ -1,0 +1,20 @@
+# DAPT on Point-MAE for ScanObjectNN PB_T50_RS.
+# DAPT's settings for this dataset: drop path 0.3, adapter dropout
+# 0.2;
+# the papers' schedule (AdamW 5e-4, wd 0.05, 300 epochs, batch 32, grad
+# clip 10) and train-time scale-and-translate (Point-MAE / DAPT protocol).
+#
+#   tools/dist_train.sh configs/baselines/dapt/dapt_pointmae_scanobjectnn_pb_t50_rs.py 8
+_base_ = [
+    '../../_base_/models/point_mae_dapt.py',
+    '../../_base_/datasets/scanobjectnn_pb_t50_rs.py',
+    '../../_base_/schedules/point_adamw_cosine_300e.py',
+    '../../_base_/default_runtime.py',
+]
+model = dict(
+    peft=dict(adapter_dropout=0.2),
+    backbone=dict(num_groups=128, drop_path_rate=0.3),
+    head=dict(num_classes=15),
+)
+# The batch of 32 is the global batch: 8 GPUs x 4 per GPU.
+train_dataloader = dict(batch_size=4)

@@ -1,0 +1,20 @@
+# VPT-shallow on Point-MAE for ScanObjectNN PB_T50_RS.
+# Drop path 0.1 (Point-MAE's fine-tuning);
+# the papers' schedule (AdamW 5e-4, wd 0.05, 300 epochs, batch 32, grad
+# clip 10) and train-time scale-and-translate (Point-MAE / DAPT protocol).
+#
+#   tools/dist_train.sh configs/baselines/vpt_shallow/vpt_shallow_pointmae_scanobjectnn_pb_t50_rs.py 8
+_base_ = [
+    '../../_base_/models/point_mae.py',
+    '../../_base_/datasets/scanobjectnn_pb_t50_rs.py',
+    '../../_base_/schedules/point_adamw_cosine_300e.py',
+    '../../_base_/peft/vpt_shallow.py',
+    '../../_base_/default_runtime.py',
+]
+model = dict(
+    peft={{_base_.peft}},
+    backbone=dict(num_groups=128, drop_path_rate=0.1),
+    head=dict(num_classes=15),
+)
+# The batch of 32 is the global batch: 8 GPUs x 4 per GPU.
+train_dataloader = dict(batch_size=4)

@@ -1,0 +1,269 @@
+"""VPT, AdaptFormer, Convpass, IDPT and DAPT on mmpretrain ViTs, timm ViTs
+and the point transformer: what the backbone outputs, what changes at
+step 0, where prompts go, and that unwrapping gives the plain backbone
+back."""
+import pytest
+import torch
+from mmengine.registry import init_default_scope
+
+from adapterx.registry import MODELS
+from .tiny_models import (CASES, first_tensor, peft_base, tiny_backbone,
+                          tiny_input)
+
+
+@pytest.fixture(autouse=True)
+def adapterx_scope():
+    init_default_scope('adapterx')
+
+
+def wrap(method, backbone, **overrides):
+    peft, _ = peft_base(method)
+    return in_eval(MODELS.build(dict(peft, module=backbone, **overrides)))
+
+
+def in_eval(model):
+    model.eval()
+    return model
+
+
+def randomise(model, marker):
+    torch.manual_seed(1)
+    with torch.no_grad():
+        for name, parameter in model.named_parameters():
+            if marker in name:
+                parameter.normal_(0, 0.2)
+
+
+@pytest.mark.parametrize('method,kind', CASES)
+def test_outputs_have_the_plain_backbones_shapes(method, kind):
+    plain = tiny_backbone(kind)(tiny_input(kind))
+    wrapped = wrap(method, tiny_backbone(kind))(tiny_input(kind))
+    assert [t.shape for t in wrapped] == [t.shape for t in plain]
+
+
+@pytest.mark.parametrize('method', ['vpt_shallow', 'vpt_deep',
+                                    'adaptformer', 'convpass'])
+def test_feature_maps_and_out_indices_never_see_prompts(method):
+    """Dense prediction reads every block's tokens as a feature map."""
+    options = dict(out_type='featmap', out_indices=(0, 1, 2))
+    plain = tiny_backbone('mmpretrain', **options)(tiny_input('mmpretrain'))
+    model = wrap(method, tiny_backbone('mmpretrain', **options))
+    wrapped = model(tiny_input('mmpretrain'))
+    assert [t.shape for t in wrapped] == [t.shape for t in plain] == \
+        [(2, 32, 4, 4)] * 3
+    if method.startswith('vpt'):
+        assert model.last_prompts.shape == (2, 10, 32)
+
+
+@pytest.mark.parametrize('method,kind,marker', [
+    ('adaptformer', 'mmpretrain', 'expert_pools'),
+    ('adaptformer', 'timm', 'expert_pools'),
+    ('adaptformer', 'point', 'expert_pools'),
+    ('convpass', 'mmpretrain', '.convpass.'),
+    ('convpass', 'timm', '.convpass.'),
+])
+def test_zero_initialised_methods_leave_the_output_unchanged(
+        method, kind, marker):
+    expected = first_tensor(tiny_backbone(kind)(tiny_input(kind)))
+    model = wrap(method, tiny_backbone(kind))
+    assert torch.equal(first_tensor(model(tiny_input(kind))), expected)
+    randomise(model, marker)
+    assert not torch.allclose(first_tensor(model(tiny_input(kind))),
+                              expected)
+
+
+@pytest.mark.parametrize('method,kind', [
+    (method, kind) for method, kind in CASES
+    if method in ('vpt_shallow', 'vpt_deep', 'idpt', 'dapt')
+])
+def test_prompt_methods_change_the_output_from_step_0(method, kind):
+    """Prompt tokens take part in attention from the start (and DAPT's
+    scale-and-shift vectors start near, not at, the identity), so these
+    methods do not reproduce the backbone at step 0."""
+    expected = first_tensor(tiny_backbone(kind)(tiny_input(kind)))
+    output = first_tensor(wrap(method, tiny_backbone(kind))(
+        tiny_input(kind)))
+    assert output.shape == expected.shape
+    assert not torch.allclose(output, expected, atol=1e-4)
+
+
+def test_dapt_adapters_start_at_zero():
+    model = wrap('dapt', tiny_backbone('point'))
+    tokens = torch.randn(2, 5, 32)
+    for block in model._blocks:
+        assert torch.equal(block.dapt.adapter(tokens),
+                           torch.zeros_like(tokens))
+
+
+@pytest.mark.parametrize('kind', ['mmpretrain', 'timm', 'point'])
+@pytest.mark.parametrize('deep', [False, True])
+def test_vpt_without_prompts_is_the_plain_backbone(kind, deep):
+    expected = tiny_backbone(kind)(tiny_input(kind))
+    model = wrap('vpt_deep', tiny_backbone(kind), num_prompts=0, deep=deep)
+    output = model(tiny_input(kind))
+    assert all(torch.equal(a, b) for a, b in zip(output, expected))
+    assert model.last_prompts is None
+
+
+def prompts_entering_each_block(model, kind, num_prompts):
+    """The tokens at the prompt positions as each block's first norm sees
+    them (after the class token)."""
+    seen = []
+    for block in model._blocks:
+        norm = block.ln1 if hasattr(block, 'ln1') else block.norm1
+        norm.register_forward_pre_hook(
+            lambda module, inputs: seen.append(inputs[0][:, 1:1 +
+                                                         num_prompts]))
+    model(tiny_input(kind))
+    return seen
+
+
+@pytest.mark.parametrize('kind', ['mmpretrain', 'timm', 'point'])
+def test_vpt_deep_replaces_the_prompts_in_every_block(kind):
+    model = wrap('vpt_deep', tiny_backbone(kind), num_prompts=3)
+    seen = prompts_entering_each_block(model, kind, 3)
+    assert len(seen) == 3
+    for block, tokens in zip(model._blocks, seen):
+        assert torch.equal(tokens, block.vpt.prompts.expand(2, -1, -1))
+
+
+@pytest.mark.parametrize('kind', ['mmpretrain', 'timm'])
+def test_vpt_shallow_carries_the_first_blocks_prompts(kind):
+    model = wrap('vpt_shallow', tiny_backbone(kind), num_prompts=3)
+    seen = prompts_entering_each_block(model, kind, 3)
+    first = model._blocks[0].vpt.prompts
+    assert torch.equal(seen[0], first.expand(2, -1, -1))
+    assert not torch.allclose(seen[1], first.expand(2, -1, -1))
+    blocks = 'layers' if kind == 'mmpretrain' else 'blocks'
+    assert [name for name, _ in model.named_parameters()
+            if '.vpt.' in name] == [f'module.{blocks}.0.vpt.prompts']
+
+
+def test_vpt_initialises_with_the_patch_size_bound():
+    model = wrap('vpt_shallow', tiny_backbone('mmpretrain'), num_prompts=200)
+    prompts = model._blocks[0].vpt.prompts
+    bound = (6 / (3 * 8 * 8 + 32))**0.5
+    assert prompts.abs().max() <= bound
+    assert prompts.abs().max() > 0.9 * bound
+
+
+@pytest.mark.parametrize('method,kind', CASES)
+def test_unwrap_gives_the_plain_backbone_back(method, kind):
+    backbone = tiny_backbone(kind)
+    state = {k: v.clone() for k, v in backbone.state_dict().items()}
+    expected = first_tensor(backbone(tiny_input(kind)))
+    model = wrap(method, backbone)
+    unwrapped, adapter_state = model.unwrap()
+    assert unwrapped is backbone
+    assert unwrapped.state_dict().keys() == state.keys()
+    assert torch.equal(first_tensor(unwrapped(tiny_input(kind))), expected)
+    assert adapter_state and not any(key in state for key in adapter_state)
+
+
+def test_idpt_generates_from_the_tokens_without_positions():
+    """PointTransformer adds the positions before every block; IDPT's
+    prompt comes from the residual tokens alone (the previous block's
+    output)."""
+    plain = tiny_backbone('point')
+    previous_output = []
+    plain.blocks[1].register_forward_hook(
+        lambda module, inputs, output: previous_output.append(output))
+    plain(tiny_input('point'))
+    model = wrap('idpt', tiny_backbone('point'))
+    generator_input = []
+    model._blocks[-1].idpt.generator.register_forward_pre_hook(
+        lambda module, inputs: generator_input.append(inputs[0]))
+    model(tiny_input('point'))
+    torch.testing.assert_close(generator_input[0],
+                               previous_output[0][:, 1:])
+    assert model.last_prompts.shape == (2, 1, 32)
+
+
+def test_dapt_appends_one_prompt_per_block_and_scales_and_shifts():
+    model = wrap('dapt', tiny_backbone('point'))
+    model(tiny_input('point'))
+    assert model.last_prompts.shape == (2, 3, 32)
+    # A scale-and-shift after every norm and linear layer of each block.
+    assert sorted(model._blocks[0].dapt.scale_shifts) == [
+        'fc1', 'fc2', 'norm1', 'norm2', 'proj', 'qkv'
+    ]
+    assert model._blocks[0].dapt.scale_shifts.qkv.gamma.shape == (96, )
+    with torch.no_grad():
+        model.scale_shifts.norm.gamma.fill_(0)
+        model.scale_shifts.norm.beta.fill_(3)
+    assert torch.all(model(tiny_input('point'))[0] == 3)
+
+
+@pytest.mark.parametrize('method,options,message', [
+    ('vpt_deep', dict(num_prompts=-1), 'num_prompts'),
+    ('vpt_deep', dict(init='xavier_uniform'), 'patch embedding'),
+    ('idpt', dict(prompt_block=3), 'prompt_block 3'),
+    ('dapt', dict(backbone_scale_shifts=('encoder', )), "'encoder'"),
+])
+def test_bad_settings_are_named(method, options, message):
+    with pytest.raises(ValueError, match=message):
+        wrap(method, tiny_backbone('point'), **options)
+
+
+def test_convpass_needs_a_square_patch_grid():
+    model = wrap('convpass', tiny_backbone('mmpretrain', img_size=(32, 16)))
+    with pytest.raises(ValueError, match='8 tokens .* no square patch grid'):
+        model(torch.randn(1, 3, 32, 16))
+
+
+def test_adaptformer_block_is_the_papers_formula():
+    """x' = x + Attn(LN1 x); out = x' + MLP(LN2 x') + s up(ReLU(down(LN2 x')))
+    with one router-free expert per block and no routing parameters."""
+    model = wrap('adaptformer', tiny_backbone('timm'))
+    randomise(model, 'expert_pools')
+    assert not any('router' in name or 'expert_embeddings' in name
+                   for name, _ in model.named_parameters())
+    block, pool = model._blocks[0], model.expert_pools.mlp_0
+    x = torch.randn(2, 17, 32)
+    after_attention = x + block.attn(block.norm1(x))
+    normed = block.norm2(after_attention)
+    adapter = torch.relu(normed @ pool.down_weight[0] + pool.down_bias[0]) \
+        @ pool.up_weight[0] + pool.up_bias[0]
+    expected = after_attention + block.mlp(normed) + 0.1 * adapter
+    torch.testing.assert_close(block(x), expected)
+
+
+def test_convpass_class_token_sees_only_the_kernel_centre():
+    from adapterx.models.peft_methods.convpass import ConvBypass
+    torch.manual_seed(0)
+    bypass = ConvBypass(32, scale=1.0, dropout=0.0)
+    torch.nn.init.normal_(bypass.up.weight)
+    tokens = torch.randn(2, 1 + 16, 32)
+    down = bypass.activation(bypass.down(tokens[:, :1]))
+    centre = down @ bypass.conv.weight[:, :, 1, 1].T + bypass.conv.bias
+    expected = bypass.up(bypass.activation(centre))
+    torch.testing.assert_close(bypass(tokens)[:, :1], expected)
+
+
+def test_the_backbones_init_weights_keeps_the_methods_initialisation():
+    """PointTransformer.init_weights re-initialises every Linear it holds,
+    the injected adapters' too; their zero up-projections come back."""
+    from adapterx.models import PointTransformer
+    backbone = PointTransformer(
+        arch=dict(embed_dims=32, depth=2, num_heads=2, group_embed_dims=32),
+        num_groups=16, group_size=8)
+    model = wrap('dapt', backbone)
+    model.init_weights()
+    for block in model._blocks:
+        assert not block.dapt.adapter.up.weight.any()
+        assert not block.dapt.adapter.down.bias.any()
+    assert backbone.blocks[0].attn.qkv.weight.std().item() == pytest.approx(
+        0.02, rel=0.2)  # the backbone itself was initialised
+
+
+@pytest.mark.parametrize('kind,final_norm', [('mmpretrain', 'ln1'),
+                                             ('timm', 'norm')])
+def test_the_3d_prompt_methods_also_patch_vits(kind, final_norm):
+    expected = first_tensor(tiny_backbone(kind)(tiny_input(kind)))
+    dapt = wrap('dapt', tiny_backbone(kind),
+                backbone_scale_shifts=(final_norm, ))
+    assert first_tensor(dapt(tiny_input(kind))).shape == expected.shape
+    assert dapt.last_prompts.shape == (2, 3, 32)
+    idpt = wrap('idpt', tiny_backbone(kind))
+    assert first_tensor(idpt(tiny_input(kind))).shape == expected.shape
+    assert idpt.last_prompts.shape == (2, 1, 32)

@@ -23,14 +23,13 @@ from typing import List, Optional, Union
 
 import torch
 import torch.nn as nn
-from mmengine.model import BaseModule
 from mmpretrain.models.backbones.vision_transformer import \
     TransformerEncoderLayer
 from timm.models.vision_transformer import Block as TimmBlock
 from torch import Tensor
 
-from adapterx.registry import MODELS
 from .injected import InjectedModule
+from .wrapper import PeftWrapper
 
 
 class PromptStore:
@@ -167,7 +166,7 @@ def block_drop_path_rate(block: nn.Module) -> float:
     return float(getattr(drop_path, 'drop_prob', 0.0))
 
 
-class BlockPatchedBackbone(BaseModule):
+class BlockPatchedBackbone(PeftWrapper):
     """Base of the PEFT wrappers that attach a :class:`BlockAdditions` to
     every transformer block of a backbone and patch its forward.
 
@@ -191,11 +190,8 @@ class BlockPatchedBackbone(BaseModule):
     additions_name = 'peft'
 
     def __init__(self, module: Union[dict, nn.Module], init_cfg=None):
-        super().__init__(init_cfg=init_cfg)
-        if isinstance(module, dict):
-            module = MODELS.build(module)
-            module.init_weights()
-        self.module = module
+        super().__init__(module, init_cfg=init_cfg)
+        module = self.module
         blocks = find_vit_blocks(module)
         if not blocks:
             raise ValueError(
@@ -267,11 +263,3 @@ class BlockPatchedBackbone(BaseModule):
             delattr(block, self.additions_name)
         self._blocks = []
         return self.module, adapter_state
-
-    def __getattr__(self, name):
-        # Code that reads backbone attributes (out_indices, embed_dims, norm,
-        # ...) keeps working on the wrapped backbone.
-        try:
-            return super().__getattr__(name)
-        except AttributeError:
-            return getattr(super().__getattr__('module'), name)

@@ -11,14 +11,16 @@ from typing import Sequence
 import torch.nn as nn
 
 
-def _compile(patterns: Sequence[str]):
+def compile_patterns(patterns: Sequence[str], kind: str = 'trainable'):
+    """Compile regular expressions from a config; an invalid one is an
+    error naming it (``kind`` says what the patterns select)."""
     compiled = []
     for pattern in patterns:
         try:
             compiled.append(re.compile(pattern))
         except re.error as error:
             raise ValueError(
-                f'Invalid trainable pattern {pattern!r}: {error}') from error
+                f'Invalid {kind} pattern {pattern!r}: {error}') from error
     return compiled
 
 
@@ -33,7 +35,7 @@ def freeze_parameters(model: nn.Module, trainable: Sequence[str]) -> list:
         ValueError: A pattern matches no parameter (a typo would otherwise
             silently freeze what it was meant to train).
     """
-    compiled = _compile(trainable)
+    compiled = compile_patterns(trainable)
     used = [False] * len(compiled)
     trainable_names = []
     for name, parameter in model.named_parameters():

@@ -15,15 +15,14 @@ layer's own parameter names do not change, so pretrained checkpoints load
 as they are.
 """
 import functools
-import re
 from typing import List, Optional, Sequence, Tuple, Type, Union
 
 import torch
 import torch.nn as nn
-from mmengine.model import BaseModule
 
-from adapterx.registry import MODELS
+from ..peft.freeze import compile_patterns
 from ..peft.injected import InjectedModule
+from ..peft.wrapper import PeftWrapper
 
 
 class ReparamModule(InjectedModule):
@@ -57,13 +56,7 @@ def find_layers(
         ValueError: A pattern matches no such layer (a typo would otherwise
             silently adapt nothing).
     """
-    compiled = []
-    for pattern in patterns:
-        try:
-            compiled.append(re.compile(pattern))
-        except re.error as error:
-            raise ValueError(
-                f'Invalid layer pattern {pattern!r}: {error}') from error
+    compiled = compile_patterns(patterns, 'layer')
     candidates = [(name, layer) for name, layer in module.named_modules()
                   if isinstance(layer, types)]
     unused = [
@@ -80,7 +73,7 @@ def find_layers(
         regex.search(name) for regex in compiled)]
 
 
-class ReparamWrapper(BaseModule):
+class ReparamWrapper(PeftWrapper):
     """Base of the wrappers of re-parameterisable methods.
 
     Args:
@@ -94,11 +87,7 @@ class ReparamWrapper(BaseModule):
     injected_attribute = ''
 
     def __init__(self, module: Union[dict, nn.Module], init_cfg=None):
-        super().__init__(init_cfg=init_cfg)
-        if isinstance(module, dict):
-            module = MODELS.build(module)
-            module.init_weights()
-        self.module = module
+        super().__init__(module, init_cfg=init_cfg)
         # Plain list, not a ModuleList: the layers belong to the backbone.
         self._adapted_layers = []
 
@@ -107,9 +96,6 @@ class ReparamWrapper(BaseModule):
         layer.forward = functools.partial(_adapted_forward, layer,
                                           self.injected_attribute)
         self._adapted_layers.append(layer)
-
-    def forward(self, *args, **kwargs):
-        return self.module(*args, **kwargs)
 
     @torch.no_grad()
     def merge_and_unwrap(self) -> nn.Module:
@@ -144,11 +130,3 @@ class ReparamWrapper(BaseModule):
             delattr(layer, self.injected_attribute)
         self._adapted_layers = []
         return self.module
-
-    def __getattr__(self, name):
-        # Code that reads backbone attributes (out_indices, embed_dims, ...)
-        # keeps working on the wrapped backbone.
-        try:
-            return super().__getattr__(name)
-        except AttributeError:
-            return getattr(super().__getattr__('module'), name)

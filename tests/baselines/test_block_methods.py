@@ -187,10 +187,10 @@ def test_dapt_appends_one_prompt_per_block_and_scales_and_shifts():
     assert sorted(model._blocks[0].dapt.scale_shifts) == [
         'fc1', 'fc2', 'norm1', 'norm2', 'proj', 'qkv'
     ]
-    assert model._blocks[0].dapt.scale_shifts.qkv.gamma.shape == (96, )
+    assert model._blocks[0].dapt.scale_shifts.qkv.scale.shape == (96, )
     with torch.no_grad():
-        model.scale_shifts.norm.gamma.fill_(0)
-        model.scale_shifts.norm.beta.fill_(3)
+        model.scale_shifts.norm.scale.fill_(0)
+        model.scale_shifts.norm.shift.fill_(3)
     assert torch.all(model(tiny_input('point'))[0] == 3)
 
 

@@ -1,4 +1,4 @@
 from .dapt import DAPT, DAPTBlockAdditions
-from .modules import DynamicAdapter, ScaleShift
+from .modules import DynamicAdapter
 
-__all__ = ['DAPT', 'DAPTBlockAdditions', 'DynamicAdapter', 'ScaleShift']
+__all__ = ['DAPT', 'DAPTBlockAdditions', 'DynamicAdapter']

@@ -11,7 +11,8 @@ from adapterx.registry import MODELS
 from ...adapters import PromptGenerator
 from ...peft.block_patching import (BlockAdditions, BlockPatchedBackbone,
                                     PromptStore, block_drop_path_rate)
-from .modules import DynamicAdapter, ScaleShift
+from ..ssf.layer import ScaleShift
+from .modules import DynamicAdapter
 
 # The block outputs DAPT scales and shifts: after each norm and each
 # linear layer of attention and MLP (ScaleShift key: submodule path).
@@ -24,7 +25,9 @@ SCALE_SHIFT_POINTS = {
 
 
 def _scale_shift_hook(scale_shift: ScaleShift):
-    return lambda module, inputs, output: scale_shift(output)
+    # DAPT's scale-and-shift is SSF's operation and initialisation; DAPT
+    # applies it through hooks and never folds it into the weights.
+    return lambda module, inputs, output: scale_shift(inputs, output)
 
 
 def _output_dims(module: nn.Module) -> int:

@@ -1,26 +1,10 @@
 import math
 
-import torch
 import torch.nn as nn
 from mmcv.cnn import build_activation_layer
 from torch import Tensor
 
 from ...adapters import DynamicTokenScale
-
-
-class ScaleShift(nn.Module):
-    """``x * gamma + beta`` over the last dimension, gamma ~ N(1, 0.02),
-    beta ~ N(0, 0.02): the feature scale-and-shift DAPT's code applies
-    after the norms, linear layers and group encoder of the frozen
-    backbone (SSF's operation and initialisation)."""
-
-    def __init__(self, dims: int):
-        super().__init__()
-        self.gamma = nn.Parameter(torch.empty(dims).normal_(1.0, 0.02))
-        self.beta = nn.Parameter(torch.empty(dims).normal_(0.0, 0.02))
-
-    def forward(self, x: Tensor) -> Tensor:
-        return x * self.gamma + self.beta
 
 
 class DynamicAdapter(nn.Module):

@@ -82,6 +82,7 @@ class ResumableIterBasedTrainLoop(IterBasedTrainLoop):
     def __init__(self, runner, dataloader, *args, **kwargs):
         super().__init__(runner, dataloader, *args, **kwargs)
         seed = runner.seed if runner.seed is not None else 0
+        # Replaces the one mmengine made, before any batch is drawn.
         self.dataloader_iterator = type(self.dataloader_iterator)(
             _EpochSeededDataLoader(self.dataloader, seed))
 

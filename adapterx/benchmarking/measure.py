@@ -52,21 +52,28 @@ def _peak_rss_bytes() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale
 
 
-def _timed_median_ms(function, settings: BenchmarkSettings) -> float:
-    """Median wall time of ``function`` over ``steps`` calls after
-    ``warmup`` untimed ones."""
+def _timed_medians_ms(function, settings: BenchmarkSettings):
+    """Median wall time and median process CPU time of ``function`` over
+    ``steps`` calls after ``warmup`` untimed ones (ms).
+
+    The CPU time is the one to compare on a shared machine: with one
+    thread it counts the work alone, not the time other processes held
+    the cores. On a GPU it means nothing (returned as None).
+    """
     cuda = settings.device.startswith('cuda')
-    times = []
+    wall, process = [], []
     for index in range(settings.warmup + settings.steps):
         if cuda:
             torch.cuda.synchronize(settings.device)
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         function()
         if cuda:
             torch.cuda.synchronize(settings.device)
         if index >= settings.warmup:
-            times.append(time.perf_counter() - start)
-    return 1000 * statistics.median(times)
+            wall.append(time.perf_counter() - start)
+            process.append(time.process_time() - start_cpu)
+    return (1000 * statistics.median(wall),
+            None if cuda else 1000 * statistics.median(process))
 
 
 def benchmark_config(cfg: Config, settings: BenchmarkSettings) -> dict:
@@ -108,7 +115,7 @@ def benchmark_config(cfg: Config, settings: BenchmarkSettings) -> dict:
     if cuda:
         torch.cuda.reset_peak_memory_stats(settings.device)
     model.train()
-    step_ms = _timed_median_ms(train_step, settings)
+    step_ms, step_cpu_ms = _timed_medians_ms(train_step, settings)
     if cuda:
         peak = torch.cuda.max_memory_allocated(settings.device)
         memory_kind = 'cuda max_memory_allocated'
@@ -116,7 +123,7 @@ def benchmark_config(cfg: Config, settings: BenchmarkSettings) -> dict:
         peak = _peak_rss_bytes() - rss_before
         memory_kind = 'cpu peak RSS growth'
     model.eval()
-    inference_ms = _timed_median_ms(inference, settings)
+    inference_ms, inference_cpu_ms = _timed_medians_ms(inference, settings)
     result = dict(
         input_shape=list(shape),
         trainable_without_head=report.trainable_without_head,
@@ -125,10 +132,12 @@ def benchmark_config(cfg: Config, settings: BenchmarkSettings) -> dict:
         trainable_with_head=report.trainable,
         percent_of_model_with_head=report.percent_of_model_with_head,
         train_step_ms=step_ms,
+        train_step_cpu_ms=step_cpu_ms,
         samples_per_second=settings.batch_size / (step_ms / 1000),
         peak_memory_mib=peak / 2**20,
         memory_kind=memory_kind,
-        inference_ms=inference_ms)
+        inference_ms=inference_ms,
+        inference_cpu_ms=inference_cpu_ms)
     if settings.check_frozen_grads:
         # Eager autograd (the compiled graph's backward is one fused call).
         model.train()

@@ -18,12 +18,14 @@ TOOL = REPO_ROOT / 'tools' / 'analysis_tools' / 'benchmark.py'
 TINY = REPO_ROOT / 'configs' / 'tiny'
 
 
-def fake_result(step, samples, memory, inference):
+def fake_result(step, samples, memory, inference, step_cpu=None,
+                inference_cpu=None):
     return dict(trainable_without_head=10, percent_of_backbone_without_head=1,
                 trainable_with_head=12, percent_of_model_with_head=1.2,
-                train_step_ms=step, samples_per_second=samples,
-                peak_memory_mib=memory, memory_kind='cpu peak RSS growth',
-                inference_ms=inference)
+                train_step_ms=step, train_step_cpu_ms=step_cpu,
+                samples_per_second=samples, peak_memory_mib=memory,
+                memory_kind='cuda max_memory_allocated',
+                inference_ms=inference, inference_cpu_ms=inference_cpu)
 
 
 def test_ratios_to_the_reference():
@@ -37,6 +39,16 @@ def test_ratios_to_the_reference():
     table = markdown_report(results, 'python benchmark.py x', {}, 'full')
     assert '| adapter | 10 (1.00%) | 12 (1.20%) | 40.0 | 200.0 | 100.0 | ' \
         '10.0 | 0.80x | 0.25x | 1.25x |' in table
+    # On a CPU the process CPU times get columns and ratios too.
+    results = dict(full=fake_result(50.0, 160.0, 400.0, 8.0, 20.0, 4.0),
+                   adapter=fake_result(40.0, 200.0, 100.0, 10.0, 30.0, 2.0))
+    ratios = ratios_to(results, 'full')['adapter']
+    assert (ratios['train_step_cpu_ms'], ratios['inference_cpu_ms']) == \
+        (1.5, 0.5)
+    table = markdown_report(results, 'python benchmark.py x', {}, 'full')
+    assert '| adapter | 10 (1.00%) | 12 (1.20%) | 40.0 | 30.0 | 200.0 | ' \
+        '100.0 | 10.0 | 2.0 | 0.80x | 1.50x | 0.25x | 1.25x | 0.50x |' \
+        in table
     with pytest.raises(KeyError, match="'lora' is not among"):
         ratios_to(results, 'lora')
 
@@ -51,7 +63,9 @@ def test_tool_writes_json_and_markdown(tmp_path):
     assert list(report['results']) == ['adapterx', 'full']
     for result in report['results'].values():
         assert result['input_shape'] == [4, 3, 32, 32]
-        for key in ('train_step_ms', 'samples_per_second', 'inference_ms'):
+        for key in ('train_step_ms', 'train_step_cpu_ms',
+                    'samples_per_second', 'inference_ms',
+                    'inference_cpu_ms'):
             assert result[key] > 0, key
         assert result['samples_per_second'] == pytest.approx(
             4 / (result['train_step_ms'] / 1000))

@@ -27,6 +27,7 @@ import sys
 import tempfile
 from dataclasses import asdict
 
+import torch
 from mmengine.config import Config, DictAction
 
 from adapterx.benchmarking import (BenchmarkSettings, benchmark_config,
@@ -141,13 +142,20 @@ def main():
         raise ValueError(f'The methods take inputs of different shapes '
                          f'{shapes}: not one backbone')
     command = shlex.join(['python', *sys.argv])
-    report = markdown_report(results, command, asdict(settings),
+    # The workers inherit this environment (OMP_NUM_THREADS and all).
+    environment = dict(torch=torch.__version__,
+                       cpu_threads=torch.get_num_threads())
+    if settings.device.startswith('cuda'):
+        environment['gpu'] = torch.cuda.get_device_name(settings.device)
+    report = markdown_report(results, command,
+                             dict(asdict(settings), **environment),
                              args.reference)
     print(report)
     os.makedirs(osp.dirname(args.out) or '.', exist_ok=True)
     with open(f'{args.out}.json', 'w') as file:
         json.dump(
             dict(command=command, settings=asdict(settings),
+                 environment=environment,
                  reference=args.reference, results=results,
                  ratios=ratios_to(results, args.reference)
                  if args.reference else None),

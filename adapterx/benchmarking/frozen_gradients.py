@@ -46,10 +46,11 @@ class FrozenGradientReport:
             return sum(counts.values())
 
         text = (f'{total(self.frozen_weight_gradients)} backward matmul(s) '
-                f'computing gradients of frozen weights (of '
-                f'{self.frozen_weights} frozen 2-D weights), '
-                f'{total(self.trainable_weight_gradients)} for trainable '
-                f'ones (of {self.trainable_weights})')
+                f"formed a frozen weight's gradient ({self.frozen_weights} "
+                f'frozen 2-D weights checked); '
+                f'{total(self.trainable_weight_gradients)} formed a '
+                f"trainable parameter's ({self.trainable_weights} trainable "
+                '2-D weights; a shared or reshaped one can take several)')
         if self.ambiguous:
             text += (f', {total(self.ambiguous)} ambiguous (shapes '
                      f'{sorted(self.ambiguous)} fit a frozen weight and a '

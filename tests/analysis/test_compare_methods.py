@@ -107,19 +107,22 @@ def test_missing_and_malformed_files_are_named(two_task_root):
         compare_methods({'empty': str(empty)})
 
 
-def test_tool_writes_table_csv_and_plot(two_task_root, tmp_path):
-    out = tmp_path / 'out'
-    output = run_tool(sys.executable, TOOL, '--root', two_task_root,
-                      '--out-dir', out)
-    assert '| adapter | 0.162 | 0.19 | 91.0 | 80.0 | 85.5 |' in output
-    assert (out / 'comparison.md').read_text().splitlines()[3] == \
+def test_markdown_csv_and_plot(two_task_root, tmp_path):
+    # Linear probing: no trainable parameter without the head, still drawn
+    # (at the left edge of the log axis).
+    for task, accuracy in (('objbg', 50.0), ('modelnet', 60.0)):
+        write_task(two_task_root / 'probe' / task, accuracy, 0, 0.0, 1000,
+                   0.01)
+    table = compare_methods(discover_methods(two_task_root))
+    assert table.rows()[2] == ['probe', 0.0, 0.0, 60.0, 50.0, 55.0]
+    assert table.markdown().splitlines()[3] == \
         '| full | 85.000 | 100.00 | 90.0 | 70.0 | 80.0 |'
-    with open(out / 'comparison.csv') as file:
-        rows = list(csv.reader(file))
+    rows = list(csv.reader(table.csv().splitlines()))
+    assert rows[0] == table.header()
     assert rows[1] == ['adapter', '0.162112', '0.19', '91.0', '80.0',
                        '85.5']
-    assert (out / 'accuracy_vs_params.png').read_bytes()[:4] == \
-        b'\x89PNG'
+    table.plot(tmp_path / 'plot.png')
+    assert (tmp_path / 'plot.png').read_bytes()[:4] == b'\x89PNG'
 
 
 def test_two_real_tiny_runs(tmp_path, tiny_image_root):
@@ -155,5 +158,7 @@ def test_two_real_tiny_runs(tmp_path, tiny_image_root):
         == 132 / 1e6
     assert float(rows[0]['trainable params (M, with head, % of model)']) \
         > 132 / 1e6
-    assert 'adapterx' in output
+    assert '| adapterx |' in output
+    assert (tmp_path / 'out' / 'comparison.md').read_text().startswith(
+        '| method | trainable params (M, with head, % of model) |')
     assert (tmp_path / 'out' / 'accuracy_vs_params.png').stat().st_size > 0

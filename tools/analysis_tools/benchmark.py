@@ -30,9 +30,8 @@ from dataclasses import asdict
 import torch
 from mmengine.config import Config, DictAction
 
-from adapterx.benchmarking import (BenchmarkSettings, benchmark_config,
-                                   markdown_report, ratios_to)
-from adapterx.utils import register_all_modules
+from adapterx.benchmarking import (BenchmarkSettings, markdown_report,
+                                   ratios_to)
 
 
 def parse_args(argv=None):
@@ -83,6 +82,9 @@ def settings_of(args) -> BenchmarkSettings:
 
 def run_worker(args) -> None:
     """Measure the one method of this process."""
+    # Only the workers build models (see adapterx.benchmarking).
+    from adapterx.benchmarking.measure import benchmark_config
+    from adapterx.utils import register_all_modules
     register_all_modules()
     (config, ) = args.methods.values()
     cfg = Config.fromfile(config)

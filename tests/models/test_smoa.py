@@ -146,17 +146,34 @@ def test_pool_parameter_count():
 @pytest.mark.parametrize('num_heads', [1, 2])
 @pytest.mark.parametrize('routing', [dict(top_k=1), dict(top_k=2),
                                      dict(soft=True)])
-def test_batched_experts_equal_a_per_expert_loop(num_heads, routing):
+@pytest.mark.parametrize('autocast', [False, True])
+def test_batched_experts_equal_a_per_expert_loop(num_heads, routing,
+                                                 autocast):
+    """The two GEMMs of width N*r equal the plain formulation (every
+    expert's d-wide output materialised, gated, summed): fp32 to rounding,
+    under bf16 autocast (as trained on GPUs) to bf16's precision."""
     pool = random_pool(num_heads=num_heads)
     smoa = SMoA(pool, scale=1.0, **routing)
     x = torch.randn(3, 5, 16)
-    output = smoa(x)
-    gates = smoa.last_routing.gates
+    with torch.autocast('cpu', dtype=torch.bfloat16, enabled=autocast):
+        output = smoa(x)
+    assert output.dtype == (torch.bfloat16 if autocast else torch.float32)
+    # The reference uses the same routing, in fp32.
+    gates = smoa.last_routing.gates.float()
     assert gates.shape == (3, 5, num_heads, 4)
     sub_tokens = x.view(3, 5, num_heads, 16 // num_heads)
     expected = reference_mixture(pool, sub_tokens, gates).view(3, 5, 16)
     assert expected.abs().max() > 1  # a non-trivial comparison
-    torch.testing.assert_close(output, expected, rtol=1e-6, atol=2e-6)
+    if autocast:
+        # bf16 keeps 8 significant bits: each operand's rounding is up to
+        # 2**-9 relative, a few of them per product (~0.4% of the largest
+        # output here), far below what a wrong gate or expert would change.
+        scale = expected.abs().max().item()
+        torch.testing.assert_close(output.float(), expected, rtol=0,
+                                   atol=0.01 * scale)
+        assert (output.float() - expected).abs().max() > 0  # really bf16
+    else:
+        torch.testing.assert_close(output, expected, rtol=1e-6, atol=2e-6)
 
 
 def test_balance_loss_formula():

@@ -1,0 +1,171 @@
+"""Training-step time, throughput, peak memory, inference latency and
+trainable parameters of PEFT methods on one backbone, on synthetic inputs.
+
+    python tools/analysis_tools/benchmark.py [NAME=]CONFIG [[NAME=]CONFIG ...]
+        [--device cpu|cuda] [--amp bf16] [--compile] [--batch-size B]
+        [--img-size S | --num-points N] [--steps K] [--warmup W]
+        [--reference NAME] [--check-frozen-grads] [--out PREFIX]
+        [--cfg-options k=v ...]
+
+Each method (NAME defaults to the config's file name) is measured in a
+fresh process, so its peak memory is its own: the model is built from the
+config (random weights), frozen by the config's freeze hooks, and trained
+with AdamW on its trainable parameters on random inputs of the backbone's
+shape (images B x 3 x S x S, or point clouds B x N x 3). Times are medians
+over --steps steps after --warmup untimed ones. --reference expresses every
+method's numbers as ratios to that method's. --check-frozen-grads profiles
+one backward per method and reports any gradient computed for a frozen
+weight. Writes PREFIX.json and PREFIX.md (with this command line).
+"""
+import argparse
+import json
+import os
+import os.path as osp
+import shlex
+import subprocess
+import sys
+import tempfile
+from dataclasses import asdict
+
+import torch
+from mmengine.config import Config, DictAction
+
+from adapterx.benchmarking import (BenchmarkSettings, markdown_report,
+                                   ratios_to)
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('configs', nargs='+', metavar='[NAME=]CONFIG')
+    parser.add_argument('--device', default='cpu',
+                        help='cpu, cuda or cuda:N')
+    parser.add_argument('--amp', choices=['bf16'],
+                        help='bfloat16 autocast of the forward')
+    parser.add_argument('--compile', action='store_true',
+                        help='torch.compile the model')
+    parser.add_argument('--batch-size', type=int, default=8)
+    size = parser.add_mutually_exclusive_group()
+    size.add_argument('--img-size', type=int)
+    size.add_argument('--num-points', type=int)
+    parser.add_argument('--steps', type=int, default=10)
+    parser.add_argument('--warmup', type=int, default=3)
+    parser.add_argument('--reference', help='method the ratios are to')
+    parser.add_argument('--check-frozen-grads', action='store_true')
+    parser.add_argument('--out', default='work_dirs/benchmark/benchmark',
+                        help='writes OUT.json and OUT.md')
+    parser.add_argument('--cfg-options', nargs='+', default=[],
+                        metavar='KEY=VALUE', help='applied to every config')
+    parser.add_argument('--worker-output', help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    args.methods = {}
+    for item in args.configs:
+        name, _, config = item.rpartition('=')
+        name = name or osp.splitext(osp.basename(config))[0]
+        if name in args.methods:
+            parser.error(f'method {name!r} is given twice')
+        if not osp.isfile(config):
+            parser.error(f'no config file {config}')
+        args.methods[name] = config
+    if args.reference is not None and args.reference not in args.methods:
+        parser.error(f'--reference {args.reference!r} is none of '
+                     f'{list(args.methods)}')
+    return args
+
+
+def settings_of(args) -> BenchmarkSettings:
+    return BenchmarkSettings(
+        device=args.device, batch_size=args.batch_size,
+        img_size=args.img_size, num_points=args.num_points,
+        steps=args.steps, warmup=args.warmup, amp=args.amp,
+        compile=args.compile, check_frozen_grads=args.check_frozen_grads)
+
+
+def run_worker(args) -> None:
+    """Measure the one method of this process."""
+    # Only the workers build models (see adapterx.benchmarking).
+    from adapterx.benchmarking.measure import benchmark_config
+    from adapterx.utils import register_all_modules
+    register_all_modules()
+    (config, ) = args.methods.values()
+    cfg = Config.fromfile(config)
+    if args.cfg_options:
+        options = argparse.Namespace()
+        DictAction([], 'cfg_options')(None, options, args.cfg_options)
+        cfg.merge_from_dict(options.cfg_options)
+    result = benchmark_config(cfg, settings_of(args))
+    with open(args.worker_output, 'w') as file:
+        json.dump(result, file)
+
+
+def worker_command(name, config, args, output) -> list:
+    command = [
+        sys.executable, __file__, f'{name}={config}', '--device',
+        args.device, '--batch-size', str(args.batch_size), '--steps',
+        str(args.steps), '--warmup', str(args.warmup), '--worker-output',
+        output
+    ]
+    for flag, value in (('--amp', args.amp), ('--img-size', args.img_size),
+                        ('--num-points', args.num_points)):
+        if value is not None:
+            command += [flag, str(value)]
+    for flag, value in (('--compile', args.compile),
+                        ('--check-frozen-grads', args.check_frozen_grads)):
+        if value:
+            command.append(flag)
+    if args.cfg_options:
+        command += ['--cfg-options', *args.cfg_options]
+    return command
+
+
+def measure_in_subprocess(name, config, args) -> dict:
+    with tempfile.TemporaryDirectory() as folder:
+        output = osp.join(folder, 'result.json')
+        completed = subprocess.run(
+            worker_command(name, config, args, output),
+            capture_output=True, text=True)
+        if completed.returncode != 0:
+            raise RuntimeError(f'Benchmarking {name} ({config}) failed:\n'
+                               f'{completed.stderr[-4000:]}')
+        with open(output) as file:
+            return json.load(file)
+
+
+def main():
+    args = parse_args()
+    if args.worker_output:
+        return run_worker(args)
+    settings = settings_of(args)  # fails here on bad settings, not per method
+    results = {}
+    for name, config in args.methods.items():
+        print(f'Benchmarking {name} ({config}) ...', flush=True)
+        results[name] = measure_in_subprocess(name, config, args)
+    shapes = {name: tuple(r['input_shape']) for name, r in results.items()}
+    if len(set(shapes.values())) > 1:
+        raise ValueError(f'The methods take inputs of different shapes '
+                         f'{shapes}: not one backbone')
+    command = shlex.join(['python', *sys.argv])
+    # The workers inherit this environment (OMP_NUM_THREADS and all).
+    environment = dict(torch=torch.__version__,
+                       cpu_threads=torch.get_num_threads())
+    if settings.device.startswith('cuda'):
+        environment['gpu'] = torch.cuda.get_device_name(settings.device)
+    report = markdown_report(results, command,
+                             dict(asdict(settings), **environment),
+                             args.reference)
+    print(report)
+    os.makedirs(osp.dirname(args.out) or '.', exist_ok=True)
+    with open(f'{args.out}.json', 'w') as file:
+        json.dump(
+            dict(command=command, settings=asdict(settings),
+                 environment=environment,
+                 reference=args.reference, results=results,
+                 ratios=ratios_to(results, args.reference)
+                 if args.reference else None),
+            file, indent=2)
+    with open(f'{args.out}.md', 'w') as file:
+        file.write(report)
+    print(f'Wrote {args.out}.json and {args.out}.md')
+
+
+if __name__ == '__main__':
+    main()

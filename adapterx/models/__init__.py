@@ -11,3 +11,6 @@ __all__ = [
     'AdapterX', 'MoEViT', 'PeftImageClassifier', 'PointClassifier',
     'PointDataPreprocessor', 'PointClsHead', 'PointTransformer'
 ]
+from .dense import PeftViTDense, SimpleFeaturePyramid  # noqa: E402
+
+__all__ += ['PeftViTDense', 'SimpleFeaturePyramid']

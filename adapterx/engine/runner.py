@@ -99,7 +99,7 @@ class PeftRunner(Runner):
                 key: value
                 for key, value in loop.items() if key != 'by_epoch'
             }
-            loop['type'] = 'ResumableEpochBasedTrainLoop'
+            loop['type'] = 'adapterx.ResumableEpochBasedTrainLoop'
         loop = super().build_train_loop(loop)
         check_num_classes(self.model, loop.dataloader.dataset, 'training')
         return loop

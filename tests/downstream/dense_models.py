@@ -4,6 +4,7 @@ downstream configs' trainable patterns apply to it unchanged."""
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from mmengine.model import BaseModel
 
 from adapterx.registry import MODELS
 
@@ -31,24 +32,26 @@ def dense_backbone(peft, vit=None, out_indices=(0, 1, 2, 3)) -> dict:
         peft=peft)
 
 
-class TinySegmentor(nn.Module):
+class TinySegmentor(BaseModel):
     """Dense backbone, simple feature pyramid (strides 4 to 32) and a
     minimal decode head: the levels upsampled to stride 4 and summed, a 1x1
     convolution to class logits, upsampled to the input, per-pixel cross
-    entropy."""
+    entropy. Like mmseg's models, its losses are the head's only."""
 
     def __init__(self, backbone: dict, num_classes: int = 3):
         super().__init__()
         self.backbone = MODELS.build(backbone)
         self.neck = MODELS.build(
             dict(
-                type='SimpleFeaturePyramid',
+                type='adapterx.SimpleFeaturePyramid',
                 in_channels=EMBED_DIMS,
                 out_channels=16,
                 scale_factors=(4, 2, 1, 0.5)))
         self.decode_head = nn.Conv2d(16, num_classes, 1)
 
-    def forward(self, images):
+    def forward(self, images, labels=None, mode='tensor'):
+        if mode == 'loss':
+            return dict(loss_seg=self.loss(images, labels))
         levels = self.neck(self.backbone(images))
         size = levels[0].shape[-2:]
         fused = sum(

@@ -179,7 +179,8 @@ def test_real_config_builds_its_runner_and_trains(config, package,
     before = {n: p.detach().clone() for n, p in model.named_parameters()}
     for _ in range(2):
         losses = model.train_step(batch, optim_wrapper)
-    assert all(torch.isfinite(value) for value in losses.values())
+    assert all(torch.isfinite(torch.as_tensor(value)).all()
+               for value in losses.values())
     changed = {n for n, p in model.named_parameters()
                if not torch.equal(p, before[n])}
     assert changed <= trainable

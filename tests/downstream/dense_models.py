@@ -26,7 +26,7 @@ def tiny_vit(**overrides) -> dict:
 
 def dense_backbone(peft, vit=None, out_indices=(0, 1, 2, 3)) -> dict:
     return dict(
-        type='PeftViTDense',
+        type='adapterx.PeftViTDense',
         vit=vit or tiny_vit(),
         out_indices=out_indices,
         peft=peft)

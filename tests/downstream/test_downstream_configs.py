@@ -57,7 +57,7 @@ def test_adapterx_parts_build_and_train_adapterx_set():
     assert RUNNERS.get(base.runner_type) is PeftRunner
     dense = torch.nn.Module()
     dense.backbone = MODELS.build(
-        dict(type='PeftViTDense', vit=base.vit_b16, out_indices=(11, ),
+        dict(type='adapterx.PeftViTDense', vit=base.vit_b16, out_indices=(11, ),
              peft=base.peft))
     dense.decode_head = torch.nn.Conv2d(768, 2, 1)
     freeze_hook = HOOKS.build(base.custom_hooks[0])

@@ -6,7 +6,7 @@ segmentation model whose ViT stays frozen."""
 import json
 
 import torch
-from mmengine import Config
+from mmengine import Config, DefaultScope
 from mmengine.registry import MODELS as MMENGINE_MODELS
 from mmengine.registry import RUNNERS as MMENGINE_RUNNERS
 
@@ -34,8 +34,7 @@ def test_peft_runner_trains_under_another_default_scope(tmp_path):
         runner_type=base.runner_type,
         custom_hooks=base.custom_hooks,
         model=dict(type='DownstreamTinySegmentor',
-                   backbone=dict(dense_backbone(adapterx),
-                                 type='adapterx.PeftViTDense')),
+                   backbone=dense_backbone(adapterx)),
         work_dir=str(tmp_path),
         train_dataloader=dict(
             dataset=samples(), sampler=dict(type='DefaultSampler'),
@@ -44,14 +43,18 @@ def test_peft_runner_trains_under_another_default_scope(tmp_path):
         optim_wrapper=dict(
             type='OptimWrapper', optimizer=dict(type='AdamW', lr=1e-2)),
         default_hooks=dict(checkpoint=None, logger=None)))
-    runner = MMENGINE_RUNNERS.build(cfg)
-    assert type(runner) is PeftRunner
-    model = runner.model
-    model.init_weights()  # train() would otherwise initialize after the copy
-    frozen_vit = {n: p.detach().clone() for n, p in model.named_parameters()
-                  if not p.requires_grad}
-    assert any('.layers.0.attn.' in name for name in frozen_vit)
-    runner.train()  # ParameterFreezeHook verifies the frozen tensors after
+    # The runner makes its default scope the current one; the block takes
+    # it away again for the tests that follow.
+    with DefaultScope.overwrite_default_scope('mmengine'):
+        runner = MMENGINE_RUNNERS.build(cfg)
+        assert type(runner) is PeftRunner
+        model = runner.model
+        model.init_weights()  # train() would initialize after the copy
+        frozen_vit = {n: p.detach().clone()
+                      for n, p in model.named_parameters()
+                      if not p.requires_grad}
+        assert any('.layers.0.attn.' in name for name in frozen_vit)
+        runner.train()  # ParameterFreezeHook verifies the frozen tensors
     for name, parameter in model.named_parameters():
         if name in frozen_vit:
             assert torch.equal(parameter, frozen_vit[name]), name

@@ -161,8 +161,7 @@ def test_builds_in_adapterx_scope_from_another_codebase():
     class NotTheViT(torch.nn.Module):
         pass
 
-    cfg = dict(dense_backbone(dict(type='AdapterX', num_experts=2)),
-               type='adapterx.PeftViTDense')
+    cfg = dense_backbone(dict(type='AdapterX', num_experts=2))
     with DefaultScope.overwrite_default_scope('downstream_codebase'):
         backbone = downstream.build(cfg)
     assert type(backbone.encoder).__name__ == 'AdapterX'

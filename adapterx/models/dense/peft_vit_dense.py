@@ -23,7 +23,7 @@ class _AttachLossGradient(torch.autograd.Function):
     @staticmethod
     def forward(ctx, feature: Tensor, loss: Tensor) -> Tensor:
         ctx.loss_shape = loss.shape
-        return feature.view_as(feature)
+        return feature.clone()
 
     @staticmethod
     def backward(ctx, grad: Tensor):
@@ -55,7 +55,8 @@ class PeftViTDense(BaseModule):
     Auxiliary losses of the wrapper (``auxiliary_losses()``, Adapter-X's
     load balancing) train too, although mmseg's and mmdet's models never
     ask for them: in training their gradient is attached to the last
-    output map, which every decoder uses. They are not in the logged loss.
+    output map (which UPerNet and the ViTDet pyramid both use; a decoder
+    that ignores it would drop them). They are not in the logged loss.
 
     Args:
         vit (dict): A ViT that returns feature maps: mmpretrain's

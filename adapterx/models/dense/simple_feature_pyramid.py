@@ -1,4 +1,4 @@
-from typing import Sequence, Tuple
+from typing import Optional, Sequence, Tuple
 
 import torch.nn as nn
 import torch.nn.functional as F
@@ -60,7 +60,7 @@ class SimpleFeaturePyramid(BaseModule):
                  in_channels: int,
                  out_channels: int,
                  scale_factors: Sequence[float] = (4, 2, 1, 0.5),
-                 num_outs: int = None,
+                 num_outs: Optional[int] = None,
                  norm_cfg: dict = dict(type='LN2d', eps=1e-6),
                  init_cfg=None):
         super().__init__(init_cfg=init_cfg)

@@ -5,8 +5,11 @@
 # Adapter-X, the pyramid and the RPN / RoI heads train. mmdet's 1x schedule
 # and pipeline, 8 GPUs x 2 images; AdamW and its learning rate are a
 # [choice], not tuned.
-#   python mmdetection/tools/train.py THIS_CONFIG             (one GPU)
-#   bash mmdetection/tools/dist_train.sh THIS_CONFIG 8
+# From the adapterx repository root (adapterx importable, weights under
+# pretrained/), with mmdetection's tools/ (its wheel ships them as
+# mmdet/.mim/tools/):
+#   python $TOOLS/train.py THIS_CONFIG
+#   torchrun --nproc_per_node=8 $TOOLS/train.py THIS_CONFIG --launcher pytorch
 _base_ = [
     'mmdet::_base_/models/mask-rcnn_r50_fpn.py',
     'mmdet::_base_/datasets/coco_instance.py',

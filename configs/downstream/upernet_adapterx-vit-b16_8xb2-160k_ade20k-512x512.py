@@ -4,8 +4,11 @@
 # Adapter-X, the pyramid and the heads train. 8 GPUs x 2 images, 160k
 # iterations (mmseg's ViT-UPerNet recipe; the learning rate is a [choice],
 # not tuned).
-#   python mmsegmentation/tools/train.py THIS_CONFIG          (one GPU)
-#   bash mmsegmentation/tools/dist_train.sh THIS_CONFIG 8
+# From the adapterx repository root (adapterx importable, weights under
+# pretrained/), with mmsegmentation's tools/ (its wheel ships them as
+# mmseg/.mim/tools/):
+#   python $TOOLS/train.py THIS_CONFIG
+#   torchrun --nproc_per_node=8 $TOOLS/train.py THIS_CONFIG --launcher pytorch
 _base_ = [
     'mmseg::_base_/models/upernet_vit-b16_ln_mln.py',
     'mmseg::_base_/datasets/ade20k.py',

@@ -67,7 +67,9 @@ class GuardedAmpOptimWrapper(NonFiniteLossGuard, AmpOptimWrapper):
 
 
 # What PeftRunner builds for mmengine's own wrapper types.
+# Scoped, so that they are found under any default scope (mmseg's and
+# mmdet's configs run PeftRunner under theirs).
 GUARDED_TYPES = {
-    'OptimWrapper': 'GuardedOptimWrapper',
-    'AmpOptimWrapper': 'GuardedAmpOptimWrapper',
+    'OptimWrapper': 'adapterx.GuardedOptimWrapper',
+    'AmpOptimWrapper': 'adapterx.GuardedAmpOptimWrapper',
 }

@@ -1,0 +1,25 @@
+"""The PEFT methods the dense-backbone tests run, each with the backbone
+patterns it trains. Any wrapper built as ``dict(peft, module=vit)`` whose
+forward returns the ViT's feature maps (its extra tokens left out) belongs
+here: add the baselines' entries as they land."""
+import pytest
+from mmengine import Config
+
+from ..utils import REPO_ROOT
+
+DENSE_BASE = REPO_ROOT / 'configs' / 'downstream' / '_base_' / \
+    'adapterx_vit_b16_dense.py'
+# Everything outside the backbone (neck, decode heads) trains in every
+# downstream config.
+OUTSIDE_BACKBONE = r'^(?!backbone\.)'
+
+_adapterx = Config.fromfile(DENSE_BASE)
+
+PEFT_METHODS = [
+    # The frozen ViT as it is: only the neck and head train.
+    pytest.param(None, [OUTSIDE_BACKBONE], id='no_peft'),
+    # Adapter-X with the downstream configs' settings and trainable set.
+    pytest.param(
+        _adapterx.peft.to_dict(), list(_adapterx.dense_trainable),
+        id='adapterx'),
+]

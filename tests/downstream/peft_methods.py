@@ -23,3 +23,28 @@ PEFT_METHODS = [
         _adapterx.peft.to_dict(), list(_adapterx.dense_trainable),
         id='adapterx'),
 ]
+
+
+def _baseline(method):
+    """A classification PEFT base (configs/_base_/peft/) on the dense
+    backbone: its backbone patterns under the dense backbone's names
+    (backbone.encoder.*), and everything outside the backbone in place of
+    the classification head."""
+    cfg = Config.fromfile(REPO_ROOT / 'configs' / '_base_' / 'peft' /
+                          f'{method}.py')
+    patterns = [
+        pattern.replace(r'^backbone\.', r'^backbone\.encoder\.')
+        for pattern in cfg.custom_hooks[0]['trainable']
+        if pattern != r'^head\.'
+    ]
+    peft = None if cfg.peft is None else cfg.peft.to_dict()
+    return pytest.param(peft, patterns + [OUTSIDE_BACKBONE], id=method)
+
+
+# Convpass is left out: its 3x3 convolution needs a square patch grid, and
+# dense inputs rarely give one.
+PEFT_METHODS += [
+    _baseline(method) for method in ('bitfit', 'lora', 'ssf', 'fact_tt',
+                                     'fact_tk', 'vpt_shallow', 'vpt_deep',
+                                     'adaptformer')
+]

@@ -12,6 +12,7 @@ import contextlib
 import os
 import pickle
 import re
+import struct
 
 import numpy as np
 import torch
@@ -47,6 +48,26 @@ class UntrustedCheckpointError(RuntimeError):
     """A file needs unpickling beyond tensors and the allowed types."""
 
 
+class UnreadableCheckpointError(ValueError):
+    """A file is not a PyTorch checkpoint that can be read (truncated,
+    corrupt, or another kind of file)."""
+
+
+# What torch.load raises on a file that is not a readable checkpoint: its
+# zip reader (RuntimeError) and, for other bytes, the legacy format's
+# unpickler (EOFError, struct.error, KeyError on an unknown opcode, ...).
+_UNREADABLE_ERRORS = (RuntimeError, EOFError, KeyError, ValueError,
+                      struct.error, pickle.UnpicklingError)
+
+
+def _unreadable(filename, error) -> UnreadableCheckpointError:
+    reason = str(error).strip().splitlines()[0] if str(error).strip() \
+        else type(error).__name__
+    return UnreadableCheckpointError(
+        f'{filename} cannot be read as a PyTorch checkpoint (truncated, '
+        f'corrupt or not a .pth file): {reason}')
+
+
 def load_weights_only(filename, map_location='cpu', trust=False,
                       allowed_globals=(), how_to_trust='trust=True'):
     """``torch.load`` with ``weights_only=True``, or in full if trusted.
@@ -65,22 +86,31 @@ def load_weights_only(filename, map_location='cpu', trust=False,
     Raises:
         UntrustedCheckpointError: The file needs other globals and ``trust``
             is False; the message names the file and the global.
+        UnreadableCheckpointError: The file is truncated, corrupt or no
+            PyTorch checkpoint; the message names it.
     """
     with torch.serialization.safe_globals(list(allowed_globals)):
         try:
             return torch.load(
                 filename, map_location=map_location, weights_only=True)
         except pickle.UnpicklingError as error:
+            found = re.search(r'Unsupported global: GLOBAL (\S+)', str(error))
+            if found is None and 'Weights only load failed' not in str(error):
+                raise _unreadable(filename, error) from error
             if not trust:
-                found = re.search(r'Unsupported global: GLOBAL (\S+)',
-                                  str(error))
                 what = f'the global {found.group(1)}' if found else \
                     'objects other than tensors'
                 raise UntrustedCheckpointError(
                     f'{filename} needs full unpickling ({what}), which can '
                     'run arbitrary code; refused. If you trust the origin '
                     f'of the file: {how_to_trust}.') from error
-    return torch.load(filename, map_location=map_location, weights_only=False)
+        except _UNREADABLE_ERRORS as error:
+            raise _unreadable(filename, error) from error
+    try:
+        return torch.load(
+            filename, map_location=map_location, weights_only=False)
+    except _UNREADABLE_ERRORS as error:
+        raise _unreadable(filename, error) from error
 
 
 def load_runner_checkpoint(filename, map_location='cpu', trust=False):

@@ -8,7 +8,9 @@ from mmengine.logging.history_buffer import HistoryBuffer
 
 from adapterx.engine import (capture_random_state, load_runner_checkpoint,
                              restore_random_state)
-from adapterx.engine.checkpoint import UntrustedCheckpointError, atomic_file
+from adapterx.engine.checkpoint import (UnreadableCheckpointError,
+                                       UntrustedCheckpointError, atomic_file,
+                                       load_weights_only)
 
 
 class NotATensor:
@@ -52,6 +54,26 @@ def test_arbitrary_pickle_is_refused_unless_trusted(tmp_path):
     assert 'NotATensor' in str(error.value)
     assert 'trust_checkpoint' in str(error.value)
     assert load_runner_checkpoint(str(path), trust=True)['payload'].value == 3
+
+
+@pytest.mark.parametrize('damage', ['truncated', 'legacy_truncated',
+                                    'not_a_checkpoint', 'empty'])
+def test_unreadable_file_is_named(tmp_path, damage):
+    """A damaged or foreign file is reported as such, with its name, not as
+    a raw reader error, and not as a file that needs trust."""
+    path = tmp_path / 'weights.pth'
+    torch.save({'w': torch.ones(4)}, path,
+               _use_new_zipfile_serialization=damage != 'legacy_truncated')
+    data = path.read_bytes()
+    path.write_bytes({
+        'truncated': data[:len(data) // 2],
+        'legacy_truncated': data[:40],
+        'not_a_checkpoint': b'hello world' * 10,
+        'empty': b'',
+    }[damage])
+    for trust in (False, True):
+        with pytest.raises(UnreadableCheckpointError, match=str(path)):
+            load_weights_only(str(path), trust=trust)
 
 
 def test_random_state_round_trip():

@@ -5,6 +5,7 @@ import torch.nn as nn
 from torch import Tensor
 
 from adapterx.registry import ADAPTERS, MODELS
+from ..adapters.smoa import switch_balance_loss
 from ..peft.block_patching import (BlockAdditions, BlockPatchedBackbone,
                                    PromptStore)
 
@@ -221,9 +222,12 @@ BlockPatchedBackbone`); :meth:`unwrap` takes both away again.
         """The weighted load-balancing loss of the last forward."""
         if self.balance_loss_weight == 0:
             return {}
+        # A forward without autograd leaves the loss out (SMoA); a loss
+        # asked for afterwards (validation loss) is computed from the probs.
         losses = [
-            smoa.balance_loss for block in self._blocks
-            for smoa in block.adapterx.smoas()
+            switch_balance_loss(smoa.last_routing.probs)
+            if smoa.balance_loss is None else smoa.balance_loss
+            for block in self._blocks for smoa in block.adapterx.smoas()
         ]
         return dict(loss_balance=self.balance_loss_weight *
                     torch.stack(losses).mean())

@@ -108,6 +108,31 @@ class SharedExpertPool(nn.Module):
         if self.expert_embeddings is not None:
             nn.init.orthogonal_(self.expert_embeddings, gain=0.32)
 
+    def down_projection(self) -> Tensor:
+        """Every expert's down-projection side by side, (d/H, N * r): one
+        GEMM computes all the hidden activations."""
+        num_experts, head_dims, rank = self.down_weight.shape
+        return self.down_weight.permute(1, 0, 2).reshape(
+            head_dims, num_experts * rank)
+
+    def expert_hidden(self, projected: Tensor) -> Tensor:
+        """(..., N * r) down-projected sub-tokens (without bias) -> the
+        experts' hidden activations."""
+        hidden = self.activation(projected + self.down_bias.flatten())
+        # nn.Dropout(0) still dispatches an op per call in training.
+        return self.dropout(hidden) if self.dropout.p else hidden
+
+    def combine(self, hidden: Tensor, gates: Tensor) -> Tensor:
+        """Gate each expert's hidden slice and sum the experts through one
+        up-projection: (..., N * r), gates (..., N) -> (..., d/H)."""
+        num_experts, rank, head_dims = self.up_weight.shape
+        # Broadcasting the gate over its expert's r units is the same
+        # product as a repeat_interleave'd gate, without the copy.
+        gated = (hidden.unflatten(-1, (num_experts, rank)) *
+                 gates.unsqueeze(-1)).flatten(-2)
+        up = self.up_weight.reshape(num_experts * rank, head_dims)
+        return gated @ up + gates @ self.up_bias
+
     def forward(self, tokens: Tensor, gates: Tensor) -> Tensor:
         """Mix the experts' outputs per sub-token.
 
@@ -119,12 +144,5 @@ class SharedExpertPool(nn.Module):
         Returns:
             Tensor: (B, L, H, d/H), sum_n gates[..., n] * expert_n(tokens).
         """
-        num_experts, head_dims, rank = self.down_weight.shape
-        down = self.down_weight.permute(1, 0, 2).reshape(
-            head_dims, num_experts * rank)
-        hidden = self.activation(
-            tokens @ down + self.down_bias.reshape(num_experts * rank))
-        hidden = self.dropout(hidden)
-        gated = hidden * gates.repeat_interleave(rank, dim=-1)
-        up = self.up_weight.reshape(num_experts * rank, head_dims)
-        return gated @ up + gates @ self.up_bias
+        return self.combine(
+            self.expert_hidden(tokens @ self.down_projection()), gates)

@@ -1,4 +1,4 @@
-from typing import NamedTuple
+from typing import NamedTuple, Optional
 
 import torch
 import torch.nn as nn
@@ -10,10 +10,11 @@ from .expert_pool import check_sizes
 
 
 class RoutingResult(NamedTuple):
-    """gates and probs are (B, L, H, N); balance_loss is a scalar."""
+    """gates and probs are (B, L, H, N); balance_loss is a scalar, None
+    when computed without autograd."""
     gates: Tensor
     probs: Tensor
-    balance_loss: Tensor
+    balance_loss: Optional[Tensor]
 
 
 def switch_balance_loss(probs: Tensor) -> Tensor:
@@ -77,6 +78,31 @@ class TokenRouter(nn.Module):
         self.projection = nn.Linear(
             embed_dims // num_heads, routing_dims, bias=False)
 
+    def scoring_weight(self, expert_embeddings: Tensor) -> Tensor:
+        """(d/H, N): the projection, the L2-normalised expert embeddings and
+        the temperature folded into one matrix, so the logits of a
+        sub-token are one product (and can share a GEMM with the experts'
+        down-projection, see :class:`SMoA`)."""
+        return self.projection.weight.T @ (
+            F.normalize(expert_embeddings, dim=-1).T / self.temperature)
+
+    def route(self, logits: Tensor) -> RoutingResult:
+        """Gates and probabilities from the (B, L, H, N) logits.
+
+        The balance loss is only a training signal: without autograd it is
+        left out (None) rather than computed for nothing at inference.
+        """
+        probs = torch.softmax(logits, dim=-1)
+        if self.soft:
+            gates = probs
+        else:
+            top_values, top_indices = probs.topk(self.top_k, dim=-1)
+            gates = torch.zeros_like(probs).scatter(-1, top_indices,
+                                                    top_values)
+        balance_loss = switch_balance_loss(probs) \
+            if torch.is_grad_enabled() else None
+        return RoutingResult(gates, probs, balance_loss)
+
     def forward(self, sub_tokens: Tensor,
                 expert_embeddings: Tensor) -> RoutingResult:
         """Route sub-tokens to experts.
@@ -87,15 +113,7 @@ class TokenRouter(nn.Module):
                 embeddings, raw: they are L2-normalised here.
 
         Returns:
-            RoutingResult: gates and probs (B, L, H, N), balance_loss.
+            RoutingResult: gates and probs (B, L, H, N), balance_loss (None
+            without autograd).
         """
-        logits = self.projection(sub_tokens) @ F.normalize(
-            expert_embeddings, dim=-1).T
-        probs = torch.softmax(logits / self.temperature, dim=-1)
-        if self.soft:
-            gates = probs
-        else:
-            top_values, top_indices = probs.topk(self.top_k, dim=-1)
-            gates = torch.zeros_like(probs).scatter(-1, top_indices,
-                                                    top_values)
-        return RoutingResult(gates, probs, switch_balance_loss(probs))
+        return self.route(sub_tokens @ self.scoring_weight(expert_embeddings))

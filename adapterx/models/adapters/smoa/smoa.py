@@ -1,5 +1,6 @@
 from typing import Union
 
+import torch
 import torch.nn as nn
 from torch import Tensor
 
@@ -72,17 +73,29 @@ class SMoA(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         """(B, L, d) -> (B, L, d), scaled. Keeps the routing of the call in
-        ``last_routing`` and its load-balancing loss in ``balance_loss``."""
+        ``last_routing`` and its load-balancing loss in ``balance_loss``
+        (None when run without autograd)."""
         pool = self.expert_pool
         batch, length, dims = x.shape
         sub_tokens = x.reshape(batch, length, pool.num_heads,
                                dims // pool.num_heads)
+        down = pool.down_projection()
         if self.router is None:
             ones = x.new_ones(batch, length, pool.num_heads, 1)
-            routing = RoutingResult(ones, ones, switch_balance_loss(ones))
+            routing = RoutingResult(
+                ones, ones,
+                switch_balance_loss(ones) if torch.is_grad_enabled() else None)
+            projected = sub_tokens @ down
         else:
-            routing = self.router(sub_tokens, pool.expert_embeddings)
-        mixed = pool(sub_tokens, routing.gates).reshape(batch, length, dims)
+            # The router's logits and the experts' down-projection read the
+            # same sub-tokens: one GEMM of width N * r + N computes both.
+            scoring = self.router.scoring_weight(pool.expert_embeddings)
+            projected, logits = (
+                sub_tokens @ torch.cat([down, scoring], dim=1)).split(
+                    [down.shape[1], scoring.shape[1]], dim=-1)
+            routing = self.router.route(logits)
+        mixed = pool.combine(pool.expert_hidden(projected),
+                             routing.gates).reshape(batch, length, dims)
         self.balance_loss = routing.balance_loss
         self.last_routing = routing
         scale = self.scale(x) if isinstance(self.scale,

@@ -22,8 +22,10 @@ pip=("$venv/bin/python" -m pip install --disable-pip-version-check -q)
 if ! "$venv/bin/python" -c 'import mmcv.ops' 2>/dev/null; then
   build="$venv/mmcv-build"
   rm -rf "$build" && mkdir -p "$build"
+  # Without build isolation: mmcv's setup.py imports pkg_resources, which
+  # the newest setuptools of an isolated build lacks.
   "$venv/bin/python" -m pip download --disable-pip-version-check -q \
-    --no-deps --no-binary :all: mmcv==2.1.0 -d "$build"
+    --no-deps --no-build-isolation --no-binary :all: mmcv==2.1.0 -d "$build"
   tar xzf "$build/mmcv-2.1.0.tar.gz" -C "$build"
   # torch 2.14's headers need C++20; mmcv 2.1.0's setup.py asks for C++17.
   sed -i 's/-std=c++17/-std=c++20/' "$build/mmcv-2.1.0/setup.py"

@@ -41,6 +41,7 @@ from adapterx.models.partial_ft import (align_keys, complete_state,
                                         load_checkpoint_weights)
 from adapterx.registry import DATASETS, MODELS
 from adapterx.utils import register_all_modules
+from adapterx.utils.tool_args import add_trust_argument
 
 
 def parse_args():
@@ -55,9 +56,7 @@ def parse_args():
     parser.add_argument('--static', nargs='+',
                         help='overrides cfg.merging.static')
     parser.add_argument('--work-dir')
-    parser.add_argument('--trust-checkpoint', action='store_true',
-                        help='allow full unpickling of the checkpoints '
-                        '(only for files whose origin you trust)')
+    add_trust_argument(parser, 'the checkpoints')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     return parser.parse_args()
 

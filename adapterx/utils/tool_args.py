@@ -5,16 +5,22 @@ import os.path as osp
 from mmengine.config import DictAction
 
 
-def add_common_arguments(parser, checkpoint_help: str) -> None:
-    """--work-dir, --trust-checkpoint, --cfg-options, --launcher and the
-    launcher's --local-rank."""
-    parser.add_argument('--work-dir', help='directory for logs and outputs')
+def add_trust_argument(parser, checkpoint_help: str) -> None:
+    """--trust-checkpoint: full unpickling of ``checkpoint_help``'s files,
+    refused by default (weights-only loading)."""
     parser.add_argument(
         '--trust-checkpoint',
         action='store_true',
         help=f'allow full unpickling of {checkpoint_help} if it holds more '
         'than tensors and runner state (can run arbitrary code: only for '
         'files whose origin you trust)')
+
+
+def add_common_arguments(parser, checkpoint_help: str) -> None:
+    """--work-dir, --trust-checkpoint, --cfg-options, --launcher and the
+    launcher's --local-rank."""
+    parser.add_argument('--work-dir', help='directory for logs and outputs')
+    add_trust_argument(parser, checkpoint_help)
     parser.add_argument(
         '--cfg-options',
         nargs='+',

@@ -35,6 +35,7 @@ from adapterx.models.partial_ft import load_checkpoint_weights
 from adapterx.models.peft_methods import merge_backbone
 from adapterx.registry import MODELS
 from adapterx.utils import register_all_modules
+from adapterx.utils.tool_args import add_trust_argument
 
 
 def parse_args():
@@ -42,11 +43,7 @@ def parse_args():
     parser.add_argument('config', help='the config the model trained with')
     parser.add_argument('checkpoint', help='runner or trainable-only file')
     parser.add_argument('out', help='where to write the merged checkpoint')
-    parser.add_argument(
-        '--trust-checkpoint',
-        action='store_true',
-        help='allow full unpickling of CHECKPOINT if it holds more than '
-        'tensors and runner state (only for files you trust)')
+    add_trust_argument(parser, 'CHECKPOINT')
     parser.add_argument('--cfg-options',
                         nargs='+',
                         action=DictAction,

@@ -21,6 +21,7 @@ from adapterx.engine.hooks.ewa_hook import save_dense_checkpoint
 from adapterx.models.ewa import MoEFFN
 from adapterx.registry import MODELS
 from adapterx.utils import register_all_modules
+from adapterx.utils.tool_args import add_trust_argument
 
 
 def parse_args():
@@ -28,12 +29,7 @@ def parse_args():
     parser.add_argument('config', help='the MoE config of the checkpoint')
     parser.add_argument('checkpoint', help='runner checkpoint (.pth)')
     parser.add_argument('dst', help='output .pth of the dense model')
-    parser.add_argument(
-        '--trust-checkpoint',
-        action='store_true',
-        help='allow full unpickling of CHECKPOINT if it holds more than '
-        'tensors and runner state (can run arbitrary code: only for files '
-        'whose origin you trust)')
+    add_trust_argument(parser, 'CHECKPOINT')
     return parser.parse_args()
 
 

@@ -1,6 +1,7 @@
 """Uniform or greedy soup of fine-tuned checkpoints (full or partial).
 
-    python tools/model_soups.py CONFIG CKPT CKPT [CKPT ...] --out SOUP.pth
+    python tools/model_soups.py CONFIG CKPT CKPT [CKPT ...]
+        --out SOUP.safetensors
         [--mode {uniform,greedy}] [--split {val,test}]
         [--metric accuracy/top1] [--work-dir DIR] [--trust-checkpoint]
         [--cfg-options k=v ...]
@@ -8,7 +9,8 @@
 CONFIG is the task config the checkpoints were trained with: it gives the
 model, the pretrained weights every checkpoint must have started from
 (``model.backbone.init_cfg``) and the data. Each CKPT is a runner checkpoint
-(``epoch_N.pth``) or a trainable-only one (``trainable_epoch_N.pth``, whose
+(``epoch_N.pth``) or a trainable-only one
+(``trainable_epoch_N.safetensors``, or ``.pth`` from older versions, whose
 frozen tensors are the pretrained ones: zero delta).
 
 - ``uniform``: the pretrained weights plus the mean of the K deltas.
@@ -17,17 +19,17 @@ frozen tensors are the pretrained ones: zero delta).
   one joins only if the soup's score rises.
 
 The soup's score on ``--split`` is printed, and the soup is written to
-``--out`` as a runner checkpoint (``tools/test.py CONFIG SOUP.pth``), its
-recipe and scores under ``meta['adapterx_soup']``. Checkpoints of another
+``--out``, a safetensors file (no pickle) that ``tools/test.py CONFIG
+SOUP.safetensors`` evaluates; its recipe and scores are in the JSON
+metadata under ``adapterx_soup``. Checkpoints of another
 label space or from other pretrained weights are refused, naming the file
 (see ``adapterx/models/partial_ft/soups.py``).
 """
 import argparse
 
-import torch
 from mmengine.config import Config
 
-from adapterx.engine.checkpoint import atomic_file
+from adapterx.engine.checkpoint import check_safetensors_name, save_weights
 from adapterx.models.partial_ft import (check_ingredients, greedy_soup,
                                         ingredient_states,
                                         load_checkpoint_weights,
@@ -44,7 +46,7 @@ def parse_args():
     parser.add_argument('config', help='the task config of the checkpoints')
     parser.add_argument(
         'checkpoints', nargs='+', help='fine-tuned checkpoints')
-    parser.add_argument('--out', required=True, help='output .pth')
+    parser.add_argument('--out', required=True, help='output .safetensors')
     parser.add_argument(
         '--mode', choices=['uniform', 'greedy'], default='greedy')
     parser.add_argument(
@@ -75,6 +77,8 @@ def scorer(runner, split, metric):
 
 def main():
     args = parse_args()
+    # Before any scoring, rather than when writing.
+    check_safetensors_name(args.out, "the soup's weights (--out)")
     duplicated = sorted({path for path in args.checkpoints
                          if args.checkpoints.count(path) > 1})
     if duplicated:
@@ -124,8 +128,7 @@ def main():
     meta = dict(adapterx_soup=summary, cfg=cfg.pretty_text)
     if recorded:
         meta['dataset_meta'] = recorded[0]['dataset_meta']
-    with atomic_file(args.out) as temporary:
-        torch.save(dict(state_dict=soup, meta=meta), temporary)
+    save_weights(args.out, soup, meta)
 
     for path, own_score in scores.items():
         print(f'ingredient {path}: {args.metric} {own_score:.4f}')

@@ -16,7 +16,8 @@ from .optim_wrappers import GUARDED_TYPES
 from .hooks import (AtomicCheckpointHook, EpochSeedHook, ParameterFreezeHook,
                     RankConsistencyHook)
 from .consistency import check_num_classes
-from .checkpoint import (atomic_file, load_runner_checkpoint,
+from .checkpoint import (atomic_file, drop_stored_config,
+                         load_runner_checkpoint, plain_log_scalars,
                          runner_checkpoint_types)
 from .trainable_weights import TRAINABLE_ONLY_KEY, load_trainable_state_dict
 from .random_state import capture_random_state
@@ -49,7 +50,10 @@ class PeftRunner(Runner):
     - Runner checkpoints load under ``torch.load(weights_only=True)`` with
       only the types such checkpoints contain allowed; full unpickling only
       for a file the config trusts explicitly (``trust_checkpoint=True``),
-      see :func:`load_runner_checkpoint`.
+      see :func:`load_runner_checkpoint`. A config stored in a checkpoint
+      is never executed (mmengine's ``resume`` would run
+      ``meta['config']``): it is dropped on loading, and the GPU count it
+      records is read as plain data (:func:`drop_stored_config`).
     - Each epoch's random draws depend on the seed and the epoch only
       (:class:`EpochSeedHook`, always registered), and the generators' state
       is saved in every checkpoint for a resume in the middle of an epoch,
@@ -231,9 +235,37 @@ class PeftRunner(Runner):
                     model, checkpoint, strict, revise_keys=revise_keys)
             self._has_loaded = True
             self.logger.info(f'Load checkpoint from {filename}')
+        self._stored_gpu_ids = drop_stored_config(checkpoint, filename)
         self._loaded_random_state = checkpoint.get('meta',
                                                    {}).get('random_state')
         return checkpoint
+
+    def resume(self, filename, *args, **kwargs):
+        super().resume(filename, *args, **kwargs)
+        self._check_resumed_gpu_count(filename)
+
+    def _check_resumed_gpu_count(self, filename) -> None:
+        # mmengine's check, on the GPU ids read from the stored config as
+        # data (it executes the config to get them).
+        gpu_ids = self._stored_gpu_ids
+        if not gpu_ids or len(gpu_ids) == self._world_size:
+            return
+        if not (self.auto_scale_lr or {}).get('enable', False):
+            raise RuntimeError(
+                f'{filename} was trained on {len(gpu_ids)} GPU(s), this run '
+                f'has {self._world_size} process(es): the learning rate '
+                'would not fit the batch size. Resume with the same number, '
+                "or set auto_scale_lr=dict(enable=True, base_batch_size=...)")
+        self.logger.info(
+            f'{filename} was trained on {len(gpu_ids)} GPU(s), this run has '
+            f'{self._world_size}: the learning rate is scaled by '
+            f'auto_scale_lr={self.auto_scale_lr}')
+
+    def call_hook(self, fn_name: str, **kwargs) -> None:
+        super().call_hook(fn_name, **kwargs)
+        if fn_name == 'before_save_checkpoint':
+            # After every hook, so that whatever they store is converted.
+            plain_log_scalars(kwargs['checkpoint'])
 
     def save_checkpoint(self, out_dir, filename, *args, meta=None, **kwargs):
         meta = dict(meta or {}, random_state=capture_random_state())

@@ -52,18 +52,19 @@ def test_dense_model_tests_like_the_averaged_moe(runs, tiny_image_root):
     moe_accuracy = runner.test()['accuracy/top1']
     metrics_file = work_dir / 'dense_metrics.json'
     run_tool(sys.executable, REPO_ROOT / 'tools' / 'test.py', DENSE_TINY,
-             work_dir / 'dense_final.pth', '--work-dir', work_dir / 'test',
+             work_dir / 'dense_final.safetensors', '--work-dir',
+             work_dir / 'test',
              '--dump-metrics', metrics_file, '--cfg-options',
              *data_root_options(tiny_image_root))
     metrics = json.loads(metrics_file.read_text())
     assert metrics['accuracy/top1'] == moe_accuracy
 
-    converted = work_dir / 'converted.pth'
+    converted = work_dir / 'converted.safetensors'
     run_tool(sys.executable,
              REPO_ROOT / 'tools' / 'model_converters' / 'ewa_to_dense.py',
              EWA_CONFIGS / 'tiny' / 'vit_tiny_ewa.py',
              work_dir / 'epoch_2.pth', converted)
-    at_end = load_runner_checkpoint(str(work_dir / 'dense_final.pth'))
+    at_end = load_runner_checkpoint(str(work_dir / 'dense_final.safetensors'))
     from_cli = load_runner_checkpoint(str(converted))
     assert at_end['state_dict'].keys() == from_cli['state_dict'].keys()
     assert all(torch.equal(tensor, from_cli['state_dict'][key])

@@ -212,7 +212,7 @@ def test_cli_writes_a_file_that_the_pretrained_init_loads_strictly(tmp_path):
                                             group_dims=256)
     torch.save({'base_model': official, 'epoch': 300,
                 'metrics': {'acc': 0.9}}, source)
-    converted = tmp_path / 'point_bert.pth'
+    converted = tmp_path / 'point_bert.safetensors'
     output = run_tool(sys.executable, REPO_ROOT / 'tools' / 'model_converters' /
                       'point_transformer_to_adapterx.py', source, converted)
     assert 'point-bert: wrote' in output

@@ -5,18 +5,20 @@ its own ``.npz`` loader (``_load_weights``) for Google's layout. Small random
 ViTs keep the numeric checks fast; ViT-B/16 is checked for keys and shapes
 on the meta device.
 """
+import subprocess
 import sys
 
 import numpy as np
 import pytest
 import torch
-from mmengine.runner import load_checkpoint
+from mmengine import DefaultScope
 from mmpretrain.models import VisionTransformer, VisionTransformerClsHead
 from safetensors.torch import save_file
 from timm.models.vision_transformer import VisionTransformer as TimmViT
 from timm.models.vision_transformer import _load_weights
 
-from adapterx.engine.checkpoint import UntrustedCheckpointError
+from adapterx.engine.checkpoint import (UntrustedCheckpointError,
+                                       load_runner_checkpoint)
 from adapterx.models.converters import (convert_vit_checkpoint,
                                         load_third_party_weights,
                                         npz_to_timm_state_dict,
@@ -357,7 +359,7 @@ def test_cli_output_loads_into_mmpretrain(tmp_path, images):
     timm_model = timm_vit()
     src = tmp_path / 'vit.safetensors'
     save_file(timm_model.state_dict(), src)
-    dst = tmp_path / 'out' / 'vit_mmpretrain.pth'
+    dst = tmp_path / 'out' / 'vit_mmpretrain.safetensors'
     output = run_tool(sys.executable,
                       REPO_ROOT / 'tools' / 'model_converters' /
                       'vit_timm_to_mmpretrain.py', src, dst)
@@ -366,18 +368,38 @@ def test_cli_output_loads_into_mmpretrain(tmp_path, images):
         if not key.startswith('head.'))
     assert f'wrote 30 tensors ({num_params:,} values)' in output
 
-    # Tensors only: loads with weights_only=True.
-    assert set(torch.load(dst, weights_only=True)) == {'state_dict'}
+    # A safetensors file (no pickle), where it came from as metadata.
+    written = load_runner_checkpoint(str(dst))
+    assert written['meta'] == dict(converted_from=str(src), keep_head=False)
     strict = mmpretrain_vit()
-    load_checkpoint(
-        strict, str(dst), strict=True, revise_keys=[(r'^backbone\.', '')])
-    # The documented config route: init_cfg Pretrained with a prefix.
-    from_config = mmpretrain_vit(
-        init_cfg=dict(
-            type='Pretrained', checkpoint=str(dst), prefix='backbone.'))
-    from_config.init_weights()
+    strict.load_state_dict({
+        key[len('backbone.'):]: value
+        for key, value in written['state_dict'].items()
+    }, strict=True)
+    # The documented config route (adapterx's scope): init_cfg Pretrained
+    # with a prefix.
+    with DefaultScope.overwrite_default_scope('adapterx'):
+        from_config = mmpretrain_vit(
+            init_cfg=dict(
+                type='Pretrained', checkpoint=str(dst), prefix='backbone.'))
+        from_config.init_weights()
     with torch.no_grad():
         expected = timm_cls_feature(timm_model, images)
         for backbone in (strict, from_config):
             torch.testing.assert_close(
                 backbone(images)[-1], expected, atol=ATOL, rtol=0)
+
+
+def test_cli_refuses_a_pickle_output_name(tmp_path):
+    src = tmp_path / 'vit.safetensors'
+    save_file(timm_vit().state_dict(), src)
+    dst = tmp_path / 'vit_mmpretrain.pth'
+    result = subprocess.run(
+        [sys.executable,
+         str(REPO_ROOT / 'tools' / 'model_converters' /
+             'vit_timm_to_mmpretrain.py'), str(src), str(dst)],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=600)
+    assert result.returncode != 0
+    assert (f'{dst}: the converted weights (DST) are written as '
+            'safetensors') in result.stderr
+    assert not dst.exists()

@@ -11,7 +11,7 @@ Configs: configs/ewa/demo/digits_scratch_{dense,ewa,moe_random_partition}.py.
 For each seed and method it prints the test accuracy of the model as
 trained (MoEs evaluated with their experts averaged, their default), of
 the MoE evaluated with random partitions as in training, and of the
-converted dense model (``dense_final.pth``, tested with the dense config,
+converted dense model (``dense_final.safetensors``, tested with the dense config,
 as ``tools/test.py`` does), plus the spread of the experts around their
 mean (RMS over all expert weights) and the wall time.
 """
@@ -66,7 +66,7 @@ def run_method(config_name, work_dir, seed):
     row['partitioned'] = evaluate(runner)
     dense_runner = build_runner(
         DENSE_CONFIG, osp.join(work_dir, 'dense_test'), seed,
-        load_from=osp.join(work_dir, 'dense_final.pth'))
+        load_from=osp.join(work_dir, 'dense_final.safetensors'))
     row['converted'] = evaluate(dense_runner)
     return row
 

@@ -6,9 +6,9 @@
 CONFIG is the config the model was trained with, CHECKPOINT a runner
 checkpoint (``epoch_N.pth``) or a trainable-only one
 (``trainable_epoch_N.pth``, applied on top of the config's pretrained
-weights). OUT is a tensor-only ``{'state_dict': ...}`` whose ``backbone.*``
-keys are exactly those of the unmodified backbone, plus the head: the same
-config without the method loads it,
+weights). OUT is a ``.safetensors`` file (tensors and JSON metadata, no
+pickle) whose ``backbone.*`` keys are exactly those of the unmodified
+backbone, plus the head: the same config without the method loads it,
 
     python tools/test.py CONFIG OUT --cfg-options model.peft=None
 
@@ -25,11 +25,10 @@ any wrapper without ``merge_and_unwrap()``) is refused with the reason.
 import argparse
 import sys
 
-import torch
 from mmengine.config import Config, DictAction
 from mmengine.registry import init_default_scope
 
-from adapterx.engine.checkpoint import atomic_file
+from adapterx.engine.checkpoint import check_safetensors_name, save_weights
 from adapterx.engine.trainable_weights import load_trainable_state_dict
 from adapterx.models.partial_ft import load_checkpoint_weights
 from adapterx.models.peft_methods import merge_backbone
@@ -42,7 +41,8 @@ def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('config', help='the config the model trained with')
     parser.add_argument('checkpoint', help='runner or trainable-only file')
-    parser.add_argument('out', help='where to write the merged checkpoint')
+    parser.add_argument(
+        'out', help='where to write the merged weights (.safetensors)')
     add_trust_argument(parser, 'CHECKPOINT')
     parser.add_argument('--cfg-options',
                         nargs='+',
@@ -53,6 +53,8 @@ def parse_args():
 
 def main():
     args = parse_args()
+    # Before any work, rather than when writing.
+    check_safetensors_name(args.out, 'the merged weights (OUT)')
     register_all_modules(init_default_scope=False)
     cfg = Config.fromfile(args.config)
     if args.cfg_options is not None:
@@ -72,16 +74,12 @@ def main():
         method = merge_backbone(model)
     except ValueError as error:
         sys.exit(f'{args.config}: {error}')
-    state = {
-        key: value.detach().clone()
-        for key, value in model.state_dict().items()
-    }
-    with atomic_file(args.out) as temporary:
-        torch.save(
-            dict(state_dict=state,
-                 meta=dict(merged_method=method,
-                           config=args.config,
-                           source=args.checkpoint)), temporary)
+    state = model.state_dict()
+    # Not under 'config': mmengine's resume executes meta['config'].
+    save_weights(args.out, state,
+                 dict(merged_method=method,
+                      config_file=args.config,
+                      source=args.checkpoint))
     print(f'Merged {method} into the backbone of {args.checkpoint}: '
           f'{args.out} ({len(state)} tensors)')
 

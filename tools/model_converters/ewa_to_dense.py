@@ -6,9 +6,9 @@
 CONFIG is the config the checkpoint was trained with (it builds the MoE
 model the checkpoint fits); CHECKPOINT a runner checkpoint (epoch_N.pth)
 of it. Every MoE FFN becomes one FFN with its experts' mean weights, as
-DenseConversionHook does at the end of training: DST is a classifier
-checkpoint, ``{'meta': ..., 'state_dict': ...}``, of the unmodified
-architecture, which the dense config tests:
+DenseConversionHook does at the end of training: DST is a ``.safetensors``
+file (tensors and JSON metadata, no pickle) of the unmodified
+architecture's classifier, which the dense config tests:
 
     python tools/test.py configs/ewa/deit-s_cifar100_dense.py DST
 """
@@ -17,6 +17,7 @@ import argparse
 from mmengine.config import Config
 
 from adapterx.engine import load_runner_checkpoint
+from adapterx.engine.checkpoint import check_safetensors_name
 from adapterx.engine.hooks.ewa_hook import save_dense_checkpoint
 from adapterx.models.ewa import MoEFFN
 from adapterx.registry import MODELS
@@ -28,7 +29,7 @@ def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('config', help='the MoE config of the checkpoint')
     parser.add_argument('checkpoint', help='runner checkpoint (.pth)')
-    parser.add_argument('dst', help='output .pth of the dense model')
+    parser.add_argument('dst', help='output .safetensors of the dense model')
     add_trust_argument(parser, 'CHECKPOINT')
     return parser.parse_args()
 
@@ -67,6 +68,8 @@ def load_moe_model(config: str, checkpoint_path: str, trust: bool):
 
 def main():
     args = parse_args()
+    # Before any work, rather than when writing.
+    check_safetensors_name(args.dst, "the dense model's weights (DST)")
     register_all_modules()
     model = load_moe_model(args.config, args.checkpoint,
                            args.trust_checkpoint)

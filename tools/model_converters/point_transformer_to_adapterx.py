@@ -9,8 +9,8 @@ detected from the keys unless ``--format`` names it. ``--trust`` allows full
 unpickling of a file that holds more than tensors and plain containers
 (only for files whose origin you trust).
 
-DST is a tensor-only ``.pth`` holding ``{'state_dict': {'backbone.*'}}``,
-for a config's backbone::
+DST is a ``.safetensors`` file (tensors and JSON metadata, no pickle) of
+``backbone.*`` keys, for a config's backbone::
 
     backbone=dict(type='PointTransformer', arch='point-mae', ...,
                   init_cfg=dict(type='Pretrained', checkpoint=DST,
@@ -42,8 +42,10 @@ def main():
     args = parse_args()
     result = convert_point_checkpoint(
         args.src, source_format=args.format, trust=args.trust)
+    meta = dict(converted_from=str(args.src),
+                source_format=result.source_format)
     print(f'{result.source_format}: '
-          f'{save_converted(result.state_dict, args.dst)}')
+          f'{save_converted(result.state_dict, args.dst, meta)}')
     print(f'dropped {len(result.discarded)} pretraining-only tensors')
     if result.initialised:
         print(f'initialised (absent from the checkpoint): '

@@ -9,11 +9,10 @@ SRC: Google's ``ViT-B_16.npz`` (or an AugReg ``.npz``), or timm's
 of a ``.pth`` that holds more than tensors (only for files whose origin you
 trust).
 
-DST is a tensor-only ``.pth`` (loads under ``torch.load(weights_only=True)``)
-holding ``{'state_dict': {...}}`` with ``ImageClassifier`` keys:
-``backbone.*`` for the :class:`~mmpretrain.models.VisionTransformer`, plus
-``head.layers.*`` with ``--keep-head``. mmengine reads the ``state_dict``
-entry in both of the usual ways of loading it:
+DST is a ``.safetensors`` file (tensors and JSON metadata, no pickle) with
+``ImageClassifier`` keys: ``backbone.*`` for the
+:class:`~mmpretrain.models.VisionTransformer`, plus ``head.layers.*`` with
+``--keep-head``. adapterx reads it in both of the usual ways of loading it:
 
 - the backbone alone, in a config::
 
@@ -21,8 +20,7 @@ entry in both of the usual ways of loading it:
                     init_cfg=dict(type='Pretrained', checkpoint=DST,
                                   prefix='backbone.'))
 
-- the whole classifier: ``load_from = DST`` or
-  ``mmengine.runner.load_checkpoint(model, DST)``.
+- the whole classifier: ``load_from = DST``.
 
 The backbone settings under which the result matches timm are in the
 docstring of ``adapterx/models/converters/vit_timm.py``.
@@ -52,7 +50,9 @@ def main():
         keep_head=args.keep_head,
         trust=args.trust,
         prefix='backbone.')
-    print(save_converted(state_dict, args.dst))
+    print(save_converted(
+        state_dict, args.dst,
+        dict(converted_from=str(args.src), keep_head=args.keep_head)))
 
 
 if __name__ == '__main__':

@@ -11,7 +11,7 @@ from mmengine.optim import OptimWrapperDict
 
 from adapterx.models.ewa import MoEFFN, convert_to_dense
 from adapterx.registry import HOOKS
-from ..checkpoint import atomic_file
+from ..checkpoint import check_safetensors_name, save_weights
 
 
 def _unwrapped(runner):
@@ -39,17 +39,10 @@ def _check_positive_int(name: str, value) -> None:
 def save_dense_checkpoint(model: torch.nn.Module, path: str,
                           meta: Optional[dict] = None) -> None:
     """Convert ``model`` (:func:`convert_to_dense`) and save it as a
-    classifier checkpoint, ``{'meta': ..., 'state_dict': ...}``, that the
-    dense config loads (``tools/test.py DENSE_CONFIG path``). Tensors and
-    plain metadata only (weights-only loadable); written atomically."""
-    dense = convert_to_dense(model)
-    state_dict = {
-        key: value.detach().cpu()
-        for key, value in dense.state_dict().items()
-    }
-    with atomic_file(path) as temporary:
-        torch.save(
-            dict(meta=meta or {}, state_dict=state_dict), temporary)
+    classifier's weights that the dense config loads
+    (``tools/test.py DENSE_CONFIG path``): a safetensors file, ``meta`` as
+    JSON (:func:`save_weights`); written atomically."""
+    save_weights(path, convert_to_dense(model).state_dict(), meta)
 
 
 @HOOKS.register_module()
@@ -164,15 +157,20 @@ class DenseConversionHook(Hook):
     """At the end of training, convert the MoE model to the plain ViT (each
     MoE FFN's experts averaged into one FFN) and save it to
     ``work_dir/filename`` as a classifier checkpoint: evaluate it with the
-    dense config, ``tools/test.py DENSE_CONFIG work_dir/dense_final.pth``.
+    dense config,
+    ``tools/test.py DENSE_CONFIG work_dir/dense_final.safetensors``.
 
     Args:
-        filename (str): Defaults to ``'dense_final.pth'``.
+        filename (str): A ``.safetensors`` name. Defaults to
+            ``'dense_final.safetensors'``.
     """
 
     priority = 'LOW'
 
-    def __init__(self, filename: str = 'dense_final.pth'):
+    def __init__(self, filename: str = 'dense_final.safetensors'):
+        # Checked here, not when training ends.
+        check_safetensors_name(
+            filename, "DenseConversionHook's dense model weights (filename)")
         self.filename = filename
 
     def before_train(self, runner) -> None:

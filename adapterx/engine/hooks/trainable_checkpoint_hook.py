@@ -1,12 +1,11 @@
 import os.path as osp
 
-import torch
 from mmengine.dist import master_only
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
 from adapterx.registry import HOOKS
-from ..checkpoint import atomic_file
+from ..checkpoint import save_weights
 from ..trainable_weights import TRAINABLE_ONLY_KEY, trainable_state_dict
 
 
@@ -15,10 +14,10 @@ class TrainableCheckpointHook(Hook):
     """Save the trainable tensors alone (adapters, prompts, routers, head,
     ...) every ``interval`` epochs and at the end of training.
 
-    The file, ``trainable_epoch_{N}.pth`` in the work dir, is loaded on top
-    of the pretrained backbone of the same config:
-    ``tools/test.py CONFIG trainable_epoch_100.pth``, or ``load_from``.
-    It holds tensors and plain metadata only (weights-only loadable).
+    The file, ``trainable_epoch_{N}.safetensors`` in the work dir, is
+    loaded on top of the pretrained backbone of the same config:
+    ``tools/test.py CONFIG trainable_epoch_100.safetensors``, or
+    ``load_from``. It holds tensors and JSON metadata (no pickle).
     """
 
     priority = 'LOW'
@@ -36,21 +35,19 @@ class TrainableCheckpointHook(Hook):
         model = runner.model.module if is_model_wrapper(
             runner.model) else runner.model
         state = trainable_state_dict(model)
-        path = osp.join(runner.work_dir, f'trainable_epoch_{runner.epoch + 1}.pth')
-        with atomic_file(path) as temporary:
-            torch.save(
-                dict(
-                    meta={
-                        TRAINABLE_ONLY_KEY: True,
-                        'epoch': runner.epoch + 1,
-                        'experiment_name': runner.experiment_name,
-                        # As in runner checkpoints: what a soup checks its
-                        # ingredients' pretrained weights and classes by.
-                        'cfg': runner.cfg.pretty_text,
-                        'dataset_meta': getattr(
-                            runner.train_dataloader.dataset, 'metainfo', {}),
-                    },
-                    state_dict=state), temporary)
+        path = osp.join(runner.work_dir,
+                        f'trainable_epoch_{runner.epoch + 1}.safetensors')
+        save_weights(
+            path, state, {
+                TRAINABLE_ONLY_KEY: True,
+                'epoch': runner.epoch + 1,
+                'experiment_name': runner.experiment_name,
+                # As in runner checkpoints: what a soup checks its
+                # ingredients' pretrained weights and classes by.
+                'cfg': runner.cfg.pretty_text,
+                'dataset_meta': getattr(runner.train_dataloader.dataset,
+                                        'metainfo', {}),
+            })
         runner.logger.info(
             f'Saved {len(state)} trainable tensors '
             f'({sum(t.numel() for t in state.values()):,} values) to {path}')

@@ -2,13 +2,13 @@
 arguments and how they write the result."""
 from pathlib import Path
 
-import torch
+from adapterx.engine.checkpoint import check_safetensors_name, save_weights
 
 
 def add_conversion_arguments(parser, src_help: str) -> None:
     """``src``, ``dst`` and ``--trust``."""
     parser.add_argument('src', help=src_help)
-    parser.add_argument('dst', help='output .pth')
+    parser.add_argument('dst', help='output .safetensors')
     parser.add_argument(
         '--trust',
         action='store_true',
@@ -16,11 +16,13 @@ def add_conversion_arguments(parser, src_help: str) -> None:
         'for files whose origin you trust)')
 
 
-def save_converted(state_dict: dict, dst) -> str:
-    """Write ``{'state_dict': state_dict}`` (tensors only, so it loads under
-    ``weights_only=True``) to ``dst``; return a one-line summary."""
+def save_converted(state_dict: dict, dst, meta: dict) -> str:
+    """Write ``state_dict`` to ``dst``, a safetensors file (no pickle),
+    ``meta`` (where the weights come from) as its JSON metadata; return a
+    one-line summary."""
     dst = Path(dst)
+    check_safetensors_name(dst, 'the converted weights (DST)')
     dst.parent.mkdir(parents=True, exist_ok=True)
-    torch.save({'state_dict': state_dict}, dst)
+    save_weights(dst, state_dict, meta)
     num_values = sum(tensor.numel() for tensor in state_dict.values())
     return f'wrote {len(state_dict)} tensors ({num_values:,} values) to {dst}'

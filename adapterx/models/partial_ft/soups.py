@@ -33,9 +33,9 @@ from itertools import zip_longest
 from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import torch
-from mmengine.config import Config
 from torch import Tensor
 
+from adapterx.utils.stored_config import read_stored_config
 from .weights import CheckpointWeights, complete_state, load_checkpoint_weights
 
 StateDict = Mapping[str, Tensor]
@@ -113,8 +113,9 @@ def _check_pretrained_origin(ingredients, pretrained, trust) -> None:
     for weights in ingredients:
         if 'cfg' not in weights.meta:
             continue
+        # Read as data: executing the stored text would run any code in it.
         theirs = pretrained_checkpoint_of(
-            Config.fromstring(weights.meta['cfg'], '.py'))
+            read_stored_config(weights.meta['cfg'], weights.path, ['model']))
         if theirs is None:
             raise ValueError(
                 f'{weights.path} was not trained from pretrained weights '

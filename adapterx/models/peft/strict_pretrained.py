@@ -1,9 +1,47 @@
+import os.path as osp
+
 from mmengine.model.weight_init import PretrainedInit
 from mmengine.runner.checkpoint import (_load_checkpoint,
-                                        _load_checkpoint_with_prefix)
+                                        _load_checkpoint_with_prefix,
+                                        load_state_dict)
 
 from adapterx.registry import WEIGHT_INITIALIZERS
 from .injected import injected_tensor_names
+
+
+def read_pretrained_weights(checkpoint, map_location='cpu', prefix=None):
+    """The state dict of a pretrained weights file, the keys under
+    ``prefix`` alone (with it removed) if given.
+
+    A local file is read by adapterx's loader: ``.safetensors`` (what the
+    converters write) without pickle, ``.pth`` weights-only
+    (:func:`adapterx.engine.load_runner_checkpoint`); a remote one
+    (``http://``, ...) by mmengine's.
+
+    Raises:
+        ValueError: No key starts with ``prefix``; the message names the
+            file.
+    """
+    if not osp.isfile(checkpoint):
+        if prefix is None:
+            state_dict = _load_checkpoint(checkpoint, map_location)
+            return state_dict.get('state_dict', state_dict)
+        return _load_checkpoint_with_prefix(prefix, checkpoint, map_location)
+    # Imported here: adapterx.engine imports the models.
+    from adapterx.engine.checkpoint import load_runner_checkpoint
+    state_dict = load_runner_checkpoint(checkpoint, map_location)
+    state_dict = state_dict.get('state_dict', state_dict)
+    if prefix is None:
+        return state_dict
+    selected = {
+        key[len(prefix):]: value
+        for key, value in state_dict.items() if key.startswith(prefix)
+    }
+    if not selected:
+        raise ValueError(
+            f'{checkpoint} has no key under the prefix {prefix!r} (its keys '
+            f'look like {list(state_dict)[:3]}): check init_cfg.prefix')
+    return selected
 
 
 @WEIGHT_INITIALIZERS.register_module(name='Pretrained')
@@ -34,21 +72,20 @@ class StrictPretrainedInit(PretrainedInit):
         self.strict = strict
 
     def __call__(self, module):
-        if not self.strict:
-            return super().__call__(module)
+        state_dict = read_pretrained_weights(self.checkpoint,
+                                             self.map_location, self.prefix)
         if self.prefix is None:
-            state_dict = _load_checkpoint(
-                self.checkpoint, map_location=self.map_location)
-            state_dict = state_dict.get('state_dict', state_dict)
             # Files saved from a DDP-wrapped model.
             state_dict = {
                 key[len('module.'):] if key.startswith('module.') else key:
                 value
                 for key, value in state_dict.items()
             }
-        else:
-            state_dict = _load_checkpoint_with_prefix(
-                self.prefix, self.checkpoint, map_location=self.map_location)
+        if not self.strict:
+            # mmengine's behaviour: whatever fits, the rest logged.
+            load_state_dict(module, state_dict, strict=False,
+                            logger='current')
+            return
         result = module.load_state_dict(state_dict, strict=False)
         injected = injected_tensor_names(module)
         missing = [key for key in result.missing_keys if key not in injected]

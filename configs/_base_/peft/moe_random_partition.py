@@ -7,7 +7,7 @@
 # tokens of a batch are split among them by a uniformly random partition
 # (no router, no balance loss). Evaluation runs the averaged experts, and
 # at the end of training the dense model (each MoE averaged into one FFN)
-# is saved to work_dir/dense_final.pth, to test with the dense config.
+# is saved to work_dir/dense_final.safetensors, to test with the dense config.
 peft = dict(
     type='MoEViT',
     moe=dict(
@@ -19,5 +19,5 @@ peft = dict(
 )
 custom_hooks = [
     dict(type='ParameterFreezeHook', trainable=[r'.'], verify_frozen=False),
-    dict(type='DenseConversionHook', filename='dense_final.pth'),
+    dict(type='DenseConversionHook', filename='dense_final.safetensors'),
 ]

@@ -1,6 +1,6 @@
 # Fine-tuning Point-MAE on ModelNet40 (1024 points) with EWA, as
 # ./pointmae_scanobjectnn_pb_t50_rs_ewa.py does for ScanObjectNN; test
-# dense_final.pth with
+# dense_final.safetensors with
 # configs/full_finetune/point/fullft_pointmae_modelnet40.py.
 _base_ = [
     '../../_base_/models/point_mae.py',

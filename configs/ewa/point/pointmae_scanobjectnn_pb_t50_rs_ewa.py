@@ -1,10 +1,10 @@
 # Fine-tuning Point-MAE on ScanObjectNN PB_T50_RS with EWA: every other
 # block's pretrained FFN becomes 4 copies, trained as a random-partition MoE
 # with Experts Weights Averaging, and averaged back into one FFN at the end
-# (work_dir/dense_final.pth). Test that file with the dense config:
+# (work_dir/dense_final.safetensors). Test that file with the dense config:
 #   tools/dist_test.sh \
 #       configs/full_finetune/point/fullft_pointmae_scanobjectnn_pb_t50_rs.py \
-#       work_dirs/pointmae_scanobjectnn_pb_t50_rs_ewa/dense_final.pth 8
+#       work_dirs/pointmae_scanobjectnn_pb_t50_rs_ewa/dense_final.safetensors 8
 _base_ = [
     '../../_base_/models/point_mae.py',
     '../../_base_/datasets/scanobjectnn_pb_t50_rs.py',

@@ -61,7 +61,7 @@ def test_train_then_merge(method, tmp_path, tiny_image_root, merge_tool,
     train_in_process(config, work_dir, tiny_image_root,
                      **{'train_cfg.max_epochs': 1})
     checkpoint = work_dir / 'epoch_1.pth'
-    merged_file = tmp_path / 'merged.pth'
+    merged_file = tmp_path / 'merged.safetensors'
     merge_tool(config, checkpoint, merged_file)
     assert 'Merged' in capsys.readouterr().out
 
@@ -69,7 +69,11 @@ def test_train_then_merge(method, tmp_path, tiny_image_root, merge_tool,
     trained.load_state_dict(
         load_runner_checkpoint(str(checkpoint))['state_dict'])
     plain = build(config, peft_override=True)
-    merged = torch.load(merged_file, weights_only=True)['state_dict']
+    written = load_runner_checkpoint(str(merged_file))
+    # JSON metadata, under no key that mmengine's resume would execute.
+    assert written['meta']['config_file'] == str(config)
+    assert written['meta']['source'] == str(checkpoint)
+    merged = written['state_dict']
     assert set(merged) == set(plain.state_dict())
     plain.load_state_dict(merged, strict=True)
     images = torch.randn(3,
@@ -90,12 +94,24 @@ def test_token_routed_method_is_refused(tmp_path, merge_tool):
     checkpoint = tmp_path / 'adapterx.pth'
     torch.save({'state_dict': build(config).state_dict()}, checkpoint)
     with pytest.raises(SystemExit) as exit_info:
-        merge_tool(config, checkpoint, tmp_path / 'o.pth')
+        merge_tool(config, checkpoint, tmp_path / 'o.safetensors')
     message = str(exit_info.value.code)
     assert str(config) in message
     assert 'AdapterX cannot be merged' in message
     assert 'token-routed' in message
-    assert not (tmp_path / 'o.pth').exists()
+    assert not (tmp_path / 'o.safetensors').exists()
+
+
+def test_a_pickle_output_name_is_refused_before_any_work(tmp_path,
+                                                        merge_tool):
+    # The checkpoint need not exist: the name is checked first.
+    out = tmp_path / 'merged.pth'
+    with pytest.raises(ValueError) as error:
+        merge_tool(REPO_ROOT / 'configs' / 'tiny' / 'vit_tiny_fullft.py',
+                   tmp_path / 'absent.pth', out)
+    assert str(error.value).startswith(
+        f'{out}: the merged weights (OUT) are written as safetensors')
+    assert not out.exists()
 
 
 def test_trainable_only_checkpoint_merges_onto_the_pretrained_weights(
@@ -129,11 +145,11 @@ def test_trainable_only_checkpoint_merges_onto_the_pretrained_weights(
             }
         }, trainable_file)
 
-    merged_file = tmp_path / 'merged.pth'
+    merged_file = tmp_path / 'merged.safetensors'
     merge_tool(config, trainable_file, merged_file)
     plain = build(config, peft_override=True)
     plain.load_state_dict(
-        torch.load(merged_file, weights_only=True)['state_dict'])
+        load_runner_checkpoint(str(merged_file))['state_dict'])
     images = torch.randn(3,
                          3,
                          32,

@@ -52,7 +52,12 @@ def test_linear_probe_trains_the_head_alone(tmp_path, tiny_image_root,
     for key, value in pretrained.items():
         assert torch.equal(final[f'backbone.{key}'], value), key
 
-    trainable = torch.load(work_dir / 'trainable_epoch_2.pth')
+    trainable = load_runner_checkpoint(
+        str(work_dir / 'trainable_epoch_2.safetensors'))
+    assert trainable['meta']['adapterx_trainable_only'] is True
+    assert trainable['meta']['dataset_meta']['classes'] == list(
+        load_runner_checkpoint(str(work_dir / 'epoch_2.pth'))['meta']
+        ['dataset_meta']['classes'])
     assert set(trainable['state_dict']) == {
         'head.layers.head.weight', 'head.layers.head.bias'}
     assert torch.equal(trainable['state_dict']['head.layers.head.weight'],
@@ -67,10 +72,11 @@ def test_linear_probe_trains_the_head_alone(tmp_path, tiny_image_root,
 def assert_same_test_results(config, work_dir, tmp_path, data_root,
                              pretrained):
     """tools/test.py gives the same predictions for the trainable-only file
-    (on top of the pretrained backbone) as for the full checkpoint."""
+    (on top of the pretrained backbone) as for the full checkpoint, and so
+    does the same file in the pickled form older versions wrote."""
 
     def predictions(checkpoint):
-        out = tmp_path / f'{checkpoint.stem}.pkl'
+        out = tmp_path / f'{checkpoint.name}.pkl'
         run_tool(sys.executable, REPO_ROOT / 'tools' / 'test.py', config,
                  checkpoint, '--work-dir', tmp_path / 'test', '--out', out,
                  '--cfg-options', *data_root_options(data_root),
@@ -79,8 +85,12 @@ def assert_same_test_results(config, work_dir, tmp_path, data_root,
             return torch.stack([sample['pred_score']
                                 for sample in pickle.load(file)])
 
-    assert torch.equal(predictions(work_dir / 'trainable_epoch_2.pth'),
-                       predictions(work_dir / 'epoch_2.pth'))
+    trainable = work_dir / 'trainable_epoch_2.safetensors'
+    old_format = tmp_path / 'trainable_epoch_2.pth'
+    torch.save(load_runner_checkpoint(str(trainable)), old_format)
+    expected = predictions(work_dir / 'epoch_2.pth')
+    assert torch.equal(predictions(trainable), expected)
+    assert torch.equal(predictions(old_format), expected)
 
 
 def test_adapterx_file_on_top_of_the_pretrained_backbone(
@@ -88,7 +98,8 @@ def test_adapterx_file_on_top_of_the_pretrained_backbone(
     work_dir = tmp_path / 'adapterx'
     train(ADAPTERX, work_dir, *pretrained_options(pretrained_tiny_backbone),
           data_root=tiny_image_root)
-    trainable = torch.load(work_dir / 'trainable_epoch_2.pth')['state_dict']
+    trainable = load_runner_checkpoint(
+        str(work_dir / 'trainable_epoch_2.safetensors'))['state_dict']
     assert any('.adapterx.' in key for key in trainable)
     assert 'backbone.expert_pools.mlp_0.up_weight' in trainable
     assert 'backbone.module.layers.0.ln2.weight' in trainable

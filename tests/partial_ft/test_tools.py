@@ -110,8 +110,8 @@ def test_greedy_soup_of_the_run_never_ends_below_its_best_ingredient(
         selection_run, tiny_image_root):
     root, work_dir = selection_run['root'], selection_run['work_dir']
     ingredients = [work_dir / 'epoch_1.pth', work_dir / 'epoch_2.pth',
-                   work_dir / 'trainable_epoch_2.pth']
-    out = root / 'soup.pth'
+                   work_dir / 'trainable_epoch_2.safetensors']
+    out = root / 'soup.safetensors'
     log = run_tool(
         sys.executable, REPO_ROOT / 'tools' / 'model_soups.py',
         root / 'selection.py', *ingredients, '--out', out, '--split', 'test',
@@ -133,7 +133,7 @@ def test_greedy_soup_of_the_run_never_ends_below_its_best_ingredient(
         str(ingredients[2]): dict(
             {f'backbone.{name}': value
              for name, value in selection_run['pretrained'].items()},
-            **torch.load(ingredients[2])['state_dict']),
+            **load_runner_checkpoint(str(ingredients[2]))['state_dict']),
     }
     # A partial run's trainable-only file is its full checkpoint.
     for name, value in completed[str(ingredients[2])].items():
@@ -147,12 +147,12 @@ def test_greedy_soup_of_the_run_never_ends_below_its_best_ingredient(
 
 @pytest.mark.parametrize('options, message', [
     (['test_dataloader.dataset.classes=[cat,dog,fox,owl]'],
-     r"trainable_epoch_2\.pth and the soup config's data have different "
-     r"classes \(4 vs 4; the first difference is class 0: 'class_0' vs "
-     r"'cat'\)"),
+     r"trainable_epoch_2\.safetensors and the soup config's data have "
+     r"different classes \(4 vs 4; the first difference is class 0: "
+     r"'class_0' vs 'cat'\)"),
     (pretrained_options('OTHER'),
-     r'trainable_epoch_2\.pth was fine-tuned from .*pretrained\.pth, not '
-     r"from the soup config's pretrained weights .*other\.pth"),
+     r'trainable_epoch_2\.safetensors was fine-tuned from .*pretrained\.pth, '
+     r"not from the soup config's pretrained weights .*other\.pth"),
 ])
 def test_soup_tool_refuses_a_trainable_only_file_that_does_not_belong(
         selection_run, tiny_image_root, options, message):
@@ -166,9 +166,9 @@ def test_soup_tool_refuses_a_trainable_only_file_that_does_not_belong(
     with pytest.raises(ValueError, match=message):
         run_in_process(
             REPO_ROOT / 'tools' / 'model_soups.py', root / 'selection.py',
-            selection_run['work_dir'] / 'trainable_epoch_2.pth', '--out',
-            root / 'refused.pth', '--split', 'test', '--work-dir',
+            selection_run['work_dir'] / 'trainable_epoch_2.safetensors',
+            '--out', root / 'refused.safetensors', '--split', 'test', '--work-dir',
             root / 'refused_work', '--cfg-options',
             *data_root_options(tiny_image_root),
             *pretrained_options(root / 'pretrained.pth'), *options)
-    assert not (root / 'refused.pth').exists()
+    assert not (root / 'refused.safetensors').exists()

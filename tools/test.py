@@ -4,8 +4,10 @@
         [--dump-metrics FILE] [--tta] [--cfg-options k=v ...]
         [--launcher {none,pytorch,slurm,mpi}]
 
-CHECKPOINT is a runner checkpoint (epoch_N.pth) or a trainable-only file
-(trainable_epoch_N.pth), applied on top of the config's pretrained weights.
+CHECKPOINT is a runner checkpoint (epoch_N.pth), a trainable-only file
+(trainable_epoch_N.safetensors, or .pth from older versions), applied on top
+of the config's pretrained weights, or merged, dense or soup weights
+(.safetensors).
 ``--tta`` evaluates with the config's test-time augmentation: its
 ``tta_pipeline`` makes several views of each sample and its ``tta_model``
 averages their scores (Point-MAE's voting test in the point-cloud

@@ -279,7 +279,9 @@ def load_weights_only(filename, map_location='cpu', trust=False,
         raise _unreadable(filename, error) from error
 
 
-def load_runner_checkpoint(filename, map_location='cpu', trust=False):
+def load_runner_checkpoint(filename, map_location='cpu', trust=False,
+                           how_to_trust='trust_checkpoint=True in the config '
+                           '(--trust-checkpoint)'):
     """Load a runner checkpoint (``epoch_N.pth``), or any other weights
     file adapterx reads, by extension.
 
@@ -287,8 +289,9 @@ def load_runner_checkpoint(filename, map_location='cpu', trust=False):
       third-party safetensors): tensors and JSON metadata, read without
       pickle, as ``{'state_dict': ..., 'meta': ...}``.
     - Anything else is a PyTorch pickle, loaded weights-only with the
-      runner's types allowed (see :func:`load_weights_only`); the message
-      hub's statistics come back as HistoryBuffers.
+      runner's types allowed (see :func:`load_weights_only`, which
+      ``trust`` and ``how_to_trust`` are passed to); the message hub's
+      statistics come back as HistoryBuffers.
     """
     if str(filename).endswith(SAFETENSORS_SUFFIX):
         return load_safetensors(filename, map_location)
@@ -297,8 +300,7 @@ def load_runner_checkpoint(filename, map_location='cpu', trust=False):
         map_location=map_location,
         trust=trust,
         allowed_globals=RUNNER_CHECKPOINT_GLOBALS,
-        how_to_trust='trust_checkpoint=True in the config '
-        '(--trust-checkpoint)')
+        how_to_trust=how_to_trust)
     restore_log_scalars(checkpoint)
     return checkpoint
 

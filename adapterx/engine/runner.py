@@ -18,7 +18,7 @@ from .hooks import (AtomicCheckpointHook, EpochSeedHook, ParameterFreezeHook,
 from .consistency import check_num_classes
 from .checkpoint import (atomic_file, drop_stored_config,
                          load_runner_checkpoint, plain_log_scalars,
-                         runner_checkpoint_types)
+                         restore_log_scalars, runner_checkpoint_types)
 from .trainable_weights import TRAINABLE_ONLY_KEY, load_trainable_state_dict
 from .random_state import capture_random_state
 from .worker_seeding import with_worker_seeding
@@ -216,6 +216,7 @@ class PeftRunner(Runner):
             with runner_checkpoint_types():
                 checkpoint = super().load_checkpoint(
                     filename, map_location, strict, revise_keys)
+            restore_log_scalars(checkpoint)
         else:
             checkpoint = load_runner_checkpoint(
                 filename,

@@ -59,3 +59,33 @@ def test_strict_false_accepts_a_partial_load(tmp_path):
     model = adapterx_vit(path, strict=False)
     assert torch.equal(model.module.state_dict()['layers.0.ln1.weight'],
                        state['layers.0.ln1.weight'])
+
+
+class NotATensor:
+    """A class no weights-only load may construct."""
+
+
+def test_safetensors_weights_load_like_the_pth_files(tmp_path):
+    from adapterx.engine.checkpoint import save_weights
+    _, state = pretrained_file(tmp_path)
+    path = tmp_path / 'pretrained.safetensors'
+    save_weights(path, {f'backbone.{k}': v for k, v in state.items()},
+                 dict(converted_from='x.npz'))
+    for prefix in ('backbone.', None):
+        if prefix is None:  # a bare backbone file
+            save_weights(path, state)
+        model = adapterx_vit(path, prefix=prefix)
+        for key, value in state.items():
+            assert torch.equal(model.module.state_dict()[key], value), key
+
+
+def test_a_file_that_needs_unpickling_is_refused_naming_it(tmp_path):
+    from adapterx.engine.checkpoint import UntrustedCheckpointError
+    _, state = pretrained_file(tmp_path)
+    path = tmp_path / 'foreign.pth'
+    torch.save({'state_dict': state, 'args': NotATensor()}, path)
+    with pytest.raises(UntrustedCheckpointError) as error:
+        adapterx_vit(path)
+    assert str(error.value).startswith(f'{path} needs full unpickling')
+    assert 'convert the file once with tools/model_converters/' in str(
+        error.value)

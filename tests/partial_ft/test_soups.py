@@ -9,6 +9,7 @@ from adapterx.models.partial_ft import (CheckpointWeights, average_states,
                                         ingredient_states,
                                         pretrained_checkpoint_of,
                                         same_weights_file, uniform_soup)
+from adapterx.utils.stored_config import StoredConfigError
 
 
 def random_state(seed, shapes=(('w', (4, 3)), ('b', (4, )))):
@@ -202,3 +203,20 @@ def test_same_weights_file(pretrained_files):
     assert same_weights_file(pretrained, str(pretrained_files['copy']))
     assert not same_weights_file(pretrained, str(pretrained_files['other']))
     assert not same_weights_file(pretrained, 'elsewhere/pretrained.pth')
+
+
+def test_an_ingredients_stored_config_is_read_not_executed(
+        pretrained_files, tmp_path):
+    sentinel = tmp_path / 'SENTINEL'
+    payload = f"__import__('os').system('touch {sentinel}')"
+    pretrained = str(pretrained_files['pretrained'])
+    checkpoint = runner_checkpoint('a.pth', pretrained)
+    # Code beside the settings is ignored; the check still holds.
+    checkpoint.meta['cfg'] = f"{payload}\n{checkpoint.meta['cfg']}"
+    check_ingredients([checkpoint], pretrained)
+    # Code in the setting the check needs is refused, naming the file.
+    checkpoint.meta['cfg'] = f'model = {payload}\n'
+    with pytest.raises(StoredConfigError,
+                       match=r'The config stored in a\.pth sets model'):
+        check_ingredients([checkpoint], pretrained)
+    assert not sentinel.exists()

@@ -15,7 +15,7 @@ exactly them and the head (its freezing hook replaced by
 
 PRETRAINED: a bare backbone's state dict or a file with ``backbone.`` keys;
 FINETUNED: a runner checkpoint (``epoch_N.pth``) or a trainable-only one
-(``trainable_epoch_N.pth``, whose frozen units have angle 0).
+(``trainable_epoch_N.safetensors``, whose frozen units have angle 0).
 """
 import argparse
 import os.path as osp

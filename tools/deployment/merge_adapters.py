@@ -5,10 +5,10 @@
 
 CONFIG is the config the model was trained with, CHECKPOINT a runner
 checkpoint (``epoch_N.pth``) or a trainable-only one
-(``trainable_epoch_N.pth``, applied on top of the config's pretrained
-weights). OUT is a ``.safetensors`` file (tensors and JSON metadata, no
-pickle) whose ``backbone.*`` keys are exactly those of the unmodified
-backbone, plus the head: the same config without the method loads it,
+(``trainable_epoch_N.safetensors``, applied on top of the config's
+pretrained weights). OUT is a ``.safetensors`` file (tensors and JSON
+metadata, no pickle) whose ``backbone.*`` keys are exactly those of the
+unmodified backbone, plus the head: the same config without the method loads it,
 
     python tools/test.py CONFIG OUT --cfg-options model.peft=None
 

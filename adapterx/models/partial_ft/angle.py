@@ -109,8 +109,8 @@ def checkpoint_unit_angles(pretrained_path: str, finetuned_path: str,
 
     The pretrained file may be a bare backbone's state dict or hold keys
     under ``backbone.``; a trainable-only fine-tuned file
-    (``trainable_epoch_N.pth``) leaves its frozen units at the pretrained
-    weights, so their angle is 0.
+    (``trainable_epoch_N.safetensors``) leaves its frozen units at the
+    pretrained weights, so their angle is 0.
     """
     finetuned = load_checkpoint_weights(finetuned_path, trust=trust)
     pretrained = load_checkpoint_weights(pretrained_path, trust=trust)

@@ -3,9 +3,10 @@
 Three kinds of file meet here: pretrained weights (a bare backbone's state
 dict, or one under ``backbone.`` as the converters write), runner
 checkpoints (``{'state_dict': ..., 'meta': ...}``, every tensor of the
-model) and trainable-only checkpoints (``trainable_epoch_N.pth``, meta
-``adapterx_trainable_only``: the tensors that trained, the rest being the
-pretrained weights they were trained on).
+model) and trainable-only checkpoints (``trainable_epoch_N.safetensors``,
+or ``.pth`` from older versions; meta ``adapterx_trainable_only``: the
+tensors that trained, the rest being the pretrained weights they were
+trained on).
 """
 from dataclasses import dataclass, field
 from typing import Dict, Iterable, Mapping
@@ -103,7 +104,7 @@ def complete_state(weights: CheckpointWeights,
         raise ValueError(
             f'{weights.path} lacks {len(missing)} tensor(s) of the model, '
             f'e.g. {missing[:5]}; only a trainable-only checkpoint '
-            '(trainable_epoch_N.pth) may leave tensors out')
+            '(trainable_epoch_N.safetensors) may leave tensors out')
     mismatched = [
         f'{key}: {tuple(weights.state_dict[key].shape)} vs '
         f'{tuple(reference[key].shape)}' for key in keys

@@ -29,7 +29,10 @@ def read_pretrained_weights(checkpoint, map_location='cpu', prefix=None):
         return _load_checkpoint_with_prefix(prefix, checkpoint, map_location)
     # Imported here: adapterx.engine imports the models.
     from adapterx.engine.checkpoint import load_runner_checkpoint
-    state_dict = load_runner_checkpoint(checkpoint, map_location)
+    state_dict = load_runner_checkpoint(
+        checkpoint, map_location,
+        how_to_trust='pretrained weights are never fully unpickled: convert '
+        'the file once with tools/model_converters/ (--trust there)')
     state_dict = state_dict.get('state_dict', state_dict)
     if prefix is None:
         return state_dict

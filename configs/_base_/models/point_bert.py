@@ -7,7 +7,7 @@
 # ScanObjectNN classes (ModelNet40 configs set 0.2051).
 # Weights: convert Point-BERT.pth first:
 #   python tools/model_converters/point_transformer_to_adapterx.py \
-#       Point-BERT.pth pretrained/point_bert.pth
+#       Point-BERT.pth pretrained/point_bert.safetensors
 model = dict(
     type='PointClassifier',
     backbone=dict(
@@ -18,7 +18,7 @@ model = dict(
         drop_path_rate=0.1,
         init_cfg=dict(
             type='Pretrained',
-            checkpoint='pretrained/point_bert.pth',
+            checkpoint='pretrained/point_bert.safetensors',
             prefix='backbone.')),
     head=dict(
         type='PointClsHead',

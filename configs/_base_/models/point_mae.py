@@ -5,7 +5,7 @@
 # ModelNet40 configs set 64 groups for 1024 points.
 # Weights: convert Point-MAE's pretrain.pth first:
 #   python tools/model_converters/point_transformer_to_adapterx.py \
-#       pretrain.pth pretrained/point_mae_pretrain.pth
+#       pretrain.pth pretrained/point_mae_pretrain.safetensors
 model = dict(
     type='PointClassifier',
     backbone=dict(
@@ -16,7 +16,7 @@ model = dict(
         drop_path_rate=0.1,
         init_cfg=dict(
             type='Pretrained',
-            checkpoint='pretrained/point_mae_pretrain.pth',
+            checkpoint='pretrained/point_mae_pretrain.safetensors',
             prefix='backbone.')),
     head=dict(
         type='PointClsHead',

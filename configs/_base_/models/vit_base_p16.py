@@ -3,7 +3,7 @@
 # Google's ImageNet-21k weights: drop path 0.1, no dropout, a linear head on
 # the class token, the backbone loaded from the converted ViT-B_16.npz:
 #   python tools/model_converters/vit_timm_to_mmpretrain.py \
-#       ViT-B_16.npz pretrained/vit-b16_in21k.pth
+#       ViT-B_16.npz pretrained/vit-b16_in21k.safetensors
 _base_ = 'mmpretrain::_base_/models/vit-base-p16.py'
 
 # Inheriting from mmpretrain's config marks the dict with mmpretrain's scope;
@@ -18,7 +18,7 @@ model = dict(
         init_cfg=dict(
             _delete_=True,
             type='Pretrained',
-            checkpoint='pretrained/vit-b16_in21k.pth',
+            checkpoint='pretrained/vit-b16_in21k.safetensors',
             prefix='backbone.')),
     head=dict(
         num_classes=1000,

@@ -23,7 +23,7 @@ vit_b16 = dict(
     out_type='featmap',
     init_cfg=dict(
         type='Pretrained',
-        checkpoint='pretrained/vit-b16_in21k.pth',
+        checkpoint='pretrained/vit-b16_in21k.safetensors',
         prefix='backbone.'))
 # Normalization the ImageNet-21k weights were trained with (0.5 / 0.5).
 vit_b16_mean = [127.5, 127.5, 127.5]

@@ -11,6 +11,7 @@ from mmengine.config import Config
 from mmpretrain.models import VisionTransformer
 
 from adapterx.datasets import FGVC_DATASETS, VTAB1K_TASKS
+from adapterx.engine.checkpoint import save_weights
 from adapterx.registry import DATASETS
 from adapterx.testing import make_image_folder
 from .utils import REPO_ROOT, run_tool
@@ -76,10 +77,9 @@ def test_vtab_config_end_to_end(tmp_path):
     # 'Pretrained' ViT-B/16 weights in the converter's output format.
     torch.manual_seed(0)
     backbone = VisionTransformer(arch='b', img_size=224, patch_size=16)
-    pretrained = tmp_path / 'vit-b16.pth'
-    torch.save({'state_dict': {f'backbone.{k}': v
-                               for k, v in backbone.state_dict().items()}},
-               pretrained)
+    pretrained = tmp_path / 'vit-b16.safetensors'
+    save_weights(pretrained, {f'backbone.{k}': v
+                              for k, v in backbone.state_dict().items()})
     options = [
         *(f'{split}_dataloader.dataset.data_root={tmp_path / "vtab-1k"}'
           for split in ('train', 'val', 'test')),

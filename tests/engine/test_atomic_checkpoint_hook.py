@@ -81,6 +81,33 @@ def test_kill_while_writing_the_pointer_keeps_the_previous_one(
     assert not list(tmp_path.glob('.*.partial'))
 
 
+def test_the_oldest_kept_checkpoint_goes_after_the_new_one_is_saved(
+        tmp_path):
+    runner = fake_runner(tmp_path)
+    # Its own: the kept steps of another test's hook must not carry over.
+    runner.message_hub = MessageHub.get_instance(str(tmp_path))
+    saved_with = {}
+
+    def save_checkpoint(out_dir, filename, *args, **kwargs):
+        # What the checkpoint would record, and what is on disk meanwhile.
+        saved_with[filename] = (
+            runner.message_hub.get_info('keep_ckpt_ids'),
+            sorted(path.name for path in tmp_path.glob('epoch_*.pth')))
+        (tmp_path / filename).write_text('weights')
+
+    runner.save_checkpoint = save_checkpoint
+    hook = AtomicCheckpointHook(interval=1, max_keep_ckpts=2)
+    hook.before_train(runner)
+    for epoch in (1, 2, 3, 4):
+        hook._save_checkpoint_with_step(runner, epoch, dict(epoch=epoch))
+    assert saved_with['epoch_4.pth'] == ([2, 3, 4],
+                                         ['epoch_2.pth', 'epoch_3.pth'])
+    assert sorted(path.name for path in tmp_path.glob('epoch_*.pth')) == [
+        'epoch_3.pth', 'epoch_4.pth']
+    assert runner.message_hub.get_info('keep_ckpt_ids') == [3, 4]
+    assert list(hook.keep_ckpt_ids) == [3, 4]
+
+
 def test_peft_runner_builds_the_atomic_hook(tmp_path):
     from mmengine.config import Config
 

@@ -1,13 +1,16 @@
 import datetime
+import os
 import os.path as osp
+import re
 
 import torch
 import torch.distributed as torch_dist
 from mmengine.dist import is_distributed, is_main_process
-from mmengine.hooks import Hook
+from mmengine.hooks import CheckpointHook, Hook
 from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner
-from mmengine.runner.checkpoint import _load_checkpoint_to_model
+from mmengine.runner.checkpoint import (_load_checkpoint_to_model,
+                                        find_latest_checkpoint)
 
 from adapterx.registry import HOOKS, MODEL_WRAPPERS, RUNNERS
 from adapterx.utils.registry_suggestions import suggest_close_types
@@ -16,9 +19,10 @@ from .optim_wrappers import GUARDED_TYPES
 from .hooks import (AtomicCheckpointHook, EpochSeedHook, ParameterFreezeHook,
                     RankConsistencyHook)
 from .consistency import check_num_classes
-from .checkpoint import (atomic_file, drop_stored_config,
-                         load_runner_checkpoint, plain_log_scalars,
-                         restore_log_scalars, runner_checkpoint_types)
+from .checkpoint import (UnreadableCheckpointError, atomic_file,
+                         drop_stored_config, load_runner_checkpoint,
+                         plain_log_scalars, restore_log_scalars,
+                         runner_checkpoint_types)
 from .trainable_weights import TRAINABLE_ONLY_KEY, load_trainable_state_dict
 from .random_state import capture_random_state
 from .worker_seeding import with_worker_seeding
@@ -76,7 +80,13 @@ class PeftRunner(Runner):
       checkpoints are written under a temporary name and renamed
       (:func:`atomic_file`), and mmengine's ``CheckpointHook`` is built as
       :class:`AtomicCheckpointHook` (the ``last_checkpoint`` pointer is
-      replaced in one step; temporary files of killed runs are removed).
+      replaced in one step; checkpoints beyond ``max_keep_ckpts`` are
+      removed after the new one is in place; temporary files of killed runs
+      are removed).
+    - ``--resume`` without a file falls back to the newest readable
+      checkpoint before the one ``last_checkpoint`` names when that one is
+      missing or damaged, and logs which it skipped
+      (:meth:`load_or_resume`).
     - Distributed runs end by checking that all ranks hold the same weights
       (:class:`RankConsistencyHook`).
     - An unknown ``type`` anywhere in the config fails with the close
@@ -267,6 +277,70 @@ class PeftRunner(Runner):
         if fn_name == 'before_save_checkpoint':
             # After every hook, so that whatever they store is converted.
             plain_log_scalars(kwargs['checkpoint'])
+
+    def load_or_resume(self) -> None:
+        """mmengine's, except that a resume without a given file (``--resume``
+        alone) falls back to the newest earlier checkpoint that can be read
+        when the one ``last_checkpoint`` names is missing, truncated or
+        corrupt (a disk that filled up, a copy cut short), and logs the
+        files it skipped. A file that needs ``--trust-checkpoint`` is not
+        damaged: it stops the resume with that message, as does a damaged
+        file given to ``--resume FILE``."""
+        given_file = self._load_from is not None
+        if self._has_loaded or not self._resume or given_file:
+            return super().load_or_resume()
+        pointed = find_latest_checkpoint(self.work_dir)
+        if pointed is None:  # logged; training starts anew, as in mmengine
+            return
+        if not osp.isdir(osp.dirname(pointed)):  # remote storage (s3, ...)
+            return super().load_or_resume()
+        skipped = []
+        for candidate in [pointed, *self._checkpoints_before(pointed)]:
+            if not osp.isfile(candidate):
+                skipped.append(f'{candidate} is missing')
+                continue
+            try:
+                # The file is read before anything is restored from it.
+                self.resume(candidate)
+            except UnreadableCheckpointError as error:
+                skipped.append(str(error))
+                continue
+            if skipped:
+                self.logger.warning(
+                    'Resumed from the newest readable checkpoint, '
+                    f'{candidate}, instead of the last one: '
+                    + '; '.join(skipped))
+            else:
+                self.logger.info(f'Auto resumed from {candidate}.')
+            self._has_loaded = True
+            return
+        raise UnreadableCheckpointError(
+            f'No checkpoint to resume from in {osp.dirname(pointed)}: '
+            + '; '.join(skipped) + '. Start anew without --resume, or give '
+            'another checkpoint with --resume FILE.')
+
+    def _checkpoints_before(self, pointed):
+        """The checkpoints the checkpoint hook wrote beside ``pointed`` at
+        earlier steps, newest first. Later steps are not among them: they
+        can only be left over from an earlier run in the same work dir."""
+        templates = [
+            hook.filename_tmpl for hook in self.hooks
+            if isinstance(hook, CheckpointHook)
+        ]
+        if not templates:
+            return []
+        name = re.compile(
+            re.escape(templates[0]).replace(re.escape('{}'), '([0-9]+)'))
+        directory, pointed_name = osp.split(pointed)
+        pointed_step = name.fullmatch(pointed_name)
+        if pointed_step is None:
+            return []
+        earlier = {}
+        for file_name in os.listdir(directory):
+            found = name.fullmatch(file_name)
+            if found and int(found[1]) < int(pointed_step[1]):
+                earlier[int(found[1])] = osp.join(directory, file_name)
+        return [earlier[step] for step in sorted(earlier, reverse=True)]
 
     def save_checkpoint(self, out_dir, filename, *args, meta=None, **kwargs):
         meta = dict(meta or {}, random_state=capture_random_state())

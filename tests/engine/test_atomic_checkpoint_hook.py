@@ -81,6 +81,33 @@ def test_kill_while_writing_the_pointer_keeps_the_previous_one(
     assert not list(tmp_path.glob('.*.partial'))
 
 
+def test_the_oldest_kept_checkpoint_goes_after_the_new_one_is_saved(
+        tmp_path):
+    runner = fake_runner(tmp_path)
+    # Its own: the kept steps of another test's hook must not carry over.
+    runner.message_hub = MessageHub.get_instance(str(tmp_path))
+    saved_with = {}
+
+    def save_checkpoint(out_dir, filename, *args, **kwargs):
+        # What the checkpoint would record, and what is on disk meanwhile.
+        saved_with[filename] = (
+            runner.message_hub.get_info('keep_ckpt_ids'),
+            sorted(path.name for path in tmp_path.glob('epoch_*.pth')))
+        (tmp_path / filename).write_text('weights')
+
+    runner.save_checkpoint = save_checkpoint
+    hook = AtomicCheckpointHook(interval=1, max_keep_ckpts=2)
+    hook.before_train(runner)
+    for epoch in (1, 2, 3, 4):
+        hook._save_checkpoint_with_step(runner, epoch, dict(epoch=epoch))
+    assert saved_with['epoch_4.pth'] == ([2, 3, 4],
+                                         ['epoch_2.pth', 'epoch_3.pth'])
+    assert sorted(path.name for path in tmp_path.glob('epoch_*.pth')) == [
+        'epoch_3.pth', 'epoch_4.pth']
+    assert runner.message_hub.get_info('keep_ckpt_ids') == [3, 4]
+    assert list(hook.keep_ckpt_ids) == [3, 4]
+
+
 def test_peft_runner_builds_the_atomic_hook(tmp_path):
     from mmengine.config import Config
 
@@ -93,3 +120,90 @@ def test_peft_runner_builds_the_atomic_hook(tmp_path):
     runner = PeftRunner.from_cfg(cfg)
     assert sum(isinstance(hook, AtomicCheckpointHook)
                for hook in runner.hooks) == 1
+
+
+# Dies (as SIGKILL would: no cleanup, no exception) at the point of the
+# epoch-2 save that KILL_AT names.
+KILL_DURING_THE_EPOCH_2_SAVE = '''
+import os
+
+import mmengine.runner.runner as runner_module
+
+KILL_AT = os.environ['KILL_AT']
+save_checkpoint = runner_module.save_checkpoint
+replace = os.replace
+
+
+def die():
+    os._exit(137)
+
+
+def save_or_die(checkpoint, filepath, **kwargs):
+    if KILL_AT == 'writing epoch_2' and checkpoint['meta']['epoch'] == 2:
+        with open(filepath, 'wb') as file:
+            file.write(b'the first bytes of a checkpoint')
+        die()
+    return save_checkpoint(checkpoint, filepath, **kwargs)
+
+
+def replace_or_die(source, destination):
+    name = os.path.basename(destination)
+    pointing_to_epoch_2 = name == 'last_checkpoint' and open(
+        source).read().endswith('epoch_2.pth')
+    if KILL_AT == 'replacing the pointer' and pointing_to_epoch_2:
+        die()
+    replace(source, destination)
+    if (KILL_AT == 'epoch_2 in place' and name == 'epoch_2.pth'
+            or KILL_AT == 'pointer replaced' and pointing_to_epoch_2):
+        die()
+
+
+runner_module.save_checkpoint = save_or_die
+os.replace = replace_or_die
+'''
+
+
+@pytest.mark.parametrize('kill_at, resumed_epoch', [
+    ('writing epoch_2', 1),
+    ('epoch_2 in place', 1),
+    ('replacing the pointer', 1),
+    ('pointer replaced', 2),
+])
+def test_a_kill_anywhere_in_a_save_with_one_kept_checkpoint_leaves_one(
+        tmp_path, tiny_image_root, kill_at, resumed_epoch):
+    """max_keep_ckpts=1: mmengine would remove epoch_1.pth before writing
+    epoch_2.pth, so a kill while writing it left no checkpoint at all."""
+    from adapterx.engine import load_runner_checkpoint
+    from ..utils import REPO_ROOT, TINY_CONFIG, data_root_options, train
+    (tmp_path / 'kill_during_the_epoch_2_save.py').write_text(
+        KILL_DURING_THE_EPOCH_2_SAVE)
+    config = tmp_path / 'killed.py'
+    config.write_text(
+        f"_base_ = ['{TINY_CONFIG}']\n"
+        "custom_imports = dict(imports=['kill_during_the_epoch_2_save'])\n")
+    work_dir = tmp_path / 'run'
+    keep_one = 'default_hooks.checkpoint.max_keep_ckpts=1'
+    killed = subprocess.run(
+        [sys.executable, REPO_ROOT / 'tools' / 'train.py', config,
+         '--work-dir', work_dir, '--cfg-options', keep_one,
+         *data_root_options(tiny_image_root)],
+        cwd=REPO_ROOT, env=dict(os.environ, KILL_AT=kill_at,
+                                PYTHONPATH=os.pathsep.join(
+                                    [str(tmp_path), str(REPO_ROOT)])),
+        capture_output=True, text=True)
+    assert killed.returncode == 137, killed.stderr[-3000:]
+
+    pointed = (work_dir / 'last_checkpoint').read_text()
+    assert pointed == str(work_dir / f'epoch_{resumed_epoch}.pth')
+    checkpoint = load_runner_checkpoint(pointed)
+    assert checkpoint['meta']['epoch'] == resumed_epoch
+    assert 'optimizer' in checkpoint
+
+    log = train(TINY_CONFIG, work_dir, '--resume', keep_one,
+                data_root=tiny_image_root)
+    assert f'resumed epoch: {resumed_epoch}' in log
+    # The one kept checkpoint, and nothing a killed save left behind.
+    assert sorted(p.name for p in work_dir.iterdir()
+                  if p.suffix in ('.pth', '.partial')) == ['epoch_2.pth']
+    assert (work_dir / 'last_checkpoint').read_text() == str(
+        work_dir / 'epoch_2.pth')

@@ -1,4 +1,5 @@
 import math
+import re
 import subprocess
 import sys
 
@@ -8,6 +9,7 @@ from mmengine.logging import MessageHub
 
 from adapterx.engine import (GuardedOptimWrapper, NonFiniteLossError,
                              load_runner_checkpoint)
+from adapterx.engine.optim_wrappers import SKIP_COUNTS_KEY
 from ..utils import REPO_ROOT, TINY_CONFIG, data_root_options, train
 
 
@@ -154,3 +156,137 @@ def test_amp_guard_leaves_gradient_overflow_to_the_scaler(
     assert torch.equal(layer.weight, before)
     assert wrapper.loss_scaler.get_scale() == 2.**15
     assert wrapper.skipped_steps == 0
+
+
+def skip_nan_steps(layer, wrapper, count):
+    for _ in range(count):
+        wrapper.update_params(loss_of(layer, math.nan))
+
+
+def test_skipping_stops_after_the_consecutive_limit():
+    layer, wrapper = guarded_linear(nonfinite_loss='skip',
+                                    max_consecutive_skips=3)
+    skip_nan_steps(layer, wrapper, 2)
+    wrapper.update_params(loss_of(layer))  # a finite step: counts anew
+    after_the_finite_step = layer.weight.detach().clone()
+    skip_nan_steps(layer, wrapper, 2)
+    with pytest.raises(NonFiniteLossError) as error:
+        wrapper.update_params(loss_of(layer, math.inf))
+    assert str(error.value) == (
+        '3 steps in a row skipped for a non-finite loss, the last at '
+        'iteration 41: training diverges (too high a learning rate?). '
+        'Stopped; the weights and the last checkpoint hold no NaN. To skip '
+        'more, raise optim_wrapper.max_consecutive_skips (now 3; None for '
+        'no limit).')
+    assert torch.equal(layer.weight, after_the_finite_step)
+    assert (wrapper.skipped_steps, wrapper.consecutive_skips) == (5, 3)
+
+
+def test_ten_consecutive_skips_by_default_and_no_total_limit():
+    layer, wrapper = guarded_linear(nonfinite_loss='skip')
+    for _ in range(5):  # 45 skipped in all, never 10 in a row
+        skip_nan_steps(layer, wrapper, 9)
+        wrapper.update_params(loss_of(layer))
+    skip_nan_steps(layer, wrapper, 9)
+    with pytest.raises(NonFiniteLossError,
+                       match=r'^10 steps in a row .*\.max_consecutive_skips '):
+        skip_nan_steps(layer, wrapper, 1)
+
+
+def test_skipping_stops_after_the_total_limit():
+    layer, wrapper = guarded_linear(nonfinite_loss='skip',
+                                    max_consecutive_skips=None,
+                                    max_skipped_steps=3)
+    for _ in range(2):
+        skip_nan_steps(layer, wrapper, 1)
+        wrapper.update_params(loss_of(layer))
+    with pytest.raises(NonFiniteLossError) as error:
+        skip_nan_steps(layer, wrapper, 1)
+    assert str(error.value).startswith(
+        '3 steps in all skipped for a non-finite loss, the last at '
+        'iteration 41')
+    assert str(error.value).endswith(
+        'raise optim_wrapper.max_skipped_steps (now 3; None for no limit).')
+
+
+@pytest.mark.parametrize('setting', ['max_consecutive_skips',
+                                     'max_skipped_steps'])
+@pytest.mark.parametrize('value', [0, -1, 2.5, True, '10'])
+def test_a_bad_limit_is_named(setting, value):
+    with pytest.raises(ValueError) as error:
+        guarded_linear(nonfinite_loss='skip', **{setting: value})
+    assert str(error.value) == (
+        f'optim_wrapper.{setting} must be a positive integer, or None for '
+        f'no limit; got {value!r}')
+
+
+def test_the_counts_are_saved_with_the_optimizer_state():
+    layer, wrapper = guarded_linear(nonfinite_loss='skip',
+                                    max_consecutive_skips=3)
+    wrapper.update_params(loss_of(layer))  # gives SGD a state to save
+    skip_nan_steps(layer, wrapper, 2)
+    state = wrapper.state_dict()
+    assert state[SKIP_COUNTS_KEY] == dict(skipped_steps=2,
+                                          consecutive_skips=2)
+
+    resumed_layer, resumed = guarded_linear(nonfinite_loss='skip',
+                                            max_consecutive_skips=3)
+    resumed.load_state_dict(state)
+    assert (resumed.skipped_steps, resumed.consecutive_skips) == (2, 2)
+    assert resumed.optimizer.state_dict() == wrapper.optimizer.state_dict()
+    assert SKIP_COUNTS_KEY in state  # the caller's dict is left as it was
+    with pytest.raises(NonFiniteLossError, match='^3 steps in a row'):
+        skip_nan_steps(resumed_layer, resumed, 1)
+
+
+def test_a_state_saved_without_counts_loads_with_none_skipped():
+    layer, wrapper = guarded_linear(nonfinite_loss='skip')
+    skip_nan_steps(layer, wrapper, 2)
+    wrapper.load_state_dict(wrapper.optimizer.state_dict())
+    assert (wrapper.skipped_steps, wrapper.consecutive_skips) == (0, 0)
+
+
+def test_amp_state_keeps_the_scaler_and_the_counts(guarded_amp_linear):
+    layer, wrapper = guarded_amp_linear(nonfinite_loss='skip')
+    skip_nan_steps(layer, wrapper, 1)
+    state = wrapper.state_dict()
+    assert state[SKIP_COUNTS_KEY]['skipped_steps'] == 1
+    assert state['loss_scaler']['scale'] == 2.**16
+    resumed_layer, resumed = guarded_amp_linear(nonfinite_loss='skip')
+    resumed.loss_scaler = torch.amp.GradScaler('cpu', init_scale=1.)
+    resumed.load_state_dict(state)
+    assert resumed.skipped_steps == 1
+    assert resumed.loss_scaler.get_scale() == 2.**16
+
+
+def test_a_diverging_run_stops_and_a_resumed_one_goes_on_counting(
+        tmp_path, tiny_image_root):
+    """lr 1e6: the tiny run's losses turn NaN within its first epoch and
+    stay so (with 'skip' alone it "succeeded" with accuracy 0)."""
+    work_dir = tmp_path / 'run'
+    limit = 4
+    options = ['optim_wrapper.optimizer.lr=1e6',
+               'optim_wrapper.nonfinite_loss=skip',
+               f'optim_wrapper.max_consecutive_skips={limit}']
+    train(TINY_CONFIG, work_dir, *options, 'train_cfg.max_epochs=1',
+          data_root=tiny_image_root)
+    counts = load_runner_checkpoint(
+        str(work_dir / 'epoch_1.pth'))['optimizer'][SKIP_COUNTS_KEY]
+    assert 1 <= counts['consecutive_skips'] < limit
+
+    resumed = subprocess.run(
+        [sys.executable, REPO_ROOT / 'tools' / 'train.py', TINY_CONFIG,
+         '--work-dir', work_dir, '--resume', '--cfg-options', *options,
+         *data_root_options(tiny_image_root)],
+        cwd=REPO_ROOT, capture_output=True, text=True)
+    assert resumed.returncode != 0
+    log = resumed.stdout + resumed.stderr
+    assert (f'NonFiniteLossError: {limit} steps in a row skipped for a '
+            'non-finite loss') in log
+    assert f'raise optim_wrapper.max_consecutive_skips (now {limit};' in log
+    # The resumed run counted on from the checkpoint's counts.
+    skips = re.findall(r'Skipped the update of iteration \d+: .*; '
+                       r'(\d+) skipped so far', log)
+    assert len(skips) == limit - counts['consecutive_skips']
+    assert int(skips[0]) == counts['skipped_steps'] + 1
+    assert not (work_dir / 'epoch_2.pth').exists()

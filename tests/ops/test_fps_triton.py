@@ -61,7 +61,10 @@ def test_kernel_picks_the_torch_paths_points_in_the_interpreter():
     # TRITON_INTERPRET is read when the kernel is defined: a fresh process.
     completed = subprocess.run(
         [sys.executable, '-c', INTERPRETED], cwd=REPO_ROOT,
-        env=dict(os.environ, TRITON_INTERPRET='1', PYTHONPATH=str(REPO_ROOT)),
+        env=dict(os.environ, TRITON_INTERPRET='1',
+                 PYTHONPATH=os.pathsep.join(
+                     filter(None, [str(REPO_ROOT),
+                                   os.environ.get('PYTHONPATH')]))),
         capture_output=True, text=True, timeout=300)
     assert completed.returncode == 0, completed.stderr[-3000:]
     assert 'same indices' in completed.stdout

@@ -79,4 +79,29 @@ def markdown_report(results: Dict[str, dict], command: str,
         text += ['', 'Frozen-weight gradients (torch.profiler, one '
                  'eager backward):', '']
         text += [f'- {name}: {summary}' for name, summary in checks.items()]
+    groupings = {name: result['grouping'] for name, result in results.items()
+                 if 'grouping' in result}
+    if groupings:
+        text += ['', 'Grouping (furthest point sampling by the path the '
+                 'model takes, kNN), timed alone:', '']
+        text += [
+            f'- {name}: FPS ({g["fps_backend"]}) {g["fps_ms"]:.2f} ms, kNN '
+            f'{g["knn_ms"]:.2f} ms: {100 * g["share_of_train_step"]:.1f}% '
+            'of the training step' +
+            (f'; FPS by the PyTorch path {g["fps_torch_ms"]:.2f} ms'
+             if 'fps_torch_ms' in g else '')
+            for name, g in groupings.items()
+        ]
+    explained = {name: result['graph_breaks']
+                 for name, result in results.items()
+                 if 'graph_breaks' in result}
+    if explained:
+        text += ['', 'torch.compile of the inference forward '
+                 '(torch._dynamo.explain):', '']
+        text += [
+            f'- {name}: {e["graphs"]} graph(s), {e["graph_breaks"]} graph '
+            'break(s)' + (f' ({"; ".join(e["reasons"])})'
+                          if e['reasons'] else '')
+            for name, e in explained.items()
+        ]
     return '\n'.join(text) + '\n'

@@ -128,7 +128,10 @@ def compiled_modules(monkeypatch):
 
 def test_compiled_path_only_for_cuda_tensors_with_the_kernels_installed(
         monkeypatch):
-    on_cuda = types.SimpleNamespace(is_cuda=True)
+    on_cuda = types.SimpleNamespace(is_cuda=True, shape=(1, 4, 3))
+    # Without Triton (test_fps_triton.py covers it with).
+    monkeypatch.setitem(point_sampling._COMPILED, 'adapterx.ops.fps_triton',
+                        None)
     # Not installed here: importing them fails, so even CUDA tensors fall
     # back to the torch path.
     for op, module in (('fps', 'pointnet2_ops.pointnet2_utils'),

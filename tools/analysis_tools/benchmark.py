@@ -2,10 +2,11 @@
 trainable parameters of PEFT methods on one backbone, on synthetic inputs.
 
     python tools/analysis_tools/benchmark.py [NAME=]CONFIG [[NAME=]CONFIG ...]
-        [--device cpu|cuda] [--amp bf16] [--compile] [--batch-size B]
+        [--device cpu|cuda] [--amp bf16|fp16] [--compile]
+        [--compile-backend B] [--batch-size B]
         [--img-size S | --num-points N] [--steps K] [--warmup W]
-        [--reference NAME] [--check-frozen-grads] [--out PREFIX]
-        [--cfg-options k=v ...]
+        [--reference NAME] [--check-frozen-grads] [--explain-graph-breaks]
+        [--out PREFIX] [--cfg-options k=v ...]
 
 Each method (NAME defaults to the config's file name) is measured in a
 fresh process, so its peak memory is its own: the model is built from the
@@ -15,14 +16,19 @@ shape (images B x 3 x S x S, or point clouds B x N x 3). Times are medians
 over --steps steps after --warmup untimed ones. --reference expresses every
 method's numbers as ratios to that method's. --check-frozen-grads profiles
 one backward per method and reports any gradient computed for a frozen
-weight. Writes PREFIX.json and PREFIX.md (with this command line).
+weight; --explain-graph-breaks counts the graph breaks torch.compile
+makes of the inference forward. A point-cloud model's result also holds
+the time its grouping (furthest point sampling, kNN) takes.
+Writes PREFIX.json and PREFIX.md (with this command line).
+
+A device without CUDA for --device cuda, or a torch that cannot compile
+for --compile, ends the run with one line saying so.
 """
 import argparse
 import json
 import os
 import os.path as osp
 import shlex
-import subprocess
 import sys
 import tempfile
 from dataclasses import asdict
@@ -30,8 +36,10 @@ from dataclasses import asdict
 import torch
 from mmengine.config import Config, DictAction
 
-from adapterx.benchmarking import (BenchmarkSettings, markdown_report,
-                                   ratios_to)
+from adapterx.benchmarking import (AMP_DTYPES, BenchmarkSettings,
+                                   compile_problem, device_problem,
+                                   exclusive_device, markdown_report,
+                                   ratios_to, run_command)
 
 
 def parse_args(argv=None):
@@ -39,10 +47,13 @@ def parse_args(argv=None):
     parser.add_argument('configs', nargs='+', metavar='[NAME=]CONFIG')
     parser.add_argument('--device', default='cpu',
                         help='cpu, cuda or cuda:N')
-    parser.add_argument('--amp', choices=['bf16'],
-                        help='bfloat16 autocast of the forward')
+    parser.add_argument('--amp', choices=list(AMP_DTYPES),
+                        help='autocast of the forward to this dtype')
     parser.add_argument('--compile', action='store_true',
                         help='torch.compile the model')
+    parser.add_argument('--compile-backend', default='inductor',
+                        help="torch.compile's backend (eager, aot_eager: "
+                        'graph capture without code generation)')
     parser.add_argument('--batch-size', type=int, default=8)
     size = parser.add_mutually_exclusive_group()
     size.add_argument('--img-size', type=int)
@@ -51,11 +62,14 @@ def parse_args(argv=None):
     parser.add_argument('--warmup', type=int, default=3)
     parser.add_argument('--reference', help='method the ratios are to')
     parser.add_argument('--check-frozen-grads', action='store_true')
+    parser.add_argument('--explain-graph-breaks', action='store_true')
     parser.add_argument('--out', default='work_dirs/benchmark/benchmark',
                         help='writes OUT.json and OUT.md')
     parser.add_argument('--cfg-options', nargs='+', default=[],
                         metavar='KEY=VALUE', help='applied to every config')
     parser.add_argument('--worker-output', help=argparse.SUPPRESS)
+    # A lock file the worker holds while it times (exclusive_device).
+    parser.add_argument('--exclusive-lock', help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     args.methods = {}
     for item in args.configs:
@@ -77,7 +91,9 @@ def settings_of(args) -> BenchmarkSettings:
         device=args.device, batch_size=args.batch_size,
         img_size=args.img_size, num_points=args.num_points,
         steps=args.steps, warmup=args.warmup, amp=args.amp,
-        compile=args.compile, check_frozen_grads=args.check_frozen_grads)
+        compile=args.compile, compile_backend=args.compile_backend,
+        check_frozen_grads=args.check_frozen_grads,
+        explain_graph_breaks=args.explain_graph_breaks)
 
 
 def run_worker(args) -> None:
@@ -92,7 +108,9 @@ def run_worker(args) -> None:
         options = argparse.Namespace()
         DictAction([], 'cfg_options')(None, options, args.cfg_options)
         cfg.merge_from_dict(options.cfg_options)
-    result = benchmark_config(cfg, settings_of(args))
+    result = benchmark_config(
+        cfg, settings_of(args),
+        exclusive=lambda: exclusive_device(args.exclusive_lock))
     with open(args.worker_output, 'w') as file:
         json.dump(result, file)
 
@@ -101,15 +119,18 @@ def worker_command(name, config, args, output) -> list:
     command = [
         sys.executable, __file__, f'{name}={config}', '--device',
         args.device, '--batch-size', str(args.batch_size), '--steps',
-        str(args.steps), '--warmup', str(args.warmup), '--worker-output',
-        output
+        str(args.steps), '--warmup', str(args.warmup), '--compile-backend',
+        args.compile_backend, '--worker-output', output
     ]
     for flag, value in (('--amp', args.amp), ('--img-size', args.img_size),
-                        ('--num-points', args.num_points)):
+                        ('--num-points', args.num_points),
+                        ('--exclusive-lock', args.exclusive_lock)):
         if value is not None:
             command += [flag, str(value)]
     for flag, value in (('--compile', args.compile),
-                        ('--check-frozen-grads', args.check_frozen_grads)):
+                        ('--check-frozen-grads', args.check_frozen_grads),
+                        ('--explain-graph-breaks',
+                         args.explain_graph_breaks)):
         if value:
             command.append(flag)
     if args.cfg_options:
@@ -117,17 +138,29 @@ def worker_command(name, config, args, output) -> list:
     return command
 
 
-def measure_in_subprocess(name, config, args) -> dict:
+def measure_in_subprocess(name, config, args, timeout=None, env=None) -> dict:
+    """Measure one method in a fresh process; a failure or ``timeout``
+    seconds passing raise RuntimeError with the end of its output."""
     with tempfile.TemporaryDirectory() as folder:
         output = osp.join(folder, 'result.json')
-        completed = subprocess.run(
-            worker_command(name, config, args, output),
-            capture_output=True, text=True)
+        completed = run_command(worker_command(name, config, args, output),
+                                timeout=timeout, env=env)
+        if completed.timed_out:
+            raise RuntimeError(f'Benchmarking {name} ({config}) took over '
+                               f'{timeout:.0f} s:\n{completed.tail()}')
         if completed.returncode != 0:
             raise RuntimeError(f'Benchmarking {name} ({config}) failed:\n'
-                               f'{completed.stderr[-4000:]}')
+                               f'{completed.tail()}')
         with open(output) as file:
             return json.load(file)
+
+
+def machine_problem(args):
+    """Why this machine cannot run the benchmark as asked, or None."""
+    problem = device_problem(args.device)
+    if problem is None and args.compile:
+        problem = compile_problem(args.device, args.compile_backend)
+    return problem
 
 
 def main():
@@ -135,6 +168,9 @@ def main():
     if args.worker_output:
         return run_worker(args)
     settings = settings_of(args)  # fails here on bad settings, not per method
+    problem = machine_problem(args)
+    if problem is not None:
+        sys.exit(f'benchmark.py: {problem}')
     results = {}
     for name, config in args.methods.items():
         print(f'Benchmarking {name} ({config}) ...', flush=True)

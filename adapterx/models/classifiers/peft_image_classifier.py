@@ -1,8 +1,22 @@
 from typing import Optional
 
+import torch.nn as nn
+from mmcv.cnn.bricks.drop import DropPath
 from mmpretrain.models.classifiers import ImageClassifier
 
 from adapterx.registry import MODELS
+
+
+def python_float_drop_probabilities(model: nn.Module) -> None:
+    """Make the drop probability of every mmcv ``DropPath`` a Python float.
+
+    mmpretrain's ViT gives them numpy floats (from ``np.linspace``), and
+    torch.compile cannot trace the comparison ``drop_prob == 0.`` with one:
+    it breaks the graph in every block, in training and in inference.
+    """
+    for module in model.modules():
+        if isinstance(module, DropPath):
+            module.drop_prob = float(module.drop_prob)
 
 
 @MODELS.register_module()
@@ -28,6 +42,7 @@ class PeftImageClassifier(ImageClassifier):
         super().__init__(*args, **kwargs)
         if peft is not None:
             self.backbone = MODELS.build(dict(peft, module=self.backbone))
+        python_float_drop_probabilities(self)
 
     def loss(self, inputs, data_samples) -> dict:
         losses = super().loss(inputs, data_samples)

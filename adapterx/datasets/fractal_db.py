@@ -112,7 +112,9 @@ def map_probabilities(linear, map_mask):
     """Chaos-game probabilities ``(..., M)``: proportional to each map's
     area (``|det A|``) so the attractor is covered evenly, with a floor so
     that a map flattened to a line is still drawn."""
-    area = torch.linalg.det(linear).abs() + 0.02
+    determinant = (linear[..., 0, 0] * linear[..., 1, 1]
+                   - linear[..., 0, 1] * linear[..., 1, 0])
+    area = determinant.abs() + 0.02
     area = area * map_mask
     return area / area.sum(-1, keepdim=True)
 

@@ -80,7 +80,7 @@ def load_third_party_weights(path, trust=False):
 # one takes local paths ending in .safetensors and leaves URLs (``...://``)
 # to their own loaders.
 @CheckpointLoader.register_scheme(prefixes=r'(?!\S*://).*\.safetensors$')
-def load_safetensors_checkpoint(filename, map_location=None):
+def load_from_safetensors(filename, map_location=None):
     """A local ``.safetensors`` file's tensors, on the CPU (the module they
     are loaded into moves them where it lives)."""
     return load_third_party_weights(filename)

@@ -27,7 +27,8 @@ probabilities proportional to their area, and are flipped, scaled, placed
 and coloured at random. Everything after the category sampling runs batched
 on the device of the labels: a batch of ``B`` images is ``B x chains``
 independent chaos games iterated together, their points counted into a
-``B x maps x S x S`` grid with one ``bincount``.
+``B x maps x S x S`` grid with one ``index_add_``; nothing is read back
+to the CPU, so rendering never stalls the training step's queue.
 """
 import math
 
@@ -137,8 +138,14 @@ def chaos_game(linear, translation, probability, num_chains, num_steps,
     """
     batch = linear.shape[0]
     total_steps = SPREAD_STEPS + num_steps
-    choice = torch.multinomial(probability, num_chains * (total_steps + 1),
-                               replacement=True, generator=generator)
+    # Inverse-CDF sampling rather than torch.multinomial or bincount below,
+    # which read a value back from the GPU and stall the CPU every batch.
+    # Scaling the uniforms by the total keeps them below the last real map's
+    # cumulative value, so the padding maps after it are never chosen.
+    cumulative = probability.cumsum(-1)
+    uniform = torch.rand(batch, num_chains * (total_steps + 1),
+                         generator=generator, device=probability.device)
+    choice = torch.searchsorted(cumulative, uniform * cumulative[:, -1:])
     choice = choice.view(batch, num_chains, total_steps + 1)
     # A row per map: a00 a01 a10 a11 b0 b1.
     params = torch.cat([linear.flatten(-2), translation], -1)
@@ -188,9 +195,14 @@ def count_points(points, maps, num_maps, size, flip=None, scale=None,
     rows = torch.arange(batch, device=points.device)[:, None]
     index = ((rows * num_maps + maps) * size + pixel[..., 1]) * size \
         + pixel[..., 0]
-    counts = torch.bincount(index.flatten(),
-                            minlength=batch * num_maps * size * size)
-    return counts.view(batch, num_maps, size, size).float()
+    index = index.flatten()
+    # Whole-number float sums are exact, so the order of the additions (on
+    # a GPU, not fixed) does not change the counts.
+    counts = torch.zeros(batch * num_maps * size * size,
+                         device=points.device).index_add_(
+                             0, index, torch.ones_like(index,
+                                                       dtype=torch.float32))
+    return counts.view(batch, num_maps, size, size)
 
 
 def coverage(categories, size=32, num_chains=128, num_steps=32,
@@ -295,6 +307,9 @@ class FractalRenderer:
                              f'num_chains ({num_chains})')
         self.categories = categories.to(device)
         self.device = torch.device(device)
+        # On the CPU, once: the chaos game itself needs no linalg kernels.
+        self.largest_singular = torch.linalg.svdvals(
+            categories.linear)[..., 0].to(device)
         self.image_size = image_size
         self.num_chains = num_chains
         self.num_steps = points // num_chains
@@ -303,8 +318,6 @@ class FractalRenderer:
         self.scale_range = scale_range
         self.grey_probability = grey_probability
         self.flip = flip
-        self.largest_singular = torch.linalg.svdvals(
-            self.categories.linear)[..., 0]
 
     @property
     def num_classes(self):

@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from adapterx.datasets.fractal_db import (FractalCategories, FractalRenderer,
+                                          chaos_game, map_probabilities,
                                           rejection_reason,
                                           sample_fractal_categories,
                                           spread, spread_band)
@@ -73,6 +74,17 @@ def test_sampled_categories_satisfy_the_acceptance_rules(categories):
     assert (torch.linalg.svdvals(categories.linear)[..., 0] < 1).all()
     # Padding maps are zero: they must never be picked.
     assert not categories.linear[~mask].any()
+
+
+def test_the_chaos_game_uses_every_real_map_and_never_a_padding_one(
+        categories):
+    mask = categories.map_mask
+    _, maps = chaos_game(categories.linear, categories.translation,
+                         map_probabilities(categories.linear, mask),
+                         num_chains=32, num_steps=16,
+                         generator=torch.Generator().manual_seed(0))
+    used = torch.zeros_like(mask).scatter_(1, maps, True)
+    assert torch.equal(used, mask)
 
 
 def pairwise_distance(images):

@@ -1,5 +1,7 @@
 """Models: PEFT wrappers, adapters, classifiers and weight converters."""
-from . import adapters, merging, peft  # noqa: F401 (registers components)
+# Imported for what they register (components; converters: the
+# .safetensors checkpoint loader).
+from . import adapters, converters, merging, peft  # noqa: F401
 from .adapterx import AdapterX
 from .backbones import PointTransformer
 from .classifiers import (PeftImageClassifier, PointClassifier,

@@ -7,11 +7,16 @@ a file that needs more than tensors and plain containers (a training
 checkpoint that pickled its ``argparse.Namespace``, say) is refused unless the
 caller passes ``trust=True`` for that file. torch's global allowlist
 (``torch.serialization.add_safe_globals``) is never touched.
+
+Importing this module also teaches mmengine's checkpoint loader (and so
+``init_cfg=dict(type='Pretrained', checkpoint='x.safetensors')``) to read
+local ``.safetensors`` files, which it would otherwise hand to ``torch.load``.
 """
 from pathlib import Path
 
 import numpy as np
 import torch
+from mmengine.runner.checkpoint import CheckpointLoader
 
 from adapterx.engine.checkpoint import load_weights_only
 
@@ -69,6 +74,16 @@ def load_third_party_weights(path, trust=False):
         path, trust=trust, how_to_trust='trust=True (--trust on the command '
         'line)')
     return _tensors_only(path, _unwrap(checkpoint))
+
+
+# mmengine picks a loader by matching the path against these patterns; this
+# one takes local paths ending in .safetensors and leaves URLs (``...://``)
+# to their own loaders.
+@CheckpointLoader.register_scheme(prefixes=r'(?!\S*://).*\.safetensors$')
+def load_from_safetensors(filename, map_location=None):
+    """A local ``.safetensors`` file's tensors, on the CPU (the module they
+    are loaded into moves them where it lives)."""
+    return load_third_party_weights(filename)
 
 
 def _unwrap(checkpoint):

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from mmengine.runner.checkpoint import CheckpointLoader
 
-from adapterx.engine.checkpoint import load_weights_only
+from adapterx.engine.checkpoint import load_safetensors, load_weights_only
 
 NUMPY_SUFFIXES = ('.npz', )
 SAFETENSORS_SUFFIXES = ('.safetensors', )
@@ -81,9 +81,10 @@ def load_third_party_weights(path, trust=False):
 # to their own loaders.
 @CheckpointLoader.register_scheme(prefixes=r'(?!\S*://).*\.safetensors$')
 def load_from_safetensors(filename, map_location=None):
-    """A local ``.safetensors`` file's tensors, on the CPU (the module they
-    are loaded into moves them where it lives)."""
-    return load_third_party_weights(filename)
+    """A local ``.safetensors`` file as adapterx reads it everywhere
+    (:func:`~adapterx.engine.checkpoint.load_safetensors`): tensors and the
+    JSON metadata, no pickle."""
+    return load_safetensors(filename, map_location or 'cpu')
 
 
 def _unwrap(checkpoint):

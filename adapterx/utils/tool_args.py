@@ -17,10 +17,18 @@ def add_trust_argument(parser, checkpoint_help: str) -> None:
 
 
 def add_common_arguments(parser, checkpoint_help: str) -> None:
-    """--work-dir, --trust-checkpoint, --cfg-options, --launcher and the
-    launcher's --local-rank."""
+    """--work-dir, --trust-checkpoint, --non-strict, --cfg-options,
+    --launcher and the launcher's --local-rank."""
     parser.add_argument('--work-dir', help='directory for logs and outputs')
     add_trust_argument(parser, checkpoint_help)
+    parser.add_argument(
+        '--non-strict',
+        action='store_true',
+        help=f'load {checkpoint_help} even if it does not fit the model '
+        '(tensors missing, unexpected or of other shapes): the tensors that '
+        'fit load and the rest is logged, as in mmengine (config: '
+        'load_strict=False). By default such a file is refused before any '
+        'work')
     parser.add_argument(
         '--cfg-options',
         nargs='+',
@@ -43,7 +51,8 @@ def parse_common(parser):
 
 
 def apply_common_arguments(cfg, args):
-    """Launcher, work dir (default ``work_dirs/<config name>``) and trust."""
+    """Launcher, work dir (default ``work_dirs/<config name>``), trust and
+    strict loading."""
     cfg.launcher = args.launcher
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
@@ -52,6 +61,8 @@ def apply_common_arguments(cfg, args):
                                 osp.splitext(osp.basename(args.config))[0])
     if args.trust_checkpoint:
         cfg.trust_checkpoint = True
+    if args.non_strict:
+        cfg.load_strict = False
 
 
 def build_runner(cfg):

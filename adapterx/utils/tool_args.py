@@ -16,11 +16,10 @@ def add_trust_argument(parser, checkpoint_help: str) -> None:
         'files whose origin you trust)')
 
 
-def add_common_arguments(parser, checkpoint_help: str) -> None:
-    """--work-dir, --trust-checkpoint, --non-strict, --cfg-options,
-    --launcher and the launcher's --local-rank."""
-    parser.add_argument('--work-dir', help='directory for logs and outputs')
-    add_trust_argument(parser, checkpoint_help)
+def add_non_strict_argument(parser, checkpoint_help: str) -> None:
+    """--non-strict: load ``checkpoint_help`` even if it does not fit the
+    model (config ``load_strict=False``); for the tools whose runner loads
+    it (``load_from``, ``--resume``)."""
     parser.add_argument(
         '--non-strict',
         action='store_true',
@@ -29,6 +28,13 @@ def add_common_arguments(parser, checkpoint_help: str) -> None:
         'fit load and the rest is logged, as in mmengine (config: '
         'load_strict=False). By default such a file is refused before any '
         'work')
+
+
+def add_common_arguments(parser, checkpoint_help: str) -> None:
+    """--work-dir, --trust-checkpoint, --cfg-options, --launcher and the
+    launcher's --local-rank."""
+    parser.add_argument('--work-dir', help='directory for logs and outputs')
+    add_trust_argument(parser, checkpoint_help)
     parser.add_argument(
         '--cfg-options',
         nargs='+',
@@ -61,7 +67,8 @@ def apply_common_arguments(cfg, args):
                                 osp.splitext(osp.basename(args.config))[0])
     if args.trust_checkpoint:
         cfg.trust_checkpoint = True
-    if args.non_strict:
+    # Only the tools that take --non-strict (add_non_strict_argument).
+    if getattr(args, 'non_strict', False):
         cfg.load_strict = False
 
 

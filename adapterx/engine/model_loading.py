@@ -62,19 +62,21 @@ def load_checkpoint(model: nn.Module,
                     strict: bool = True,
                     trust: bool = False) -> dict:
     """Read ``filename`` weights-only with the runner checkpoints' types
-    allowed (see :func:`load_weights_only`) and load it into ``model`` as the runner's ``load_from`` does
-    (:func:`apply_checkpoint`); return the checkpoint.
+    allowed (see :func:`load_weights_only`), load it into ``model`` as the
+    runner's ``load_from`` does (:func:`apply_checkpoint`) and return it.
 
     Unlike mmengine's ``load_checkpoint``, strict by default, and a plain
     model's file (e.g. the ViT converter's output) loads into the same
     model under a PEFT wrapper.
     """
-    checkpoint = load_weights_only(
-        filename,
-        map_location=map_location,
-        trust=trust,
-        allowed_globals=RUNNER_CHECKPOINT_GLOBALS,
-        how_to_trust='pass trust=True')
-    apply_checkpoint(
-        model, checkpoint, filename, strict, how_to_relax='strict=False')
+    checkpoint = load_weights_only(filename,
+                                   map_location=map_location,
+                                   trust=trust,
+                                   allowed_globals=RUNNER_CHECKPOINT_GLOBALS,
+                                   how_to_trust='pass trust=True')
+    apply_checkpoint(model,
+                     checkpoint,
+                     filename,
+                     strict,
+                     how_to_relax='strict=False')
     return checkpoint

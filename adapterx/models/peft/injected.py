@@ -57,5 +57,6 @@ def injected_tensor_names(module: nn.Module) -> set:
     method added (:func:`peft_added_modules`)."""
     return {
         key
-        for keys in peft_added_modules(module).values() for key in keys
+        for keys in peft_added_modules(module).values()
+        for key in keys
     }

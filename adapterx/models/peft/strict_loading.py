@@ -26,7 +26,7 @@ import torch.nn as nn
 from mmengine.runner.checkpoint import load_state_dict
 from torch import Tensor
 
-from .injected import peft_added_modules
+from .injected import injected_tensor_names, peft_added_modules
 from .wrapper import PeftWrapper
 
 # How many names of each kind of mismatch an error shows.
@@ -122,10 +122,7 @@ def find_mismatch(model: nn.Module, state_dict: Mapping[str, Tensor],
                   kind: WeightsKind) -> StateDictMismatch:
     """Compare ``state_dict`` with ``model``'s as ``kind`` requires."""
     model_state = model.state_dict()
-    added = {
-        key
-        for keys in peft_added_modules(model).values() for key in keys
-    }
+    added = injected_tensor_names(model)
     if kind.peft_added == 'may_miss':
         needed = [key for key in model_state if key not in added]
     elif kind.peft_added == 'only':
@@ -149,8 +146,8 @@ def find_mismatch(model: nn.Module, state_dict: Mapping[str, Tensor],
 
 def _some(names: List[str]) -> str:
     more = len(names) - SHOWN_KEYS
-    return ', '.join(names[:SHOWN_KEYS]) + (f', ... ({more} more)'
-                                            if more > 0 else '')
+    return ', '.join(
+        names[:SHOWN_KEYS]) + (f', ... ({more} more)' if more > 0 else '')
 
 
 def _hints(mismatch: StateDictMismatch, state_dict: Mapping[str, Tensor],
@@ -178,8 +175,10 @@ def _hints(mismatch: StateDictMismatch, state_dict: Mapping[str, Tensor],
     return hints
 
 
-def mismatch_message(model: nn.Module, state_dict: Mapping[str, Tensor],
-                     source: str, kind: WeightsKind,
+def mismatch_message(model: nn.Module,
+                     state_dict: Mapping[str, Tensor],
+                     source: str,
+                     kind: WeightsKind,
                      mismatch: StateDictMismatch,
                      how_to_relax: Optional[str] = None) -> str:
     added = list(peft_added_modules(model))
@@ -189,11 +188,12 @@ def mismatch_message(model: nn.Module, state_dict: Mapping[str, Tensor],
         f'({len(model.state_dict())} tensors); refused before any '
         'training or testing:'
     ]
-    for names, what in ((mismatch.missing, 'missing (in the model, not in '
-                         'the file)'),
-                        (mismatch.unexpected, 'unexpected (in the file, not '
-                         'in the model)'),
-                        (mismatch.shapes, 'shape mismatch(es)')):
+    kinds_of_mismatch = (
+        (mismatch.missing, 'missing (in the model, not in the file)'),
+        (mismatch.unexpected, 'unexpected (in the file, not in the model)'),
+        (mismatch.shapes, 'shape mismatch(es)'),
+    )
+    for names, what in kinds_of_mismatch:
         if names:
             lines.append(f'- {len(names)} {what}: {_some(names)}')
     if added:

@@ -161,5 +161,5 @@ def test_checkpoint_of_another_method_is_named(tmp_path, merge_tool):
         f"{checkpoint} (a training run's checkpoint, 32 tensors) does not "
         'fit the PeftImageClassifier it is loaded into (36 tensors)')
     assert ('- 4 missing (in the model, not in the file): '
-            'backbone.module.layers.0.attn.qkv.lora.down.weight, ') in message
+            'backbone.module.layers.0.attn.qkv.lora.lora_A, ') in message
     assert not (tmp_path / 'merged.pth').exists()

@@ -210,3 +210,17 @@ def test_trainable_only_file_must_hold_the_peft_modules():
     expert = 'backbone.expert_pools.mlp_0.down_weight'
     assert torch.equal(model.state_dict()[expert],
                        trained.state_dict()[expert])
+
+
+def test_test_time_augmentation_wrapper_loads_the_model_inside(tmp_path):
+    from mmpretrain.models import AverageClsScoreTTA
+    source = build_model(TINY_CONFIG)
+    with torch.no_grad():
+        for parameter in source.parameters():
+            parameter.add_(1.0)
+    checkpoint = dict(meta=dict(epoch=1), state_dict=source.state_dict(),
+                      message_hub={})
+    tta = AverageClsScoreTTA(module=build_model(TINY_CONFIG))
+    apply_checkpoint(tta, checkpoint, 'epoch_1.pth')
+    for key, value in source.state_dict().items():
+        assert torch.equal(tta.module.state_dict()[key], value), key

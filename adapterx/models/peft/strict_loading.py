@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Mapping, Optional
 
 import torch.nn as nn
+from mmengine.model import BaseTTAModel, is_model_wrapper
 from mmengine.runner.checkpoint import load_state_dict
 from torch import Tensor
 
@@ -213,7 +214,8 @@ def load_checked(model: nn.Module,
                  kind: WeightsKind = PRETRAINED_WEIGHTS,
                  strict: bool = True,
                  how_to_relax: Optional[str] = None) -> None:
-    """Load ``state_dict`` (from the file ``source``) into ``model``.
+    """Load ``state_dict`` (from the file ``source``) into ``model`` (the
+    module inside, for a DDP or test-time-augmentation wrapper).
 
     The keys of a plain model's file are first moved under the model's
     PEFT wrappers (:func:`to_peft_wrapped_keys`).
@@ -229,6 +231,9 @@ def load_checked(model: nn.Module,
         CheckpointMismatchError: ``strict`` and the file does not fit; the
             message names it, counts each kind of mismatch and shows a few.
     """
+    # As mmengine's loading does: a file holds the model, not its wrappers.
+    while is_model_wrapper(model) or isinstance(model, BaseTTAModel):
+        model = model.module
     state_dict = to_peft_wrapped_keys(state_dict, model)
     if not strict:
         load_state_dict(model, state_dict, strict=False, logger='current')

@@ -1,13 +1,15 @@
 """Evaluate a checkpoint on a config's test set on the mmengine Runner.
 
     python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out FILE]
-        [--dump-metrics FILE] [--tta] [--cfg-options k=v ...]
+        [--dump-metrics FILE] [--tta] [--non-strict] [--cfg-options k=v ...]
         [--launcher {none,pytorch,slurm,mpi}]
 
 CHECKPOINT is a runner checkpoint (epoch_N.pth), a trainable-only file
 (trainable_epoch_N.safetensors, or .pth from older versions), applied on top
 of the config's pretrained weights, or merged, dense or soup weights
-(.safetensors).
+(.safetensors). A CHECKPOINT that does not fit the config's model (another method, backbone
+or task) is refused before testing, with the tensors at fault;
+``--non-strict`` loads the tensors that fit instead.
 ``--tta`` evaluates with the config's test-time augmentation: its
 ``tta_pipeline`` makes several views of each sample and its ``tta_model``
 averages their scores (Point-MAE's voting test in the point-cloud
@@ -21,6 +23,7 @@ from mmengine.evaluator import DumpResults
 
 from adapterx.utils import register_all_modules
 from adapterx.utils.tool_args import (add_common_arguments,
+                                      add_non_strict_argument,
                                       apply_common_arguments, build_runner,
                                       finish_distributed, parse_common)
 
@@ -43,6 +46,7 @@ def parse_args():
         help="average the scores of the config's tta_pipeline views "
         '(tta_model)')
     add_common_arguments(parser, 'CHECKPOINT')
+    add_non_strict_argument(parser, 'CHECKPOINT')
     return parse_common(parser)
 
 

@@ -1,7 +1,7 @@
 """Train a model from a config on the mmengine Runner.
 
     python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] [--amp]
-        [--seed N] [--deterministic] [--cfg-options k=v ...]
+        [--seed N] [--deterministic] [--non-strict] [--cfg-options k=v ...]
         [--launcher {none,pytorch,slurm,mpi}]
 """
 import argparse
@@ -10,6 +10,7 @@ from mmengine.config import Config
 
 from adapterx.utils import register_all_modules
 from adapterx.utils.tool_args import (add_common_arguments,
+                                      add_non_strict_argument,
                                       apply_common_arguments, build_runner,
                                       finish_distributed, parse_common)
 
@@ -36,6 +37,7 @@ def parse_args():
         action='store_true',
         help='skip validation during training')
     add_common_arguments(parser, 'the resumed or loaded checkpoint')
+    add_non_strict_argument(parser, 'the resumed or loaded checkpoint')
     return parse_common(parser)
 
 

@@ -1,6 +1,7 @@
 from .checkpoint import load_runner_checkpoint
 from .hooks import (EpochSeedHook, ParameterFreezeHook, RankConsistencyHook,
                     TrainableCheckpointHook, find_rank_divergence)
+from .model_loading import apply_checkpoint, load_checkpoint
 from .loops import ResumableEpochBasedTrainLoop, ResumableIterBasedTrainLoop
 from .optim_wrappers import (GuardedAmpOptimWrapper, GuardedOptimWrapper,
                              NonFiniteLossError, NonFiniteLossGuard)
@@ -16,5 +17,5 @@ __all__ = [
     'restore_random_state', 'TrainableCheckpointHook',
     'trainable_state_dict', 'load_trainable_state_dict',
     'GuardedOptimWrapper', 'GuardedAmpOptimWrapper', 'NonFiniteLossError',
-    'NonFiniteLossGuard'
+    'NonFiniteLossGuard', 'apply_checkpoint', 'load_checkpoint'
 ]

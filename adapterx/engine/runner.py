@@ -9,8 +9,7 @@ from mmengine.dist import is_distributed, is_main_process
 from mmengine.hooks import CheckpointHook, Hook
 from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner
-from mmengine.runner.checkpoint import (_load_checkpoint_to_model,
-                                        find_latest_checkpoint)
+from mmengine.runner.checkpoint import find_latest_checkpoint
 
 from adapterx.registry import HOOKS, MODEL_WRAPPERS, RUNNERS
 from adapterx.utils.registry_suggestions import suggest_close_types
@@ -23,9 +22,14 @@ from .checkpoint import (UnreadableCheckpointError, atomic_file,
                          drop_stored_config, load_runner_checkpoint,
                          plain_log_scalars, restore_log_scalars,
                          runner_checkpoint_types)
-from .trainable_weights import TRAINABLE_ONLY_KEY, load_trainable_state_dict
+from .model_loading import apply_checkpoint
 from .random_state import capture_random_state
 from .worker_seeding import with_worker_seeding
+
+
+# How a user of the runner accepts a checkpoint that does not fit the model.
+RELAX_LOAD_STRICT = ('set load_strict=False in the config (tools/train.py '
+                     'and tools/test.py: --non-strict)')
 
 
 def is_freeze_hook_type(hook_type) -> bool:
@@ -71,6 +75,11 @@ class PeftRunner(Runner):
       (or skips the step, ``optim_wrapper.nonfinite_loss='skip'``): mmengine's
       ``OptimWrapper`` / ``AmpOptimWrapper`` are built as their guarded
       versions (:class:`NonFiniteLossGuard`).
+    - A checkpoint given as ``load_from``, to ``--resume`` or to
+      tools/test.py must fit the model (:func:`apply_checkpoint`), unless
+      the config sets ``load_strict=False``: mmengine loads whatever
+      matches and logs the rest, which leaves a random backbone for a
+      wrong file.
     - The model's class count must be the datasets' (checked when each
       loop is built, before any step).
     - Training resumes exactly, in the middle of an epoch too
@@ -219,8 +228,12 @@ class PeftRunner(Runner):
                 hook.freeze(model)
                 self._freeze_hooks[index] = hook
 
-    def load_checkpoint(self, filename, map_location='cpu', strict=False,
+    def load_checkpoint(self, filename, map_location='cpu', strict=None,
                         revise_keys=[(r'^module.', '')]):
+        # mmengine's load_from and resume pass no ``strict``: the config's
+        # load_strict (default True) decides.
+        if strict is None:
+            strict = self.cfg.get('load_strict', True)
         if not osp.isfile(filename):
             # Remote schemes (http, s3, ...) go through mmengine's loaders.
             with runner_checkpoint_types():
@@ -235,15 +248,8 @@ class PeftRunner(Runner):
             self.call_hook('after_load_checkpoint', checkpoint=checkpoint)
             model = self.model.module if is_model_wrapper(
                 self.model) else self.model
-            if checkpoint.get('meta', {}).get(TRAINABLE_ONLY_KEY):
-                # Trainable tensors only: the rest comes from the config's
-                # pretrained weights, which a test run has not loaded yet.
-                model.init_weights()
-                load_trainable_state_dict(model, checkpoint['state_dict'],
-                                          filename)
-            else:
-                checkpoint = _load_checkpoint_to_model(
-                    model, checkpoint, strict, revise_keys=revise_keys)
+            apply_checkpoint(model, checkpoint, filename, strict,
+                             revise_keys, how_to_relax=RELAX_LOAD_STRICT)
             self._has_loaded = True
             self.logger.info(f'Load checkpoint from {filename}')
         self._stored_gpu_ids = drop_stored_config(checkpoint, filename)

@@ -1,7 +1,11 @@
 """Checkpoints of the trainable tensors alone, applied on top of the
 pretrained backbone (an Adapter-X file is ~0.2% of a ViT-B/16 checkpoint).
 """
+from typing import Optional
+
 import torch.nn as nn
+
+from adapterx.models.peft.strict_loading import TRAINABLE_ONLY, load_checked
 
 TRAINABLE_ONLY_KEY = 'adapterx_trainable_only'
 
@@ -27,25 +31,20 @@ def trainable_state_dict(model: nn.Module) -> dict:
     return state
 
 
-def load_trainable_state_dict(model: nn.Module, state: dict,
-                              source: str) -> None:
-    """Load a :func:`trainable_state_dict` into ``model``.
+def load_trainable_state_dict(model: nn.Module, state: dict, source: str,
+                              strict: bool = True,
+                              how_to_relax: Optional[str] = None) -> None:
+    """Load a :func:`trainable_state_dict` into ``model``, whose other
+    tensors are the config's pretrained weights.
+
+    Args:
+        strict (bool): Refuse a file made for another backbone or method:
+            one that holds tensors the model does not have or of other
+            shapes, or lacks some the PEFT method added (see
+            :func:`load_checked`).
+        how_to_relax (str, optional): See :func:`load_checked`.
 
     Raises:
-        ValueError: The file holds tensors the model does not have, or of
-            other shapes: it was made for another backbone or method.
+        CheckpointMismatchError: ``strict`` and the file does not fit.
     """
-    model_state = model.state_dict()
-    unexpected = [key for key in state if key not in model_state]
-    mismatched = [
-        f'{key}: file {tuple(state[key].shape)} vs model '
-        f'{tuple(model_state[key].shape)}' for key in state
-        if key in model_state and state[key].shape != model_state[key].shape
-    ]
-    if unexpected or mismatched:
-        raise ValueError(
-            f'{source} does not fit this model (made for another backbone '
-            f'or PEFT method?). Unexpected keys: {unexpected[:10]}'
-            f'{" ..." if len(unexpected) > 10 else ""}; shape mismatches: '
-            f'{mismatched[:10]}')
-    model.load_state_dict(state, strict=False)
+    load_checked(model, state, source, TRAINABLE_ONLY, strict, how_to_relax)

@@ -16,6 +16,20 @@ def add_trust_argument(parser, checkpoint_help: str) -> None:
         'files whose origin you trust)')
 
 
+def add_non_strict_argument(parser, checkpoint_help: str) -> None:
+    """--non-strict: load ``checkpoint_help`` even if it does not fit the
+    model (config ``load_strict=False``); for the tools whose runner loads
+    it (``load_from``, ``--resume``)."""
+    parser.add_argument(
+        '--non-strict',
+        action='store_true',
+        help=f'load {checkpoint_help} even if it does not fit the model '
+        '(tensors missing, unexpected or of other shapes): the tensors that '
+        'fit load and the rest is logged, as in mmengine (config: '
+        'load_strict=False). By default such a file is refused before any '
+        'work')
+
+
 def add_common_arguments(parser, checkpoint_help: str) -> None:
     """--work-dir, --trust-checkpoint, --cfg-options, --launcher and the
     launcher's --local-rank."""
@@ -43,7 +57,8 @@ def parse_common(parser):
 
 
 def apply_common_arguments(cfg, args):
-    """Launcher, work dir (default ``work_dirs/<config name>``) and trust."""
+    """Launcher, work dir (default ``work_dirs/<config name>``), trust and
+    strict loading."""
     cfg.launcher = args.launcher
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
@@ -52,6 +67,9 @@ def apply_common_arguments(cfg, args):
                                 osp.splitext(osp.basename(args.config))[0])
     if args.trust_checkpoint:
         cfg.trust_checkpoint = True
+    # Only the tools that take --non-strict (add_non_strict_argument).
+    if getattr(args, 'non_strict', False):
+        cfg.load_strict = False
 
 
 def build_runner(cfg):

@@ -160,3 +160,22 @@ def test_trainable_only_checkpoint_merges_onto_the_pretrained_weights(
                                    trained.eval()(images, mode='tensor'),
                                    rtol=0,
                                    atol=1e-5)
+
+
+def test_checkpoint_of_another_method_is_named(tmp_path, merge_tool):
+    config = tiny_config_with(PEFT_BASES / 'lora.py', tmp_path)
+    full_finetune = build(REPO_ROOT / 'configs' / 'tiny' /
+                          'vit_tiny_fullft.py')
+    checkpoint = tmp_path / 'epoch_2.pth'
+    torch.save(dict(meta=dict(epoch=2), state_dict=full_finetune.state_dict(),
+                    message_hub={}), checkpoint)
+    from adapterx.models.peft.strict_loading import CheckpointMismatchError
+    with pytest.raises(CheckpointMismatchError) as error:
+        merge_tool(config, checkpoint, tmp_path / 'merged.pth')
+    message = str(error.value)
+    assert message.startswith(
+        f"{checkpoint} (a training run's checkpoint, 32 tensors) does not "
+        'fit the PeftImageClassifier it is loaded into (36 tensors)')
+    assert ('- 4 missing (in the model, not in the file): '
+            'backbone.module.layers.0.attn.qkv.lora.lora_A, ') in message
+    assert not (tmp_path / 'merged.pth').exists()

@@ -122,9 +122,12 @@ def test_trainable_file_for_another_model_is_refused(
                  '--cfg-options', *data_root_options(tiny_image_root),
                  *pretrained_options(pretrained_tiny_backbone))
     message = str(failure.value)
-    assert 'does not fit this model' in message
-    assert 'backbone.layers.0.lora_a' in message
-    assert '(7, 32)' in message
+    assert f'{wrong} (a trainable-only checkpoint, 2 tensors) does not fit ' \
+        'the PeftImageClassifier' in message
+    assert ('- 1 unexpected (in the file, not in the model): '
+            'backbone.layers.0.lora_a') in message
+    assert ('- 1 shape mismatch(es): head.layers.head.weight: file (7, 32) '
+            'vs model (4, 32)') in message
 
 
 def fake_runner(model, tmp_path):

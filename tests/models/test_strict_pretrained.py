@@ -43,14 +43,28 @@ def test_missing_backbone_key_fails_with_its_name(tmp_path):
     with pytest.raises(ValueError) as error:
         adapterx_vit(path)
     message = str(error.value)
-    assert 'layers.1.attn.qkv.weight' in message
-    assert str(path) in message and '1 missing key(s)' in message
+    assert message.startswith(
+        f'{path} (pretrained weights, 29 tensors) does not fit the '
+        'VisionTransformer it is loaded into (30 tensors)')
+    assert ('- 1 missing (in the model, not in the file): '
+            'layers.1.attn.qkv.weight\n') in message
+    assert 'unexpected' not in message
+    assert message.endswith('set init_cfg.strict=False (if the names differ '
+                            "by a prefix, set init_cfg.prefix instead: it is "
+                            'None).')
 
 
 def test_wrong_prefix_fails(tmp_path):
     path, _ = pretrained_file(tmp_path, prefix='backbone.')
-    with pytest.raises(ValueError, match=r'unexpected key\(s\)'):
+    with pytest.raises(ValueError) as error:
         adapterx_vit(path)
+    message = str(error.value)
+    assert ('- 30 missing (in the model, not in the file): cls_token, '
+            'pos_embed, patch_embed.projection.weight, '
+            'patch_embed.projection.bias, layers.0.ln1.weight, ... (25 more)'
+            ) in message
+    assert ('- 30 unexpected (in the file, not in the model): '
+            'backbone.cls_token, backbone.pos_embed, ') in message
 
 
 def test_strict_false_accepts_a_partial_load(tmp_path):
@@ -89,3 +103,16 @@ def test_a_file_that_needs_unpickling_is_refused_naming_it(tmp_path):
     assert str(error.value).startswith(f'{path} needs full unpickling')
     assert 'convert the file once with tools/model_converters/' in str(
         error.value)
+
+
+def test_another_width_is_refused_with_the_file_and_shapes(tmp_path):
+    path, _ = pretrained_file(
+        tmp_path, edit=lambda state: state.update(
+            {'ln1.weight': torch.ones(48), 'ln1.bias': torch.zeros(48)}))
+    with pytest.raises(ValueError) as error:
+        adapterx_vit(path)
+    message = str(error.value)
+    assert message.startswith(f'{path} (pretrained weights')
+    assert ('- 2 shape mismatch(es): ln1.weight: file (48,) vs model (32,), '
+            'ln1.bias: file (48,) vs model (32,)\n') in message
+    assert 'missing' not in message.split('\n')[1]

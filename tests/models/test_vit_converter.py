@@ -18,7 +18,8 @@ from timm.models.vision_transformer import VisionTransformer as TimmViT
 from timm.models.vision_transformer import _load_weights
 
 from adapterx.engine.checkpoint import (UntrustedCheckpointError,
-                                       load_runner_checkpoint)
+                                       load_runner_checkpoint,
+                                       load_safetensors)
 from adapterx.models.converters import (convert_vit_checkpoint,
                                         load_third_party_weights,
                                         npz_to_timm_state_dict,
@@ -403,3 +404,163 @@ def test_cli_refuses_a_pickle_output_name(tmp_path):
     assert (f'{dst}: the converted weights (DST) are written as '
             'safetensors') in result.stderr
     assert not dst.exists()
+
+
+# The image PEFT methods, by base config. Those whose added modules start
+# as the identity (zero up-projections or increments) must reproduce timm's
+# outputs once the converted file is loaded; for the others (prompts, SSF's
+# random scales, Adapter-X's prompt generator) the backbone's tensors must
+# still be the file's, exactly.
+IDENTITY_AT_INIT = ['adapterx_smoa_only', 'adaptformer', 'convpass',
+                    'fact_tk', 'fact_tt', 'lora']
+CHANGED_AT_INIT = ['adapterx', 'idpt', 'ssf', 'vpt_deep', 'vpt_shallow']
+
+
+def peft_classifier(peft_name, hidden_dim=None):
+    """A PeftImageClassifier config with the converter's ViT settings and
+    the PEFT method of ``configs/_base_/peft/<peft_name>.py``."""
+    from mmengine.config import Config
+    peft = Config.fromfile(
+        str(REPO_ROOT / 'configs' / '_base_' / 'peft' / f'{peft_name}.py'))
+    return dict(
+        type='PeftImageClassifier',
+        backbone=dict(
+            type='VisionTransformer',
+            arch=SMALL_ARCH,
+            img_size=32,
+            patch_size=8,
+            qkv_bias=True,
+            norm_cfg=dict(type='LN', eps=1e-6),
+            final_norm=True,
+            pre_norm=False,
+            with_cls_token=True,
+            out_type='cls_token',
+            layer_scale_init_value=0.,
+            layer_cfgs=dict(act_cfg=dict(type='GELU'))),
+        neck=None,
+        head=dict(type='VisionTransformerClsHead', num_classes=NUM_CLASSES,
+                  in_channels=WIDTH, hidden_dim=hidden_dim),
+        peft=peft.peft)
+
+
+def build_peft_classifier(peft_name, **kwargs):
+    from mmengine import DefaultScope
+
+    from adapterx.registry import MODELS
+    torch.manual_seed(3)
+    with DefaultScope.overwrite_default_scope('adapterx'):
+        model = MODELS.build(peft_classifier(peft_name, **kwargs))
+        model.init_weights()
+    return model
+
+
+@pytest.fixture(scope='module')
+def converted_classifier(tmp_path_factory):
+    """timm's model and the converter's output for it, with its head, as
+    the command line writes it."""
+    from adapterx.models.converters.cli import save_converted
+    directory = tmp_path_factory.mktemp('converted')
+    timm_model = timm_vit()
+    src = directory / 'vit.safetensors'
+    save_file(timm_model.state_dict(), src)
+    dst = directory / 'vit_mmpretrain.safetensors'
+    save_converted(
+        convert_vit_checkpoint(src, keep_head=True, prefix='backbone.'), dst,
+        dict(converted_from=str(src)))
+    return timm_model, dst
+
+
+def assert_matches_timm(model, timm_model, images):
+    model.eval()
+    with torch.no_grad():
+        torch.testing.assert_close(
+            model.extract_feat(images)[-1],
+            timm_cls_feature(timm_model, images), atol=ATOL, rtol=0)
+        torch.testing.assert_close(
+            model(images, mode='tensor'), timm_model(images), atol=ATOL,
+            rtol=0)
+
+
+@pytest.mark.parametrize('peft_name', IDENTITY_AT_INIT + CHANGED_AT_INIT)
+def test_converted_classifier_loads_under_every_peft_wrapper(
+        converted_classifier, images, peft_name):
+    from adapterx.engine import load_checkpoint
+    timm_model, dst = converted_classifier
+    model = build_peft_classifier(peft_name)
+    load_checkpoint(model, str(dst))
+
+    converted = load_safetensors(dst)['state_dict']
+    loaded = model.state_dict()
+    for key, value in converted.items():
+        wrapped = key.replace('backbone.', 'backbone.module.', 1)
+        assert torch.equal(loaded[wrapped], value), key
+    if peft_name in IDENTITY_AT_INIT:
+        assert_matches_timm(model, timm_model, images)
+
+
+def test_load_from_converted_classifier_under_peft(converted_classifier,
+                                                   images, tmp_path):
+    from mmengine.config import Config
+
+    from adapterx.registry import RUNNERS
+    timm_model, dst = converted_classifier
+    cfg = Config(
+        dict(
+            model=peft_classifier('adapterx_smoa_only'),
+            work_dir=str(tmp_path),
+            load_from=str(dst),
+            default_scope='adapterx',
+            runner_type='PeftRunner'))
+    runner = RUNNERS.build(cfg)
+    runner.load_or_resume()
+    assert_matches_timm(runner.model, timm_model, images)
+
+
+def test_kept_pre_logits_without_hidden_dim_is_an_error(tmp_path):
+    from adapterx.engine import load_checkpoint
+    from adapterx.models.converters.cli import save_converted
+    from adapterx.models.peft.strict_loading import CheckpointMismatchError
+    rng = np.random.default_rng(0)
+    pre_logits = (rng.normal(size=(WIDTH, WIDTH)).astype(np.float32),
+                  rng.normal(size=WIDTH).astype(np.float32))
+    npz_path = tmp_path / 'ViT-in21k.npz'
+    np.savez(npz_path, **to_google_npz(timm_vit().state_dict(), pre_logits))
+    dst = tmp_path / 'vit_in21k.safetensors'
+    save_converted(
+        convert_vit_checkpoint(npz_path, keep_head=True, prefix='backbone.'),
+        dst, dict(converted_from=str(npz_path)))
+
+    with pytest.raises(CheckpointMismatchError) as error:
+        load_checkpoint(build_peft_classifier('lora'), str(dst))
+    message = str(error.value)
+    assert ('- 2 unexpected (in the file, not in the model): '
+            'head.layers.pre_logits.weight, head.layers.pre_logits.bias\n'
+            ) in message
+    assert ('that the model\'s head lacks, so the logits would lose it: set '
+            f'head.hidden_dim={WIDTH} in the config, or convert without '
+            '--keep-head.') in message
+    # The fix the message names.
+    model = build_peft_classifier('lora', hidden_dim=WIDTH)
+    load_checkpoint(model, str(dst))
+    assert torch.equal(
+        model.state_dict()['head.layers.pre_logits.weight'],
+        torch.from_numpy(pre_logits[0]).T)
+
+
+def test_backbone_only_file_as_whole_model_names_init_cfg(tmp_path):
+    from adapterx.engine import load_checkpoint
+    from adapterx.models.converters.cli import save_converted
+    from adapterx.models.peft.strict_loading import CheckpointMismatchError
+    dst = tmp_path / 'vit_backbone.safetensors'
+    save_converted(
+        timm_vit_to_mmpretrain(timm_vit().state_dict(), prefix='backbone.'),
+        dst, {})
+    with pytest.raises(CheckpointMismatchError) as error:
+        load_checkpoint(build_peft_classifier('lora'), str(dst))
+    message = str(error.value)
+    assert ('- 2 missing (in the model, not in the file): '
+            'head.layers.head.weight, head.layers.head.bias\n') in message
+    assert ("backbone.init_cfg=dict(type='Pretrained', "
+            f"checkpoint='{dst}', prefix='backbone.')") in message
+    assert message.endswith('To load the tensors that fit anyway: '
+                            'strict=False.')

@@ -31,6 +31,8 @@ from mmengine.registry import init_default_scope
 from adapterx.engine.checkpoint import check_safetensors_name, save_weights
 from adapterx.engine.trainable_weights import load_trainable_state_dict
 from adapterx.models.partial_ft import load_checkpoint_weights
+from adapterx.models.peft.strict_loading import (TRAINING_CHECKPOINT,
+                                                 load_checked)
 from adapterx.models.peft_methods import merge_backbone
 from adapterx.registry import MODELS
 from adapterx.utils import register_all_modules
@@ -68,7 +70,8 @@ def main():
         model.init_weights()
         load_trainable_state_dict(model, weights.state_dict, args.checkpoint)
     else:
-        model.load_state_dict(weights.state_dict, strict=True)
+        load_checked(model, weights.state_dict, args.checkpoint,
+                     TRAINING_CHECKPOINT)
     model.eval()
     try:
         method = merge_backbone(model)

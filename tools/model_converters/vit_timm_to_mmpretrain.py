@@ -12,15 +12,25 @@ trust).
 DST is a ``.safetensors`` file (tensors and JSON metadata, no pickle) with
 ``ImageClassifier`` keys: ``backbone.*`` for the
 :class:`~mmpretrain.models.VisionTransformer`, plus ``head.layers.*`` with
-``--keep-head``. adapterx reads it in both of the usual ways of loading it:
+``--keep-head``. It loads in two ways:
 
-- the backbone alone, in a config::
+- the backbone alone, in a config (the way to fine-tune on a new task)::
 
       backbone=dict(type='VisionTransformer', ...,
                     init_cfg=dict(type='Pretrained', checkpoint=DST,
                                   prefix='backbone.'))
 
-- the whole classifier: ``load_from = DST``.
+- the whole classifier, converted with ``--keep-head`` for a head of the
+  source's classes: ``load_from = DST`` in a config (or ``tools/test.py
+  CONFIG DST``), or ``adapterx.engine.load_checkpoint(model, DST)``. Under
+  a PEFT config the backbone's tensors go to the wrapped backbone
+  (``backbone.module.*``) and the modules the method added keep their
+  initialisation. A source with Google's ``pre_logits`` layer (the original
+  ``ViT-B_16.npz``) needs ``head.hidden_dim`` set to its width.
+
+Every route is strict: a file that does not fit the model (missing,
+unexpected or differently shaped tensors) is refused with the names.
+mmengine's own ``load_checkpoint`` is not, and does not know PEFT wrappers.
 
 The backbone settings under which the result matches timm are in the
 docstring of ``adapterx/models/converters/vit_timm.py``.
@@ -39,7 +49,9 @@ def parse_args():
     parser.add_argument(
         '--keep-head',
         action='store_true',
-        help='keep the classifier (head.layers.*) instead of dropping it')
+        help='keep the classifier (head.layers.*) instead of dropping it; '
+        "a source with Google's pre_logits layer then needs head.hidden_dim "
+        'set to its width in the config that loads DST')
     return parser.parse_args()
 
 

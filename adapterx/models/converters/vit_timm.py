@@ -30,7 +30,9 @@ given are mmpretrain 1.2's defaults, spelled out because each one matters::
 and, with ``keep_head=True``, ``head=dict(type='VisionTransformerClsHead',
 num_classes=21843, in_channels=768)``, adding ``hidden_dim=768`` (Tanh is
 the default ``act_cfg``) when the source has Google's ``pre_logits`` layer
-(the original ``ViT-B_16.npz`` has it; AugReg files and timm do not).
+(the original ``ViT-B_16.npz`` has it; AugReg files and timm do not):
+loading refuses the kept layer into a head without it, since the logits
+would silently lose their tanh layer.
 Dropout and drop-path rates do not change the weights: set them freely.
 
 Key mapping (timm -> mmpretrain)::

@@ -6,7 +6,7 @@ from mmengine.runner.checkpoint import (_load_checkpoint,
                                         load_state_dict)
 
 from adapterx.registry import WEIGHT_INITIALIZERS
-from .injected import injected_tensor_names
+from .strict_loading import PRETRAINED_WEIGHTS, load_checked
 
 
 def read_pretrained_weights(checkpoint, map_location='cpu', prefix=None):
@@ -58,7 +58,8 @@ class StrictPretrainedInit(PretrainedInit):
     Under adapterx's default scope, ``init_cfg=dict(type='Pretrained', ...)``
     builds this class instead (same name, so mmengine still loads it after
     every other initialisation). Missing keys are allowed only for modules
-    a PEFT method injected (:class:`InjectedModule`).
+    a PEFT method added (see :func:`load_checked`, which every other
+    loading path shares).
 
     Args:
         checkpoint (str): Pretrained weights file.
@@ -89,17 +90,10 @@ class StrictPretrainedInit(PretrainedInit):
             load_state_dict(module, state_dict, strict=False,
                             logger='current')
             return
-        result = module.load_state_dict(state_dict, strict=False)
-        injected = injected_tensor_names(module)
-        missing = [key for key in result.missing_keys if key not in injected]
-        unexpected = list(result.unexpected_keys)
-        if missing or unexpected:
-            raise ValueError(
-                f'Pretrained weights {self.checkpoint} (prefix '
-                f'{self.prefix!r}) do not fit {type(module).__name__}: '
-                f'{len(missing)} missing key(s) {missing[:8]}, '
-                f'{len(unexpected)} unexpected key(s) {unexpected[:8]}. '
-                'Training would start those weights from random values. '
-                'Check the conversion (tools/model_converters/) and '
-                "init_cfg's prefix, or set init_cfg.strict=False to accept "
-                'a partial load.')
+        load_checked(
+            module,
+            state_dict,
+            self.checkpoint,
+            PRETRAINED_WEIGHTS,
+            how_to_relax='set init_cfg.strict=False (if the names differ by '
+            f"a prefix, set init_cfg.prefix instead: it is {self.prefix!r})")

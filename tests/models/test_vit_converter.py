@@ -533,8 +533,9 @@ def test_kept_pre_logits_without_hidden_dim_is_an_error(tmp_path):
     with pytest.raises(CheckpointMismatchError) as error:
         load_checkpoint(build_peft_classifier('lora'), str(dst))
     message = str(error.value)
+    # safetensors files list their tensors sorted by name.
     assert ('- 2 unexpected (in the file, not in the model): '
-            'head.layers.pre_logits.weight, head.layers.pre_logits.bias\n'
+            'head.layers.pre_logits.bias, head.layers.pre_logits.weight\n'
             ) in message
     assert ('that the model\'s head lacks, so the logits would lose it: set '
             f'head.hidden_dim={WIDTH} in the config, or convert without '

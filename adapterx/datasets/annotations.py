@@ -79,11 +79,28 @@ def read_label_list(list_file, num_classes):
 
 
 def read_label_json(json_file):
-    """Read a JSON dict ``{"<image path>": <integer class id>}``."""
+    """Read a JSON dict ``{"<image path>": <integer class id>}``.
+
+    An image listed twice with two class ids is refused: ``json`` would keep
+    the last one silently.
+    """
     expected = 'expected a dict {"<image path>": <integer class id>}'
+
+    def refuse_conflicting_duplicates(pairs):
+        labels = {}
+        for path, class_id in pairs:
+            if path in labels and labels[path] != class_id:
+                raise ValueError(
+                    f'{json_file} lists {path!r} twice, with the class ids '
+                    f'{labels[path]!r} and {class_id!r}; keep the one that '
+                    'is right.')
+            labels[path] = class_id
+        return labels
+
     with open(json_file, encoding='utf-8') as file:
         try:
-            labels = json.load(file)
+            labels = json.load(
+                file, object_pairs_hook=refuse_conflicting_duplicates)
         except json.JSONDecodeError as error:
             raise ValueError(f'{json_file} is not valid JSON ({error}); '
                              f'{expected}.') from None

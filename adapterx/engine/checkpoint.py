@@ -140,6 +140,11 @@ def atomic_file(path):
     A run killed while writing a checkpoint thus leaves the previous file
     under the final name intact, never a truncated one; the temporary file
     of a failed write is removed.
+
+    Raises:
+        OSError: Writing failed (a full disk, say); same errno, with a
+            message naming ``path`` (the writer's own names only the
+            temporary file, or no file at all).
     """
     directory, name = os.path.split(os.path.abspath(path))
     temporary = os.path.join(directory,
@@ -149,6 +154,12 @@ def atomic_file(path):
         with open(temporary, 'rb') as file:
             os.fsync(file.fileno())
         os.replace(temporary, path)
+    except OSError as error:
+        raise OSError(
+            error.errno,
+            f'{error.strerror or error} while writing {path}; the partial '
+            'file is removed and the files already saved there are '
+            'unchanged') from error
     finally:
         if os.path.exists(temporary):
             os.remove(temporary)

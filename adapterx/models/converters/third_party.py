@@ -8,12 +8,16 @@ checkpoint that pickled its ``argparse.Namespace``, say) is refused unless the
 caller passes ``trust=True`` for that file. torch's global allowlist
 (``torch.serialization.add_safe_globals``) is never touched.
 """
+import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from adapterx.engine.checkpoint import load_weights_only
+from adapterx.engine.checkpoint import (UnreadableCheckpointError,
+                                       load_weights_only)
+from adapterx.utils.state_dicts import strip_ddp_prefix
 
 NUMPY_SUFFIXES = ('.npz', )
 SAFETENSORS_SUFFIXES = ('.safetensors', )
@@ -40,7 +44,8 @@ def load_third_party_weights(path, trust=False):
     Returns:
         dict[str, torch.Tensor]: The weights, unwrapped from a
         ``state_dict`` / ``model`` / ``module`` container if the file has
-        one, with the file's own key names.
+        one, with the file's own key names less the ``module.`` of a
+        DDP-wrapped save.
 
     Raises:
         FileNotFoundError: ``path`` does not exist.
@@ -48,6 +53,7 @@ def load_third_party_weights(path, trust=False):
             where weights are expected.
         UntrustedCheckpointError: A PyTorch file needs full unpickling and
             ``trust`` is False.
+        UnreadableCheckpointError: The file is truncated or corrupt.
     """
     path = Path(path)
     suffix = path.suffix.lower()
@@ -59,16 +65,39 @@ def load_third_party_weights(path, trust=False):
             f'{path} does not exist (expected a weight file: '
             f'{", ".join(ACCEPTED_SUFFIXES)})')
 
-    if suffix in NUMPY_SUFFIXES:
+    if suffix in NUMPY_SUFFIXES + SAFETENSORS_SUFFIXES:
+        weights = _read_tensor_archive(path, suffix)
+    else:
+        checkpoint = load_weights_only(
+            path, trust=trust, how_to_trust='trust=True (--trust on the '
+            'command line)')
+        weights = _tensors_only(path, _unwrap(checkpoint))
+    # A file saved from a DDP-wrapped model: its keys are the model's.
+    return strip_ddp_prefix(weights)
+
+
+def _read_tensor_archive(path, suffix):
+    """The tensors of a ``.npz`` or ``.safetensors`` file.
+
+    Raises:
+        UnreadableCheckpointError: The file is truncated, corrupt or of
+            another kind; the message names it.
+    """
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+    try:
+        if suffix in SAFETENSORS_SUFFIXES:
+            return load_file(path, device='cpu')
         with np.load(path, allow_pickle=False) as archive:
             return {key: torch.from_numpy(archive[key]) for key in archive}
-    if suffix in SAFETENSORS_SUFFIXES:
-        from safetensors.torch import load_file
-        return load_file(path, device='cpu')
-    checkpoint = load_weights_only(
-        path, trust=trust, how_to_trust='trust=True (--trust on the command '
-        'line)')
-    return _tensors_only(path, _unwrap(checkpoint))
+    # zipfile's BadZipFile and zlib's error for a cut or damaged .npz,
+    # ValueError for one holding pickled objects, SafetensorError for
+    # any damaged .safetensors.
+    except (SafetensorError, zipfile.BadZipFile, zlib.error, EOFError,
+            OSError, ValueError) as error:
+        raise UnreadableCheckpointError(
+            f'{path} cannot be read as a {suffix} file (truncated, corrupt '
+            f'or another kind of file): {error}') from None
 
 
 def _unwrap(checkpoint):

@@ -12,8 +12,9 @@ from typing import Dict, Iterable, Mapping
 
 from torch import Tensor
 
+from adapterx.utils.state_dicts import strip_ddp_prefix
+
 BACKBONE_PREFIX = 'backbone.'
-DDP_PREFIX = 'module.'
 
 
 @dataclass
@@ -48,10 +49,7 @@ def load_checkpoint_weights(path: str, trust: bool = False
         raise ValueError(
             f'{path} holds no state dict of tensors (expected '
             "{name: tensor} or {'state_dict': {name: tensor}, 'meta': ...})")
-    state = {
-        key[len(DDP_PREFIX):] if key.startswith(DDP_PREFIX) else key: value
-        for key, value in state.items()
-    }
+    state = strip_ddp_prefix(state)
     meta = (checkpoint.get('meta') if 'state_dict' in checkpoint else
             None) or {}
     return CheckpointWeights(str(path), state, meta,

@@ -113,17 +113,22 @@ def load_weights_only(filename, map_location='cpu', trust=False,
         raise _unreadable(filename, error) from error
 
 
-def load_runner_checkpoint(filename, map_location='cpu', trust=False):
+RUNNER_HOW_TO_TRUST = ('trust_checkpoint=True in the config '
+                       '(--trust-checkpoint)')
+
+
+def load_runner_checkpoint(filename, map_location='cpu', trust=False,
+                           how_to_trust=RUNNER_HOW_TO_TRUST):
     """Load a runner checkpoint (``epoch_N.pth``) with weights-only
     unpickling and the runner's types allowed (see
-    :func:`load_weights_only`)."""
+    :func:`load_weights_only`; ``how_to_trust`` names the caller's own
+    trust setting)."""
     return load_weights_only(
         filename,
         map_location=map_location,
         trust=trust,
         allowed_globals=RUNNER_CHECKPOINT_GLOBALS,
-        how_to_trust='trust_checkpoint=True in the config '
-        '(--trust-checkpoint)')
+        how_to_trust=how_to_trust)
 
 
 # The temporary name of a file atomic_file writes: hidden, and naming the

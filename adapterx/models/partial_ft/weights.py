@@ -8,7 +8,7 @@ model) and trainable-only checkpoints (``trainable_epoch_N.pth``, meta
 pretrained weights they were trained on).
 """
 from dataclasses import dataclass, field
-from typing import Dict, Iterable, Mapping
+from typing import Dict, Iterable, Mapping, Optional
 
 from torch import Tensor
 
@@ -27,21 +27,25 @@ class CheckpointWeights:
     trainable_only: bool = False
 
 
-def load_checkpoint_weights(path: str, trust: bool = False
+def load_checkpoint_weights(path: str, trust: bool = False,
+                            how_to_trust: Optional[str] = None
                             ) -> CheckpointWeights:
     """Load a state dict or a (runner or trainable-only) checkpoint,
     weights-only unless ``trust`` (see
-    :func:`adapterx.engine.load_runner_checkpoint`); a ``module.`` prefix of
-    a DDP-wrapped save is removed.
+    :func:`adapterx.engine.load_runner_checkpoint`, which ``how_to_trust``
+    is passed to); a ``module.`` prefix of a DDP-wrapped save is removed.
 
     Raises:
         ValueError: The file holds no state dict of tensors.
     """
     # Imported here, not at the top: adapterx.engine imports this package
     # (PartialFineTuneHook), so a top-level import would be circular.
-    from adapterx.engine.checkpoint import load_runner_checkpoint
+    from adapterx.engine.checkpoint import (RUNNER_HOW_TO_TRUST,
+                                            load_runner_checkpoint)
     from adapterx.engine.trainable_weights import TRAINABLE_ONLY_KEY
-    checkpoint = load_runner_checkpoint(str(path), trust=trust)
+    checkpoint = load_runner_checkpoint(
+        str(path), trust=trust,
+        how_to_trust=how_to_trust or RUNNER_HOW_TO_TRUST)
     state = checkpoint.get('state_dict', checkpoint) if isinstance(
         checkpoint, dict) else checkpoint
     if not isinstance(state, dict) or not state or not all(

@@ -1,4 +1,5 @@
 import datetime
+import inspect
 import os.path as osp
 
 import torch
@@ -21,6 +22,16 @@ from .checkpoint import (atomic_file, load_runner_checkpoint,
 from .trainable_weights import TRAINABLE_ONLY_KEY, load_trainable_state_dict
 from .random_state import capture_random_state
 from .worker_seeding import with_worker_seeding
+
+
+def raised_in_optimizer_loading(error) -> bool:
+    """Whether ``error`` comes from torch's ``Optimizer.load_state_dict``,
+    which refuses a state of other parameter groups with no file named."""
+    code = inspect.unwrap(torch.optim.Optimizer.load_state_dict).__code__
+    traceback = error.__traceback__
+    while traceback.tb_next is not None:
+        traceback = traceback.tb_next
+    return traceback.tb_frame.f_code is code
 
 
 def is_freeze_hook_type(hook_type) -> bool:
@@ -234,6 +245,20 @@ class PeftRunner(Runner):
         self._loaded_random_state = checkpoint.get('meta',
                                                    {}).get('random_state')
         return checkpoint
+
+    def resume(self, filename, *args, **kwargs):
+        try:
+            return super().resume(filename, *args, **kwargs)
+        except ValueError as error:
+            if not raised_in_optimizer_loading(error):
+                raise
+            raise ValueError(
+                f'{filename} was written by a run whose optimizer held other '
+                'parameters or parameter groups (another method, trainable '
+                "set or optim_wrapper.paramwise_cfg): its state does not fit "
+                f"this run's optimizer ({error}). Resume only from runs of "
+                'this config (give each method its own --work-dir); to start '
+                'from the weights alone, use load_from.') from None
 
     def save_checkpoint(self, out_dir, filename, *args, meta=None, **kwargs):
         meta = dict(meta or {}, random_state=capture_random_state())

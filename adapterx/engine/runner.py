@@ -16,7 +16,7 @@ from .loops import ResumableEpochBasedTrainLoop, ResumableIterBasedTrainLoop
 from .optim_wrappers import GUARDED_TYPES
 from .hooks import (AtomicCheckpointHook, EpochSeedHook, ParameterFreezeHook,
                     RankConsistencyHook)
-from .consistency import check_num_classes
+from .consistency import check_dataset_fits_model
 from .checkpoint import (atomic_file, load_runner_checkpoint,
                          runner_checkpoint_types)
 from .trainable_weights import TRAINABLE_ONLY_KEY, load_trainable_state_dict
@@ -74,8 +74,9 @@ class PeftRunner(Runner):
       (or skips the step, ``optim_wrapper.nonfinite_loss='skip'``): mmengine's
       ``OptimWrapper`` / ``AmpOptimWrapper`` are built as their guarded
       versions (:class:`NonFiniteLossGuard`).
-    - The model's class count must be the datasets' (checked when each
-      loop is built, before any step).
+    - The model's class count must be the datasets', and every point cloud
+      must hold the points the model samples (checked when each loop is
+      built, before any step).
     - Training resumes exactly, in the middle of an epoch too
       (:class:`ResumableEpochBasedTrainLoop`,
       :class:`ResumableIterBasedTrainLoop`).
@@ -159,17 +160,20 @@ class PeftRunner(Runner):
                 # The class itself: a base config may scope the dict.
                 loop['type'] = RESUMABLE_LOOPS[loop['type']]
         loop = super().build_train_loop(loop)
-        check_num_classes(self.model, loop.dataloader.dataset, 'training')
+        check_dataset_fits_model(self.model, loop.dataloader.dataset,
+                                 'training')
         return loop
 
     def build_val_loop(self, loop):
         loop = super().build_val_loop(loop)
-        check_num_classes(self.model, loop.dataloader.dataset, 'validation')
+        check_dataset_fits_model(self.model, loop.dataloader.dataset,
+                                 'validation')
         return loop
 
     def build_test_loop(self, loop):
         loop = super().build_test_loop(loop)
-        check_num_classes(self.model, loop.dataloader.dataset, 'test')
+        check_dataset_fits_model(self.model, loop.dataloader.dataset,
+                                 'test')
         return loop
 
     def setup_env(self, env_cfg: dict) -> None:

@@ -79,11 +79,28 @@ def read_label_list(list_file, num_classes):
 
 
 def read_label_json(json_file):
-    """Read a JSON dict ``{"<image path>": <integer class id>}``."""
+    """Read a JSON dict ``{"<image path>": <integer class id>}``.
+
+    An image listed twice with two class ids is refused: ``json`` would keep
+    the last one silently.
+    """
     expected = 'expected a dict {"<image path>": <integer class id>}'
+
+    def refuse_conflicting_duplicates(pairs):
+        labels = {}
+        for path, class_id in pairs:
+            if path in labels and labels[path] != class_id:
+                raise ValueError(
+                    f'{json_file} lists {path!r} twice, with the class ids '
+                    f'{labels[path]!r} and {class_id!r}; keep the one that '
+                    'is right.')
+            labels[path] = class_id
+        return labels
+
     with open(json_file, encoding='utf-8') as file:
         try:
-            labels = json.load(file)
+            labels = json.load(
+                file, object_pairs_hook=refuse_conflicting_duplicates)
         except json.JSONDecodeError as error:
             raise ValueError(f'{json_file} is not valid JSON ({error}); '
                              f'{expected}.') from None
@@ -102,15 +119,44 @@ def read_label_json(json_file):
 IMAGE_CHECKS = ('exists', 'verify', 'decode')
 
 
+# A complete JPEG ends with the end-of-image marker, give or take some
+# padding. Entropy-coded data cannot hold these two bytes (an 0xFF there is
+# followed by 0x00 or a restart marker), so a file cut in its pixel data
+# lacks them near its end.
+_JPEG_END = b'\xff\xd9'
+_JPEG_TAIL_BYTES = 1024
+
+
+def _jpeg_end_is_missing(image):
+    """Whether the JPEG ``image`` reads from has no end-of-image marker in
+    its last ``_JPEG_TAIL_BYTES`` bytes."""
+    file = image.fp
+    file.seek(0, os.SEEK_END)
+    file.seek(max(file.tell() - _JPEG_TAIL_BYTES, 0))
+    return _JPEG_END not in file.read()
+
+
 def _why_unreadable(path, decode):
-    """Why PIL cannot read the image at ``path``, or None if it can."""
+    """Why PIL cannot read the image at ``path``, or None if it can.
+
+    Without ``decode``, a JPEG is decoded in full only when its end marker
+    is missing: a cut file then fails here, before training, instead of in
+    the data loader of the first epoch, at the cost of one read of the
+    file's tail per JPEG.
+    """
     from PIL import Image
     try:
         with Image.open(path) as image:
-            if decode:
+            if decode or (image.format == 'JPEG'
+                          and _jpeg_end_is_missing(image)):
                 image.load()
             else:
                 image.verify()
+    except Image.DecompressionBombError as error:
+        return (f'{error} The limit is twice PIL.Image.MAX_IMAGE_PIXELS '
+                f'(now {Image.MAX_IMAGE_PIXELS}): shrink the image, or raise '
+                'that limit before the dataset is built if the image is '
+                'genuine')
     except (OSError, SyntaxError, ValueError) as error:
         # PIL reports a corrupt PNG chunk as SyntaxError.
         return str(error) or type(error).__name__
@@ -130,11 +176,13 @@ def check_listed_images(image_paths, list_file, image_check='verify'):
         image_check (str): ``'exists'``: existence only. ``'verify'``: also
             open each image with PIL and ``verify()`` it (reads the file
             without decoding the pixels: catches empty files, files that are
-            no image, such as a saved error page, and broken PNG chunks;
-            a JPEG cut short after its header still passes; ~0.1 ms per
-            small image). ``'decode'``: also decode every image in full,
-            which catches truncated JPEGs too but costs a decode per image
-            (seconds to minutes on the largest test splits).
+            no image, such as a saved error page, broken PNG chunks and
+            images over PIL's decompression-bomb limit), and decode the
+            JPEGs whose end marker is missing, which catches JPEGs cut
+            short. ``'decode'``: also decode every image in full, which
+            catches damage inside the pixel data of complete files too but
+            costs a decode per image (seconds to minutes on the largest
+            test splits).
     """
     if image_check not in IMAGE_CHECKS:
         raise ValueError(

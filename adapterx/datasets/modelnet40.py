@@ -45,7 +45,8 @@ from mmpretrain.datasets import BaseDataset
 
 from adapterx.registry import DATASETS
 from .annotations import require_exists
-from .point_cloud_files import (check_labels, check_point_array, cloud_list,
+from .point_cloud_files import (FewestPoints, check_labels, check_point_array,
+                                cloud_list, fewest_points_of_files,
                                 load_numpy_pickle, read_h5_point_clouds)
 
 # The class ids of both releases index this (alphabetical) list.
@@ -175,6 +176,9 @@ class ModelNet40(_ModelNet40Release):
             'ids such as airplane_0001) and <class>/<shape id>.txt files of '
             '"x,y,z,nx,ny,nz" lines (see adapterx.datasets.modelnet40).')
         self._require_data_root(layout)
+        # Every cloud is cut to num_points (a shorter file is refused).
+        self.fewest_points = FewestPoints(
+            self.num_points, f"the dataset's num_points={self.num_points}")
         names_file = osp.join(self.data_root, 'modelnet40_shape_names.txt')
         if osp.isfile(self.cache_file):
             self._class_names(names_file)
@@ -290,11 +294,13 @@ class ModelNet40H5(_ModelNet40Release):
             "keys 'data' (N, 2048, 3) and 'label' (N, 1).")
         self._require_data_root(layout)
         self._class_names(osp.join(self.data_root, 'shape_names.txt'))
-        data_list = []
+        data_list, files = [], []
         for path in self._split_files(layout):
-            data_list.extend(
-                cloud_list(*read_h5_point_clouds(path,
-                                                 len(MODELNET40_CLASSES))))
+            points, labels = read_h5_point_clouds(path,
+                                                  len(MODELNET40_CLASSES))
+            files.append((path, points))
+            data_list.extend(cloud_list(points, labels))
+        self.fewest_points = fewest_points_of_files(files)
         return data_list
 
     def _split_files(self, layout):

@@ -3,12 +3,28 @@ Point-BERT's pickled caches) that fail before training, naming the file,
 the key or entry and the value at fault and the layout expected. Shared by
 the ScanObjectNN and ModelNet40 datasets."""
 import pickle
+from typing import NamedTuple
 
 import numpy as np
 
 H5_LAYOUT = ("expected the keys 'data', float point clouds of shape "
              "(N, P, 3), and 'label', N integer class ids of shape (N,) or "
              '(N, 1)')
+
+
+class FewestPoints(NamedTuple):
+    """The points of a dataset's smallest cloud, and where that count comes
+    from (a file and key, or a setting), for the check that the model can
+    sample its groups from every cloud (``check_dataset_fits_model``)."""
+    num_points: int
+    source: str
+
+
+def fewest_points_of_files(files):
+    """The :class:`FewestPoints` of clouds read from ``(path, points)``
+    pairs, each ``points`` an (N, P, 3) array of a file's ``data`` key."""
+    return min(FewestPoints(points.shape[1], f"{path}, key 'data'")
+               for path, points in files)
 
 
 def check_point_array(points, where, min_channels=3):

@@ -30,7 +30,8 @@ from mmpretrain.datasets import BaseDataset
 
 from adapterx.registry import DATASETS
 from .annotations import close_matches, require_exists
-from .point_cloud_files import cloud_list, read_h5_point_clouds
+from .point_cloud_files import (cloud_list, fewest_points_of_files,
+                                read_h5_point_clouds)
 
 # In the order of the release's class ids.
 SCANOBJECTNN_CLASSES = ('bag', 'bin', 'box', 'cabinet', 'chair', 'desk',
@@ -113,6 +114,7 @@ class ScanObjectNN(BaseDataset):
                        layout)
         points, labels = read_h5_point_clouds(self.ann_file,
                                               len(SCANOBJECTNN_CLASSES))
+        self.fewest_points = fewest_points_of_files([(self.ann_file, points)])
         return cloud_list(points, labels)
 
     def extra_repr(self):

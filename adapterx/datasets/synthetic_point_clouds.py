@@ -12,6 +12,7 @@ import numpy as np
 from mmpretrain.datasets import BaseDataset
 
 from adapterx.registry import DATASETS
+from .point_cloud_files import FewestPoints
 
 POINT_CLOUD_SHAPES = ('sphere', 'cube', 'cylinder', 'cone', 'torus', 'disc',
                       'pyramid', 'capsule')
@@ -222,6 +223,8 @@ class SyntheticPointClouds(BaseDataset):
         counts = np.bincount(
             np.arange(self.num_samples) % self.num_classes,
             minlength=self.num_classes)
+        self.fewest_points = FewestPoints(
+            self.num_points, f"the dataset's num_points={self.num_points}")
         data_list = []
         for label, (shape, count) in enumerate(
                 zip(POINT_CLOUD_SHAPES, counts)):

@@ -109,9 +109,10 @@ class VTAB1k(BaseDataset):
         metainfo (dict, optional): The class names default to
             ``class_0``, ``class_1``, ...
         image_check (str): ``'verify'`` (default): open each listed image
-            once with PIL when the dataset is built; ``'decode'``: decode
-            each in full (also finds truncated JPEGs); ``'exists'``: only
-            check that the files exist, for splits too large to open
+            once with PIL when the dataset is built (and decode the JPEGs
+            cut short); ``'decode'``: decode each in full (also finds
+            damage inside complete files); ``'exists'``: only check that
+            the files exist, for splits too large to open
             (see :func:`~adapterx.datasets.annotations.check_listed_images`).
         **kwargs: Other arguments of mmpretrain's ``BaseDataset``
             (``indices``, ``test_mode``, ``lazy_init``, ``classes``, ...).

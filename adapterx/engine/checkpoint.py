@@ -279,9 +279,12 @@ def load_weights_only(filename, map_location='cpu', trust=False,
         raise _unreadable(filename, error) from error
 
 
+RUNNER_HOW_TO_TRUST = ('trust_checkpoint=True in the config '
+                       '(--trust-checkpoint)')
+
+
 def load_runner_checkpoint(filename, map_location='cpu', trust=False,
-                           how_to_trust='trust_checkpoint=True in the config '
-                           '(--trust-checkpoint)'):
+                           how_to_trust=RUNNER_HOW_TO_TRUST):
     """Load a runner checkpoint (``epoch_N.pth``), or any other weights
     file adapterx reads, by extension.
 
@@ -411,6 +414,11 @@ def atomic_file(path):
     A run killed while writing a checkpoint thus leaves the previous file
     under the final name intact, never a truncated one; the temporary file
     of a failed write is removed.
+
+    Raises:
+        OSError: Writing failed (a full disk, say); same errno, with a
+            message naming ``path`` (the writer's own names only the
+            temporary file, or no file at all).
     """
     directory, name = os.path.split(os.path.abspath(path))
     temporary = os.path.join(directory,
@@ -420,6 +428,12 @@ def atomic_file(path):
         with open(temporary, 'rb') as file:
             os.fsync(file.fileno())
         os.replace(temporary, path)
+    except OSError as error:
+        raise OSError(
+            error.errno,
+            f'{error.strerror or error} while writing {path}; the partial '
+            'file is removed and the files already saved there are '
+            'unchanged') from error
     finally:
         if os.path.exists(temporary):
             os.remove(temporary)

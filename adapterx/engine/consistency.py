@@ -1,5 +1,16 @@
 from mmengine.model import is_model_wrapper
 
+from adapterx.datasets.point_cloud_files import FewestPoints
+from adapterx.datasets.point_transforms import ResamplePoints
+from adapterx.models.backbones import PointGrouper
+
+
+def check_dataset_fits_model(model, dataset, loop_name: str) -> None:
+    """Fail before a run starts when the data cannot go through the model:
+    :func:`check_num_classes` and :func:`check_points_per_cloud`."""
+    check_num_classes(model, dataset, loop_name)
+    check_points_per_cloud(model, dataset, loop_name)
+
 
 def check_num_classes(model, dataset, loop_name: str) -> None:
     """Fail before a run starts when the model's class count is not the
@@ -38,3 +49,71 @@ def check_num_classes(model, dataset, loop_name: str) -> None:
 def _describe(dataset) -> str:
     task = getattr(dataset, 'task', None)
     return f", task '{task}'" if task else ''
+
+
+def check_points_per_cloud(model, dataset, loop_name: str) -> None:
+    """Fail before a run starts when a cloud reaches the model with fewer
+    points than its furthest point sampling and kNN grouping take.
+
+    Otherwise the first batch with such a cloud fails inside the model
+    ("cannot sample 32 of 10 points"), naming neither the data nor the
+    settings. The count is the dataset's smallest cloud (its
+    ``fewest_points``, set by the point-cloud datasets when they load),
+    or the last ``ResamplePoints`` of the pipeline, which fixes it.
+
+    Raises:
+        ValueError: naming the dataset, the file and key (or setting) the
+            count comes from, and the model's settings.
+    """
+    groupers = [module for module in model.modules()
+                if isinstance(module, PointGrouper)]
+    if not groupers:
+        return
+    for leaf in _leaf_datasets(dataset):
+        fewest = getattr(leaf, 'fewest_points', None)
+        if fewest is None:
+            continue
+        num_points, source = _points_after(
+            getattr(getattr(leaf, 'pipeline', None), 'transforms', ()),
+            fewest)
+        for grouper in groupers:
+            needed = max(grouper.num_groups, grouper.group_size)
+            if num_points < needed:
+                raise ValueError(
+                    f'The {loop_name} dataset ({type(leaf).__name__}) gives '
+                    f'the model clouds of {num_points} points ({source}), '
+                    'but the model chooses num_groups='
+                    f'{grouper.num_groups} centres by furthest point '
+                    f'sampling and group_size={grouper.group_size} '
+                    'neighbours of each (model.backbone.num_groups and '
+                    f'group_size): every cloud needs {needed} points or '
+                    'more. Lower those settings, use clouds of more points, '
+                    'or add ResamplePoints(num_points=...) to the pipeline, '
+                    'which fills small clouds up by repeating points.')
+
+
+def _leaf_datasets(dataset):
+    """``dataset``, or the datasets inside mmengine's dataset wrappers."""
+    inner = getattr(dataset, 'datasets', None) or (
+        [dataset.dataset] if hasattr(dataset, 'dataset') else None)
+    if inner is None:
+        return [dataset]
+    return [leaf for each in inner for leaf in _leaf_datasets(each)]
+
+
+def _points_after(transforms, points):
+    """``points`` (a ``FewestPoints``) after ``transforms``: a
+    ``ResamplePoints`` sets the count; in a test-time augmentation, the
+    smallest of its branches counts."""
+    for transform in transforms:
+        if isinstance(transform, ResamplePoints):
+            points = FewestPoints(
+                transform.num_points,
+                f'ResamplePoints(num_points={transform.num_points}) in the '
+                'pipeline')
+        elif hasattr(transform, 'transforms'):
+            points = _points_after(transform.transforms, points)
+        elif hasattr(transform, 'subroutines'):
+            points = min(_points_after(branch.transforms, points)
+                         for branch in transform.subroutines)
+    return points

@@ -1,4 +1,5 @@
 import datetime
+import inspect
 import os
 import os.path as osp
 import re
@@ -17,7 +18,7 @@ from .loops import ResumableEpochBasedTrainLoop, ResumableIterBasedTrainLoop
 from .optim_wrappers import GUARDED_TYPES
 from .hooks import (AtomicCheckpointHook, EpochSeedHook, ParameterFreezeHook,
                     RankConsistencyHook)
-from .consistency import check_num_classes
+from .consistency import check_dataset_fits_model
 from .checkpoint import (UnreadableCheckpointError, atomic_file,
                          drop_stored_config, load_runner_checkpoint,
                          plain_log_scalars, restore_log_scalars,
@@ -30,6 +31,16 @@ from .worker_seeding import with_worker_seeding
 # How a user of the runner accepts a checkpoint that does not fit the model.
 RELAX_LOAD_STRICT = ('set load_strict=False in the config (tools/train.py '
                      'and tools/test.py: --non-strict)')
+
+
+def raised_in_optimizer_loading(error) -> bool:
+    """Whether ``error`` comes from torch's ``Optimizer.load_state_dict``,
+    which refuses a state of other parameter groups with no file named."""
+    code = inspect.unwrap(torch.optim.Optimizer.load_state_dict).__code__
+    traceback = error.__traceback__
+    while traceback.tb_next is not None:
+        traceback = traceback.tb_next
+    return traceback.tb_frame.f_code is code
 
 
 def is_freeze_hook_type(hook_type) -> bool:
@@ -80,8 +91,9 @@ class PeftRunner(Runner):
       the config sets ``load_strict=False``: mmengine loads whatever
       matches and logs the rest, which leaves a random backbone for a
       wrong file.
-    - The model's class count must be the datasets' (checked when each
-      loop is built, before any step).
+    - The model's class count must be the datasets', and every point cloud
+      must hold the points the model samples (checked when each loop is
+      built, before any step).
     - Training resumes exactly, in the middle of an epoch too
       (:class:`ResumableEpochBasedTrainLoop`,
       :class:`ResumableIterBasedTrainLoop`).
@@ -171,17 +183,20 @@ class PeftRunner(Runner):
                 # The class itself: a base config may scope the dict.
                 loop['type'] = RESUMABLE_LOOPS[loop['type']]
         loop = super().build_train_loop(loop)
-        check_num_classes(self.model, loop.dataloader.dataset, 'training')
+        check_dataset_fits_model(self.model, loop.dataloader.dataset,
+                                 'training')
         return loop
 
     def build_val_loop(self, loop):
         loop = super().build_val_loop(loop)
-        check_num_classes(self.model, loop.dataloader.dataset, 'validation')
+        check_dataset_fits_model(self.model, loop.dataloader.dataset,
+                                 'validation')
         return loop
 
     def build_test_loop(self, loop):
         loop = super().build_test_loop(loop)
-        check_num_classes(self.model, loop.dataloader.dataset, 'test')
+        check_dataset_fits_model(self.model, loop.dataloader.dataset,
+                                 'test')
         return loop
 
     def setup_env(self, env_cfg: dict) -> None:
@@ -258,7 +273,18 @@ class PeftRunner(Runner):
         return checkpoint
 
     def resume(self, filename, *args, **kwargs):
-        super().resume(filename, *args, **kwargs)
+        try:
+            super().resume(filename, *args, **kwargs)
+        except ValueError as error:
+            if not raised_in_optimizer_loading(error):
+                raise
+            raise ValueError(
+                f'{filename} was written by a run whose optimizer held other '
+                'parameters or parameter groups (another method, trainable '
+                "set or optim_wrapper.paramwise_cfg): its state does not fit "
+                f"this run's optimizer ({error}). Resume only from runs of "
+                'this config (give each method its own --work-dir); to start '
+                'from the weights alone, use load_from.') from None
         self._check_resumed_gpu_count(filename)
 
     def _check_resumed_gpu_count(self, filename) -> None:

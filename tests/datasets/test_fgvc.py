@@ -176,6 +176,27 @@ def test_bad_json(make_dataset, content, problem):
     assert 'expected a dict {"<image path>": <integer class id>}' in message
 
 
+def test_image_listed_twice_with_two_labels(make_dataset):
+    root = make_dataset(TinyBirds, REMAP_SPLITS)
+    train_json = root / 'birds' / 'train.json'
+    # json.dumps cannot write a key twice; VPT-style files are hand-merged.
+    train_json.write_text('{"a/0.jpg": 5, "b/1.jpg": 9, "c/2.jpg": 2, '
+                          '"a/0.jpg": 9}')
+    with pytest.raises(ValueError) as error:
+        build(TinyBirds, data_root=str(root), split='test')
+    assert str(error.value) == (
+        f"{train_json} lists 'a/0.jpg' twice, with the class ids 5 and 9; "
+        'keep the one that is right.')
+
+
+def test_image_listed_twice_with_one_label_is_kept_once(make_dataset):
+    root = make_dataset(TinyBirds, REMAP_SPLITS)
+    (root / 'birds' / 'train.json').write_text(
+        '{"a/0.jpg": 5, "b/1.jpg": 9, "c/2.jpg": 2, "a/0.jpg": 5}')
+    dataset = build(TinyBirds, data_root=str(root), split='train')
+    assert [sample['gt_label'] for sample in dataset.data_list] == [1, 2, 0]
+
+
 def test_missing_images_are_named(make_dataset):
     root = make_dataset(TinyBirds, REMAP_SPLITS)
     (root / 'birds' / 'images' / 'c' / '5.jpg').unlink()

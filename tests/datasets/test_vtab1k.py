@@ -184,30 +184,77 @@ def test_unreadable_images_are_named_before_training(make_task):
     (images / '000001.jpg').write_bytes(b'')  # a failed download
     (images / '000002.jpg').write_text('<html>404 Not Found</html>')
     jpeg = (images / '000003.jpg').read_bytes()
-    (images / '000003.jpg').write_bytes(jpeg[:len(jpeg) // 2])  # truncated
+    # Cut at 60%: PIL's verify() passes it; mmcv's loader fails on it.
+    (images / '000003.jpg').write_bytes(jpeg[:len(jpeg) * 6 // 10])
     list_file = root / 'dtd' / 'test.txt'
 
-    with pytest.raises(ValueError) as error:
-        vtab1k(data_root=str(root), task='dtd', split='test')
-    message = str(error.value)
-    assert message.startswith(
-        f'2 of the 4 images listed in {list_file} cannot be read: '
-        f'{images / "000001.jpg"} (cannot identify image file')
-    assert str(images / '000002.jpg') in message
-    # verify() reads the header only: the truncated JPEG needs a decode.
-    assert '000003.jpg' not in message and '000000.jpg' not in message
-
-    with pytest.raises(ValueError) as error:
-        vtab1k(data_root=str(root), task='dtd', split='test',
-               image_check='decode')
-    assert f'3 of the 4 images listed in {list_file} cannot be read' \
-        in str(error.value)
-    assert f'{images / "000003.jpg"} (image file is truncated' \
-        in str(error.value)
+    for image_check in ('verify', 'decode'):
+        with pytest.raises(ValueError) as error:
+            vtab1k(data_root=str(root), task='dtd', split='test',
+                   image_check=image_check)
+        message = str(error.value)
+        assert message.startswith(
+            f'3 of the 4 images listed in {list_file} cannot be read: '
+            f'{images / "000001.jpg"} (cannot identify image file')
+        assert str(images / '000002.jpg') in message
+        assert f'{images / "000003.jpg"} (image file is truncated' in message
+        assert '000000.jpg' not in message
 
     dataset = vtab1k(data_root=str(root), task='dtd', split='test',
                      image_check='exists')
     assert len(dataset) == 4
+
+
+def test_verify_decodes_only_jpegs_without_end_marker(make_task,
+                                                      monkeypatch):
+    from PIL import ImageFile
+    root = make_task('dtd', labels=range(3), splits=['test'], size=(64, 64))
+    images = root / 'dtd' / 'images' / 'test'
+    # Data after the end marker (a camera's trailer) is no truncation.
+    with open(images / '000001.jpg', 'ab') as file:
+        file.write(b'trailer' * 1000)
+    decoded = []
+    load = ImageFile.ImageFile.load
+
+    def counting_load(image):
+        decoded.append(image.filename)
+        return load(image)
+
+    monkeypatch.setattr(ImageFile.ImageFile, 'load', counting_load)
+    assert len(vtab1k(data_root=str(root), task='dtd', split='test')) == 3
+    # The complete files cost a read of their tail, not a decode.
+    assert decoded == [str(images / '000001.jpg')]
+
+
+def png_start(width, height):
+    """The signature, header and first data chunk of a ``width`` x
+    ``height`` grey PNG: all PIL reads before it checks the pixel count."""
+    import struct
+    import zlib
+
+    def chunk(kind, data):
+        return (struct.pack('>I', len(data)) + kind + data +
+                struct.pack('>I', zlib.crc32(kind + data)))
+
+    header = struct.pack('>IIBBBBB', width, height, 8, 0, 0, 0, 0)
+    return (b'\x89PNG\r\n\x1a\n' + chunk(b'IHDR', header) +
+            chunk(b'IDAT', zlib.compress(b'\0' * (width + 1))))
+
+
+def test_decompression_bomb_is_named_with_the_limit(make_task):
+    root = make_task('dtd', labels=range(2), splits=['test'], suffix='.png')
+    bomb = root / 'dtd' / 'images' / 'test' / '000001.png'
+    bomb.write_bytes(png_start(15000, 15000))
+    list_file = root / 'dtd' / 'test.txt'
+    for image_check in ('verify', 'decode'):
+        with pytest.raises(ValueError) as error:
+            vtab1k(data_root=str(root), task='dtd', split='test',
+                   image_check=image_check)
+        message = str(error.value)
+        assert message.startswith(
+            f'1 of the 2 images listed in {list_file} cannot be read: '
+            f'{bomb} (Image size (225000000 pixels) exceeds limit')
+        assert 'twice PIL.Image.MAX_IMAGE_PIXELS (now 89478485)' in message
 
 
 def test_unknown_image_check(make_task):

@@ -87,7 +87,9 @@ def test_sharing_groups_and_placements():
 
 @pytest.mark.parametrize('kwargs, message', [
     (dict(placement='ffn'), "'ffn'"),
-    (dict(sharing_groups=[[0, 1]]), 'exactly once'),
+    (dict(sharing_groups=[[0, 1]]),
+     r'AdapterX sharing_groups \[\[0, 1\]\] must be .* each block 0..2 in '
+     r'exactly one list\.$'),
     (dict(sharing_groups='some'), "'some'"),
     (dict(prompt_blocks=[5]), r'\[5\]'),
     (dict(balance_loss_weight=-1), '-1'),
@@ -95,6 +97,18 @@ def test_sharing_groups_and_placements():
 def test_invalid_settings_name_the_value(kwargs, message):
     with pytest.raises(ValueError, match=message):
         AdapterX(tiny_vit(), **kwargs)
+
+
+@pytest.mark.parametrize('sharing_groups', [7, [0, 1, 2], [[0, 1], 2],
+                                            [[0, 1], [2.0]], [[True, 1, 2]]])
+def test_sharing_groups_of_the_wrong_form(sharing_groups):
+    # 7 used to fail with "'int' object is not iterable".
+    with pytest.raises(ValueError) as error:
+        AdapterX(tiny_vit(), sharing_groups=sharing_groups)
+    assert str(error.value) == (
+        "AdapterX sharing_groups must be 'all', 'per_block' or a list of "
+        'lists of block indices such as [[0, 1], [2, 3]], each block 0..2 '
+        f'in exactly one list; got {sharing_groups!r}.')
 
 
 @pytest.mark.parametrize('build',

@@ -17,7 +17,8 @@ from safetensors.torch import save_file
 from timm.models.vision_transformer import VisionTransformer as TimmViT
 from timm.models.vision_transformer import _load_weights
 
-from adapterx.engine.checkpoint import (UntrustedCheckpointError,
+from adapterx.engine.checkpoint import (UnreadableCheckpointError,
+                                       UntrustedCheckpointError,
                                        load_runner_checkpoint,
                                        load_safetensors)
 from adapterx.models.converters import (convert_vit_checkpoint,
@@ -291,6 +292,40 @@ def test_weight_file_round_trip(tmp_path, filename, wrap):
         assert torch.equal(loaded[key], value), key
     assert convert_vit_checkpoint(path).keys() == \
         timm_vit_to_mmpretrain(state_dict).keys()
+
+
+@pytest.mark.parametrize('filename', ['ddp.pth', 'ddp.safetensors'])
+def test_ddp_prefix_is_stripped(tmp_path, filename):
+    state_dict = {k: v.clone() for k, v in timm_vit().state_dict().items()}
+    prefixed = {f'module.{key}': value for key, value in state_dict.items()}
+    path = tmp_path / filename
+    if path.suffix == '.safetensors':
+        save_file(prefixed, path)
+    else:
+        torch.save(dict(state_dict=prefixed), path)
+    converted = convert_vit_checkpoint(path, prefix='backbone.')
+    expected = timm_vit_to_mmpretrain(state_dict, prefix='backbone.')
+    assert converted.keys() == expected.keys()
+    for key, value in expected.items():
+        assert torch.equal(converted[key], value), key
+
+
+@pytest.mark.parametrize('suffix', ['.safetensors', '.npz'])
+@pytest.mark.parametrize('damage', ['cut', 'garbage'])
+def test_unreadable_archive_is_named(tmp_path, suffix, damage):
+    path = tmp_path / f'vit{suffix}'
+    if suffix == '.safetensors':
+        save_file(timm_vit().state_dict(), path)
+    else:
+        np.savez(path, **to_google_npz(timm_vit().state_dict()))
+    content = path.read_bytes()
+    path.write_bytes(content[:len(content) * 6 // 10] if damage == 'cut'
+                     else b'<html>404 Not Found</html>')
+    with pytest.raises(UnreadableCheckpointError) as error:
+        convert_vit_checkpoint(path)
+    assert str(error.value).startswith(
+        f'{path} cannot be read as a {suffix} file (truncated, corrupt or '
+        'another kind of file): ')
 
 
 _UNPICKLE_CALLS = []

@@ -12,6 +12,7 @@ from adapterx.models.partial_ft import (checkpoint_unit_angles,
                                         find_residual_units, rank_units,
                                         select_by_angle, unit_angles,
                                         weight_angle)
+from adapterx.engine.checkpoint import UntrustedCheckpointError
 from adapterx.registry import HOOKS
 from ..utils import REPO_ROOT
 from .tiny_models import (build_classifier, mmpretrain_vit,
@@ -200,6 +201,39 @@ def test_a_deeper_fine_tuned_model_is_refused(tmp_path, angle_files):
                        r"pretrained\.pth lacks, e\.g\. \['backbone\.layers"
                        r"\.2\.attention'"):
         checkpoint_unit_angles(str(pretrained), str(deeper))
+
+
+class _PickledCall:
+    """Unpickling this calls ``print``, as a malicious file would call
+    something worse."""
+
+    def __reduce__(self):
+        return print, ('unpickled',)
+
+
+def test_hook_names_its_own_trust_setting(tmp_path, angle_files):
+    model, pretrained, finetuned, _ = angle_files
+    checkpoint = torch.load(finetuned)
+    checkpoint['meta']['args'] = _PickledCall()
+    torch.save(checkpoint, finetuned)
+    selection = dict(pretrained=str(pretrained), finetuned=str(finetuned),
+                     k=1)
+    hook = HOOKS.build(dict(type='PartialFineTuneHook',
+                            angle_selection=selection))
+    with pytest.raises(UntrustedCheckpointError) as error:
+        hook.freeze(model)
+    assert str(error.value).startswith(f'{finetuned} needs full unpickling')
+    assert str(error.value).endswith(
+        'If you trust the origin of the file: angle_selection=dict(..., '
+        'trust=True) in the PartialFineTuneHook of the config\'s '
+        "custom_hooks (--trust-checkpoint does not apply to the hook's "
+        'files).')
+
+    trusted = HOOKS.build(dict(type='PartialFineTuneHook',
+                               angle_selection=dict(selection, trust=True)))
+    trusted.freeze(model)
+    assert any(parameter.requires_grad and name.startswith('backbone.')
+               for name, parameter in model.named_parameters())
 
 
 @pytest.mark.parametrize('end, expected', [('largest', LARGEST),

@@ -11,6 +11,12 @@ ANGLE_SELECTION_KEYS = {
     'pretrained': True, 'finetuned': True, 'k': True, 'end': False,
     'trust': False
 }
+# The hook reads its two files when the runner freezes the model, from its
+# own settings: the run's --trust-checkpoint does not reach it.
+ANGLE_SELECTION_HOW_TO_TRUST = (
+    'angle_selection=dict(..., trust=True) in the PartialFineTuneHook of '
+    "the config's custom_hooks (--trust-checkpoint does not apply to the "
+    "hook's files)")
 
 
 @HOOKS.register_module()
@@ -81,7 +87,8 @@ class PartialFineTuneHook(ParameterFreezeHook):
             selection = self.angle_selection
             reference_units, angles = checkpoint_unit_angles(
                 selection['pretrained'], selection['finetuned'],
-                trust=selection.get('trust', False))
+                trust=selection.get('trust', False),
+                how_to_trust=ANGLE_SELECTION_HOW_TO_TRUST)
             selected = select_by_angle(reference_units, angles,
                                        selection['k'],
                                        selection.get('end', 'largest'))

@@ -55,6 +55,13 @@ class AdapterXBlockAdapters(BlockAdditions):
             [prompts, new_prompt], dim=1)
 
 
+def _is_list_of_index_lists(value) -> bool:
+    return isinstance(value, (list, tuple)) and all(
+        isinstance(group, (list, tuple)) and all(
+            isinstance(index, int) and not isinstance(index, bool)
+            for index in group) for group in value)
+
+
 @MODELS.register_module()
 class AdapterX(BlockPatchedBackbone):
     """Adapter-X (arXiv 2406.03051) on an mmpretrain or timm ViT backbone.
@@ -198,14 +205,17 @@ BlockPatchedBackbone`); :meth:`unwrap` takes both away again.
             return [list(range(num_blocks))]
         if sharing_groups == 'per_block':
             return [[index] for index in range(num_blocks)]
-        if isinstance(sharing_groups, str):
-            raise ValueError("sharing_groups must be 'all', 'per_block' or "
-                             f'lists of block indices, got {sharing_groups!r}')
+        form = ("'all', 'per_block' or a list of lists of block indices "
+                'such as [[0, 1], [2, 3]], each block '
+                f'0..{num_blocks - 1} in exactly one list')
+        if not _is_list_of_index_lists(sharing_groups):
+            raise ValueError(
+                f'AdapterX sharing_groups must be {form}; got '
+                f'{sharing_groups!r}.')
         flat = [index for group in sharing_groups for index in group]
         if sorted(flat) != list(range(num_blocks)):
             raise ValueError(
-                f'sharing_groups {sharing_groups} must list every block index '
-                f'0..{num_blocks - 1} exactly once')
+                f'AdapterX sharing_groups {sharing_groups} must be {form}.')
         return [list(group) for group in sharing_groups]
 
     @staticmethod

@@ -28,6 +28,8 @@ from typing import Dict, List, NamedTuple
 
 import torch
 
+from adapterx.utils.state_dicts import strip_ddp_prefix
+
 from ..backbones import PointTransformer
 from .third_party import load_third_party_weights
 
@@ -62,8 +64,7 @@ class ConvertedPointTransformer(NamedTuple):
 
 def detect_point_format(state_dict: dict) -> str:
     """``'point-mae'`` or ``'point-bert'`` from the checkpoint's keys."""
-    keys = [key[len('module.'):] if key.startswith('module.') else key
-            for key in state_dict]
+    keys = list(strip_ddp_prefix(state_dict))
     if any(key.startswith('MAE_encoder.') for key in keys):
         return 'point-mae'
     if any(key.startswith(('transformer_q.', 'reduce_dim.',
@@ -103,8 +104,7 @@ def convert_point_transformer(state_dict: dict,
         raise ValueError(f'source_format {source_format!r} is not one of '
                          f'{sorted(ENCODER_PREFIXES)}')
     converted, discarded, unknown = {}, [], []
-    for key, value in state_dict.items():
-        key = key[len('module.'):] if key.startswith('module.') else key
+    for key, value in strip_ddp_prefix(state_dict).items():
         for prefix in ENCODER_PREFIXES[source_format]:
             if key.startswith(prefix):
                 key = key[len(prefix):]

@@ -12,13 +12,17 @@ Importing this module also teaches mmengine's checkpoint loader (and so
 ``init_cfg=dict(type='Pretrained', checkpoint='x.safetensors')``) to read
 local ``.safetensors`` files, which it would otherwise hand to ``torch.load``.
 """
+import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
 import torch
 from mmengine.runner.checkpoint import CheckpointLoader
 
-from adapterx.engine.checkpoint import load_safetensors, load_weights_only
+from adapterx.engine.checkpoint import (UnreadableCheckpointError,
+                                       load_safetensors, load_weights_only)
+from adapterx.utils.state_dicts import strip_ddp_prefix
 
 NUMPY_SUFFIXES = ('.npz', )
 SAFETENSORS_SUFFIXES = ('.safetensors', )
@@ -45,7 +49,8 @@ def load_third_party_weights(path, trust=False):
     Returns:
         dict[str, torch.Tensor]: The weights, unwrapped from a
         ``state_dict`` / ``model`` / ``module`` container if the file has
-        one, with the file's own key names.
+        one, with the file's own key names less the ``module.`` of a
+        DDP-wrapped save.
 
     Raises:
         FileNotFoundError: ``path`` does not exist.
@@ -53,6 +58,7 @@ def load_third_party_weights(path, trust=False):
             where weights are expected.
         UntrustedCheckpointError: A PyTorch file needs full unpickling and
             ``trust`` is False.
+        UnreadableCheckpointError: The file is truncated or corrupt.
     """
     path = Path(path)
     suffix = path.suffix.lower()
@@ -64,16 +70,36 @@ def load_third_party_weights(path, trust=False):
             f'{path} does not exist (expected a weight file: '
             f'{", ".join(ACCEPTED_SUFFIXES)})')
 
-    if suffix in NUMPY_SUFFIXES:
+    if suffix in SAFETENSORS_SUFFIXES:
+        weights = load_safetensors(path)['state_dict']
+    elif suffix in NUMPY_SUFFIXES:
+        weights = _read_npz(path)
+    else:
+        checkpoint = load_weights_only(
+            path, trust=trust, how_to_trust='trust=True (--trust on the '
+            'command line)')
+        weights = _tensors_only(path, _unwrap(checkpoint))
+    # A file saved from a DDP-wrapped model: its keys are the model's.
+    return strip_ddp_prefix(weights)
+
+
+def _read_npz(path):
+    """The arrays of a ``.npz`` file, as tensors, read without pickle.
+
+    Raises:
+        UnreadableCheckpointError: The file is truncated, corrupt, of
+            another kind or holds pickled objects; the message names it.
+    """
+    try:
         with np.load(path, allow_pickle=False) as archive:
             return {key: torch.from_numpy(archive[key]) for key in archive}
-    if suffix in SAFETENSORS_SUFFIXES:
-        from safetensors.torch import load_file
-        return load_file(path, device='cpu')
-    checkpoint = load_weights_only(
-        path, trust=trust, how_to_trust='trust=True (--trust on the command '
-        'line)')
-    return _tensors_only(path, _unwrap(checkpoint))
+    # zipfile's BadZipFile and zlib's error for a cut or damaged archive,
+    # ValueError for one holding pickled objects.
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError,
+            ValueError) as error:
+        raise UnreadableCheckpointError(
+            f'{path} cannot be read as a .npz file (truncated, corrupt or '
+            f'another kind of file): {error}') from None
 
 
 # mmengine picks a loader by matching the path against these patterns; this

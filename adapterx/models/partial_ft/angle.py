@@ -8,7 +8,7 @@ paper's two knobs are which end of the ranking trains (large angles suit
 hard tasks, small angles easy ones) and how many units per group.
 """
 import math
-from typing import Dict, List, Mapping, Sequence, Tuple
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 import torch
 from torch import Tensor
@@ -102,7 +102,8 @@ def select_by_angle(units: Sequence[ResidualUnit],
 
 
 def checkpoint_unit_angles(pretrained_path: str, finetuned_path: str,
-                           trust: bool = False
+                           trust: bool = False,
+                           how_to_trust: Optional[str] = None
                            ) -> Tuple[List[ResidualUnit], Dict[str, float]]:
     """The units (named as in the fine-tuned checkpoint) and their angles
     between two checkpoint files.
@@ -110,10 +111,12 @@ def checkpoint_unit_angles(pretrained_path: str, finetuned_path: str,
     The pretrained file may be a bare backbone's state dict or hold keys
     under ``backbone.``; a trainable-only fine-tuned file
     (``trainable_epoch_N.safetensors``) leaves its frozen units at the
-    pretrained weights, so their angle is 0.
+    pretrained weights, so their angle is 0. ``trust`` and ``how_to_trust``:
+    see :func:`load_checkpoint_weights`.
     """
-    finetuned = load_checkpoint_weights(finetuned_path, trust=trust)
-    pretrained = load_checkpoint_weights(pretrained_path, trust=trust)
+    finetuned = load_checkpoint_weights(finetuned_path, trust, how_to_trust)
+    pretrained = load_checkpoint_weights(pretrained_path, trust,
+                                         how_to_trust)
     pretrained_state = align_keys(pretrained.state_dict,
                                   finetuned.state_dict, pretrained_path)
     units = find_residual_units(pretrained_state)

@@ -9,12 +9,13 @@ tensors that trained, the rest being the pretrained weights they were
 trained on).
 """
 from dataclasses import dataclass, field
-from typing import Dict, Iterable, Mapping
+from typing import Dict, Iterable, Mapping, Optional
 
 from torch import Tensor
 
+from adapterx.utils.state_dicts import strip_ddp_prefix
+
 BACKBONE_PREFIX = 'backbone.'
-DDP_PREFIX = 'module.'
 
 
 @dataclass
@@ -27,21 +28,25 @@ class CheckpointWeights:
     trainable_only: bool = False
 
 
-def load_checkpoint_weights(path: str, trust: bool = False
+def load_checkpoint_weights(path: str, trust: bool = False,
+                            how_to_trust: Optional[str] = None
                             ) -> CheckpointWeights:
     """Load a state dict or a (runner or trainable-only) checkpoint,
     weights-only unless ``trust`` (see
-    :func:`adapterx.engine.load_runner_checkpoint`); a ``module.`` prefix of
-    a DDP-wrapped save is removed.
+    :func:`adapterx.engine.load_runner_checkpoint`, which ``how_to_trust``
+    is passed to); a ``module.`` prefix of a DDP-wrapped save is removed.
 
     Raises:
         ValueError: The file holds no state dict of tensors.
     """
     # Imported here, not at the top: adapterx.engine imports this package
     # (PartialFineTuneHook), so a top-level import would be circular.
-    from adapterx.engine.checkpoint import load_runner_checkpoint
+    from adapterx.engine.checkpoint import (RUNNER_HOW_TO_TRUST,
+                                            load_runner_checkpoint)
     from adapterx.engine.trainable_weights import TRAINABLE_ONLY_KEY
-    checkpoint = load_runner_checkpoint(str(path), trust=trust)
+    checkpoint = load_runner_checkpoint(
+        str(path), trust=trust,
+        how_to_trust=how_to_trust or RUNNER_HOW_TO_TRUST)
     state = checkpoint.get('state_dict', checkpoint) if isinstance(
         checkpoint, dict) else checkpoint
     if not isinstance(state, dict) or not state or not all(
@@ -49,10 +54,7 @@ def load_checkpoint_weights(path: str, trust: bool = False
         raise ValueError(
             f'{path} holds no state dict of tensors (expected '
             "{name: tensor} or {'state_dict': {name: tensor}, 'meta': ...})")
-    state = {
-        key[len(DDP_PREFIX):] if key.startswith(DDP_PREFIX) else key: value
-        for key, value in state.items()
-    }
+    state = strip_ddp_prefix(state)
     meta = (checkpoint.get('meta') if 'state_dict' in checkpoint else
             None) or {}
     return CheckpointWeights(str(path), state, meta,

@@ -1,17 +1,21 @@
 import os.path as osp
 
 from mmengine.model.weight_init import PretrainedInit
-from mmengine.runner.checkpoint import (_load_checkpoint,
-                                        _load_checkpoint_with_prefix,
-                                        load_state_dict)
+from mmengine.runner.checkpoint import _load_checkpoint, load_state_dict
 
 from adapterx.registry import WEIGHT_INITIALIZERS
+from adapterx.utils.state_dicts import strip_ddp_prefix
 from .strict_loading import PRETRAINED_WEIGHTS, load_checked
 
+# How many key prefixes an error about a missing prefix names.
+_MAX_NAMED = 4
 
-def read_pretrained_weights(checkpoint, map_location='cpu', prefix=None):
-    """The state dict of a pretrained weights file, the keys under
-    ``prefix`` alone (with it removed) if given.
+
+def read_pretrained_weights(checkpoint, map_location='cpu', prefix=None,
+                            module=None):
+    """The state dict of a pretrained weights file (a ``module.`` prefix of
+    a DDP-wrapped model removed), the keys under ``prefix`` alone (with it
+    removed) if given.
 
     A local file is read by adapterx's loader: ``.safetensors`` (what the
     converters write) without pickle, ``.pth`` weights-only
@@ -19,31 +23,47 @@ def read_pretrained_weights(checkpoint, map_location='cpu', prefix=None):
     (``http://``, ...) by mmengine's.
 
     Raises:
-        ValueError: No key starts with ``prefix``; the message names the
-            file.
+        ValueError: No key starts with ``prefix``, or, without a prefix, the
+            file is a runner checkpoint whose keys are not ``module``'s (the
+            whole model's): the message names the file and the fix.
     """
-    if not osp.isfile(checkpoint):
-        if prefix is None:
-            state_dict = _load_checkpoint(checkpoint, map_location)
-            return state_dict.get('state_dict', state_dict)
-        return _load_checkpoint_with_prefix(prefix, checkpoint, map_location)
-    # Imported here: adapterx.engine imports the models.
-    from adapterx.engine.checkpoint import load_runner_checkpoint
-    state_dict = load_runner_checkpoint(
-        checkpoint, map_location,
-        how_to_trust='pretrained weights are never fully unpickled: convert '
-        'the file once with tools/model_converters/ (--trust there)')
-    state_dict = state_dict.get('state_dict', state_dict)
+    # Imported here: adapterx.engine imports the models package.
+    from adapterx.engine.checkpoint import (load_runner_checkpoint,
+                                            runner_checkpoint_types)
+    if osp.isfile(checkpoint):
+        loaded = load_runner_checkpoint(
+            checkpoint, map_location,
+            how_to_trust='init_cfg has no trust setting: convert the file '
+            'with a tool of tools/model_converters/ (--trust there), which '
+            'writes its tensors alone')
+    else:
+        # URLs and model-zoo names: mmengine's loaders.
+        with runner_checkpoint_types():
+            loaded = _load_checkpoint(checkpoint, map_location=map_location)
+    state_dict = strip_ddp_prefix(loaded.get('state_dict', loaded))
     if prefix is None:
+        if (module is not None and 'message_hub' in loaded
+                and not set(state_dict) & set(module.state_dict())):
+            raise ValueError(
+                f"{checkpoint} is a runner checkpoint (a training run's "
+                'epoch_N.pth, the whole model), not weights of '
+                f'{type(module).__name__}. To start this module from the '
+                "run's backbone, set prefix='backbone.' in its init_cfg; to "
+                f"load the whole model, set load_from='{checkpoint}' (or "
+                f'pass --resume {checkpoint} to continue that run).')
         return state_dict
+    prefix = prefix if prefix.endswith('.') else prefix + '.'
     selected = {
         key[len(prefix):]: value
         for key, value in state_dict.items() if key.startswith(prefix)
     }
     if not selected:
+        first_parts = sorted({key.split('.')[0] + '.' for key in state_dict})
         raise ValueError(
-            f'{checkpoint} has no key under the prefix {prefix!r} (its keys '
-            f'look like {list(state_dict)[:3]}): check init_cfg.prefix')
+            f'{checkpoint} has no key under the init_cfg prefix {prefix!r}; '
+            'its keys start with '
+            f'{", ".join(map(repr, first_parts[:_MAX_NAMED]))}'
+            f'{", ..." if len(first_parts) > _MAX_NAMED else ""}.')
     return selected
 
 
@@ -66,8 +86,9 @@ class StrictPretrainedInit(PretrainedInit):
         prefix (str, optional): Load only the keys under this prefix, with
             the prefix removed (e.g. ``'backbone.'``).
         map_location (str): As for ``torch.load``.
-        strict (bool): Fail on missing or unexpected keys. False gives
-            mmengine's behaviour.
+        strict (bool): Fail on missing, unexpected or differently shaped
+            tensors. False loads whatever fits and logs the rest, as
+            mmengine does.
     """
 
     def __init__(self, checkpoint, prefix=None, map_location='cpu',
@@ -77,16 +98,9 @@ class StrictPretrainedInit(PretrainedInit):
 
     def __call__(self, module):
         state_dict = read_pretrained_weights(self.checkpoint,
-                                             self.map_location, self.prefix)
-        if self.prefix is None:
-            # Files saved from a DDP-wrapped model.
-            state_dict = {
-                key[len('module.'):] if key.startswith('module.') else key:
-                value
-                for key, value in state_dict.items()
-            }
+                                             self.map_location, self.prefix,
+                                             module)
         if not self.strict:
-            # mmengine's behaviour: whatever fits, the rest logged.
             load_state_dict(module, state_dict, strict=False,
                             logger='current')
             return

@@ -1,0 +1,88 @@
+"""What ``init_cfg=dict(type='Pretrained', ...)`` says about a file that is
+not the module's weights: another width, a runner checkpoint, a prefix the
+file does not have."""
+import pytest
+import torch
+from mmengine import DefaultScope
+from mmengine.logging.history_buffer import HistoryBuffer
+from mmpretrain.models import VisionTransformer
+
+from adapterx.models import AdapterX
+
+ARCH = dict(embed_dims=32, num_layers=2, num_heads=2, feedforward_channels=64)
+WIDER = dict(ARCH, embed_dims=48)
+
+
+def vit_state(arch=ARCH):
+    torch.manual_seed(7)
+    return VisionTransformer(arch=arch, img_size=32,
+                             patch_size=8).state_dict()
+
+
+def runner_checkpoint(path, backbone_state):
+    """A training run's epoch_N.pth: the whole classifier, with the
+    message hub (which plain torch.load(weights_only=True) refuses)."""
+    history = HistoryBuffer()
+    history.update(0.5)
+    torch.save(
+        dict(meta=dict(epoch=2),
+             state_dict={
+                 **{f'backbone.{k}': v for k, v in backbone_state.items()},
+                 'head.fc.weight': torch.zeros(3, 32),
+             },
+             message_hub=dict(log_scalars={'train/loss': history})), path)
+    return path
+
+
+def adapterx_vit(path, **init):
+    torch.manual_seed(0)
+    with DefaultScope.overwrite_default_scope('adapterx'):
+        return AdapterX(
+            dict(type='VisionTransformer', arch=ARCH, img_size=32,
+                 patch_size=8,
+                 init_cfg=dict(type='Pretrained', checkpoint=str(path),
+                               **init)))
+
+
+def test_another_width_names_the_file_and_the_shapes(tmp_path):
+    path = tmp_path / 'vit_wider.pth'
+    torch.save({'state_dict': vit_state(WIDER)}, path)
+    with pytest.raises(ValueError) as error:
+        adapterx_vit(path)
+    message = str(error.value)
+    assert message.startswith(
+        f'Pretrained weights {path} (prefix None) do not fit '
+        'VisionTransformer: 28 tensor(s) have another shape: cls_token is '
+        '(1, 1, 48) in the file, (1, 1, 32) in the model; ')
+    assert message.endswith(
+        '(and 24 more). The file holds another size of model: set the arch '
+        'it was made for, or use weights made for this arch.')
+
+
+def test_runner_checkpoint_without_prefix_says_how_to_use_it(tmp_path):
+    path = runner_checkpoint(tmp_path / 'epoch_2.pth', vit_state())
+    with pytest.raises(ValueError) as error:
+        adapterx_vit(path)
+    assert str(error.value) == (
+        f"{path} is a runner checkpoint (a training run's epoch_N.pth, the "
+        'whole model), not weights of VisionTransformer. To start this '
+        "module from the run's backbone, set prefix='backbone.' in its "
+        f"init_cfg; to load the whole model, set load_from='{path}' (or "
+        f'pass --resume {path} to continue that run).')
+
+
+def test_runner_checkpoint_with_prefix_loads_its_backbone(tmp_path):
+    state = vit_state()
+    path = runner_checkpoint(tmp_path / 'epoch_2.pth', state)
+    model = adapterx_vit(path, prefix='backbone.')
+    for key, value in state.items():
+        assert torch.equal(model.module.state_dict()[key], value), key
+
+
+def test_prefix_the_file_lacks_names_its_prefixes(tmp_path):
+    path = runner_checkpoint(tmp_path / 'epoch_2.pth', vit_state())
+    with pytest.raises(ValueError) as error:
+        adapterx_vit(path, prefix='encoder')
+    assert str(error.value) == (
+        f"{path} has no key under the init_cfg prefix 'encoder'; its keys "
+        "start with 'backbone.', 'head.'.")

@@ -171,11 +171,11 @@ def test_checkpoint_of_another_method_is_named(tmp_path, merge_tool):
                     message_hub={}), checkpoint)
     from adapterx.models.peft.strict_loading import CheckpointMismatchError
     with pytest.raises(CheckpointMismatchError) as error:
-        merge_tool(config, checkpoint, tmp_path / 'merged.pth')
+        merge_tool(config, checkpoint, tmp_path / 'merged.safetensors')
     message = str(error.value)
     assert message.startswith(
         f"{checkpoint} (a training run's checkpoint, 32 tensors) does not "
         'fit the PeftImageClassifier it is loaded into (36 tensors)')
     assert ('- 4 missing (in the model, not in the file): '
             'backbone.module.layers.0.attn.qkv.lora.lora_A, ') in message
-    assert not (tmp_path / 'merged.pth').exists()
+    assert not (tmp_path / 'merged.safetensors').exists()

@@ -101,7 +101,7 @@ def test_a_file_that_needs_unpickling_is_refused_naming_it(tmp_path):
     with pytest.raises(UntrustedCheckpointError) as error:
         adapterx_vit(path)
     assert str(error.value).startswith(f'{path} needs full unpickling')
-    assert 'convert the file once with tools/model_converters/' in str(
+    assert 'convert the file with a tool of tools/model_converters/' in str(
         error.value)
 
 

@@ -323,8 +323,10 @@ def test_unreadable_archive_is_named(tmp_path, suffix, damage):
                      else b'<html>404 Not Found</html>')
     with pytest.raises(UnreadableCheckpointError) as error:
         convert_vit_checkpoint(path)
+    # The same reader (and words) as every other safetensors file.
+    kind = 'safetensors' if suffix == '.safetensors' else suffix
     assert str(error.value).startswith(
-        f'{path} cannot be read as a {suffix} file (truncated, corrupt or '
+        f'{path} cannot be read as a {kind} file (truncated, corrupt or '
         'another kind of file): ')
 
 

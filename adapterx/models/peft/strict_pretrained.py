@@ -52,10 +52,10 @@ def read_pretrained_weights(checkpoint, map_location='cpu', prefix=None,
                 f"load the whole model, set load_from='{checkpoint}' (or "
                 f'pass --resume {checkpoint} to continue that run).')
         return state_dict
-    prefix = prefix if prefix.endswith('.') else prefix + '.'
+    dotted = prefix if prefix.endswith('.') else prefix + '.'
     selected = {
-        key[len(prefix):]: value
-        for key, value in state_dict.items() if key.startswith(prefix)
+        key[len(dotted):]: value
+        for key, value in state_dict.items() if key.startswith(dotted)
     }
     if not selected:
         first_parts = sorted({key.split('.')[0] + '.' for key in state_dict})

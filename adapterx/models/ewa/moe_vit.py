@@ -2,26 +2,22 @@ from typing import List, Sequence, Union
 
 import torch
 import torch.nn as nn
-from mmcv.cnn.bricks.transformer import FFN
 from mmengine.model import BaseModule
-from timm.models.vision_transformer import Block as TimmBlock
 
 from adapterx.registry import MODELS
-from ..adapterx import find_vit_blocks
+from ..vit_anatomy import token_mlp_place, vit_blocks
 from .moe_ffn import MoEFFN
 
 
 def _dense_ffn_place(block: nn.Module, index: int):
-    """(parent module, attribute name) of a block's token-wise MLP: timm's
-    ``Block.mlp``; in mmpretrain, the ``layers`` of the block's mmcv FFN,
-    whose forward adds layer scale, drop path and the residual itself."""
-    if isinstance(block, TimmBlock):
-        return block, 'mlp'
-    if isinstance(block.ffn, FFN):
-        return block.ffn, 'layers'
-    raise ValueError(
-        f'Block {index} has a {type(block.ffn).__name__} FFN; MoEViT turns '
-        "mmcv FFNs (mmpretrain's ffn_type='origin') and timm Mlps into MoEs")
+    """(parent module, attribute name) of a block's token-wise MLP."""
+    try:
+        return token_mlp_place(block)
+    except ValueError as error:
+        raise ValueError(
+            f"MoEViT: block {index}: {error}; MoEViT turns mmcv FFNs "
+            "(mmpretrain's ffn_type='origin') and timm Mlps into "
+            'MoEs') from error
 
 
 def _block_indices(moe_blocks, num_blocks: int) -> List[int]:
@@ -50,12 +46,8 @@ def _block_indices(moe_blocks, num_blocks: int) -> List[int]:
 def _dense_ffn_places(module: nn.Module, moe_blocks):
     """(parent, attribute name) of the FFN of each block ``moe_blocks``
     selects."""
-    blocks = find_vit_blocks(module)
-    if not blocks:
-        raise ValueError(
-            f'{type(module).__name__} has no mmpretrain '
-            'TransformerEncoderLayer or timm Block whose FFN could '
-            'become an MoE.')
+    blocks = vit_blocks(module, 'MoEViT', purpose='turn their FFNs into '
+                        'MoEs')
     return [_dense_ffn_place(blocks[index], index)
             for index in _block_indices(moe_blocks, len(blocks))]
 

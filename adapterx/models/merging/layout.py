@@ -12,14 +12,15 @@ Merging sorts a classifier's parameters into:
   statically);
 - ``other``: anything else shared (merged statically).
 
-Blocks come from :func:`adapterx.models.partial_ft.find_residual_units`
-(mmpretrain and timm block layouts); the rest is a small per-library
-mapping of module names, :data:`VIT_NAMINGS`.
+Blocks come from :func:`adapterx.models.partial_ft.find_residual_units`;
+the norms and embeddings are named by
+:mod:`adapterx.models.vit_anatomy`.
 """
 from dataclasses import dataclass
 from typing import Dict, Iterable, Tuple
 
 from adapterx.models.partial_ft import find_residual_units
+from adapterx.models.vit_anatomy import MMPRETRAIN_VIT, TIMM_VIT, ViTAnatomy
 
 KINDS = ('attention', 'mlp')
 # partial_ft calls the MLP unit 'ffn'.
@@ -28,37 +29,27 @@ _UNIT_KIND = {'attention': 'attention', 'ffn': 'mlp'}
 
 @dataclass(frozen=True)
 class ViTNaming:
-    """Module names of one library's ViT classifier.
+    """One library's ViT classifier as merging sees it.
 
     Attributes:
-        library (str): Name for messages.
-        blocks (str): Name of the module list holding the blocks.
-        norms (tuple[str]): Names of LayerNorm modules (inside blocks and
-            at the backbone's ends).
-        embeddings (tuple[str]): Names of the embedding parameters or
-            modules.
+        anatomy (ViTAnatomy): Where the backbone's blocks, norms and
+            embeddings are.
+        forward_kwargs (tuple): Keyword arguments that make the
+            classifier's ``forward`` return logits.
         head (str): Prefix of the classifier head's parameters.
-        forward_kwargs (dict): Keyword arguments that make the classifier's
-            ``forward`` return logits.
     """
-    library: str
-    blocks: str
-    norms: Tuple[str, ...]
-    embeddings: Tuple[str, ...]
-    head: str
+    anatomy: ViTAnatomy
     forward_kwargs: Tuple[Tuple[str, object], ...] = ()
+    head: str = 'head.'
+
+    @property
+    def library(self) -> str:
+        return self.anatomy.library
 
 
 VIT_NAMINGS = (
-    ViTNaming('mmpretrain', blocks='layers',
-              norms=('ln1', 'ln2', 'pre_norm'),
-              embeddings=('cls_token', 'pos_embed', 'patch_embed'),
-              head='head.', forward_kwargs=(('mode', 'tensor'), )),
-    ViTNaming('timm', blocks='blocks',
-              norms=('norm1', 'norm2', 'norm', 'norm_pre', 'fc_norm'),
-              embeddings=('cls_token', 'reg_token', 'pos_embed',
-                          'patch_embed'),
-              head='head.'),
+    ViTNaming(MMPRETRAIN_VIT, forward_kwargs=(('mode', 'tensor'), )),
+    ViTNaming(TIMM_VIT),
 )
 
 
@@ -100,11 +91,11 @@ def _has_component(name: str, components: Iterable[str]) -> bool:
 
 def _naming_of(names) -> ViTNaming:
     for naming in VIT_NAMINGS:
-        if any(f'{naming.blocks}.0.' in name for name in names):
+        if any(f'{naming.anatomy.block_list}.0.' in name for name in names):
             return naming
     raise ValueError(
         f'Not a known ViT: no parameter under '
-        f'{[naming.blocks + ".0." for naming in VIT_NAMINGS]} '
+        f'{[naming.anatomy.block_list + ".0." for naming in VIT_NAMINGS]} '
         f'(names look like {list(names)[:4]}); known libraries: '
         f'{[naming.library for naming in VIT_NAMINGS]}')
 
@@ -121,9 +112,9 @@ def group_parameters(tensors) -> ParameterGroups:
     head = tuple(name for name in names if name.startswith(naming.head))
     body = [name for name in names if name not in head]
     norms = tuple(name for name in body
-                  if _has_component(name, naming.norms))
+                  if _has_component(name, naming.anatomy.norms))
     embeddings = tuple(name for name in body if name not in norms
-                       and _has_component(name, naming.embeddings))
+                       and _has_component(name, naming.anatomy.embeddings))
     taken = set(norms) | set(embeddings) | set(head)
     units, unit_kinds = {}, {}
     for unit in find_residual_units({name: tensors[name] for name in body}):

@@ -8,13 +8,12 @@ from .soups import (GreedySoup, average_states, check_ingredients,
 from .strategies import (STRATEGIES, PartialFineTuneStrategy, get_strategy,
                          norm_and_bias_patterns, strategy_patterns,
                          strategy_units)
-from .units import (BLOCK_LAYOUTS, ResidualUnit, find_residual_units,
-                    group_units, pick_units)
+from .units import ResidualUnit, find_residual_units, group_units, pick_units
 from .weights import (CheckpointWeights, align_keys, complete_state,
                       load_checkpoint_weights)
 
 __all__ = [
-    'BLOCK_LAYOUTS', 'ResidualUnit', 'find_residual_units', 'group_units',
+    'ResidualUnit', 'find_residual_units', 'group_units',
     'pick_units', 'STRATEGIES', 'PartialFineTuneStrategy', 'get_strategy',
     'strategy_units', 'strategy_patterns', 'norm_and_bias_patterns',
     'weight_angle', 'unit_angles', 'rank_units', 'select_by_angle',

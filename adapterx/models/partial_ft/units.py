@@ -8,16 +8,12 @@ inside the branch the residual connection adds: training a unit trains all
 of ``f`` in ``x + f(x)``, and the unit's fine-tuned angle is taken over all
 of ``f``'s weights.
 
-Per backbone (children of the block):
-
-- mmpretrain ``VisionTransformer``, blocks ``layers.i``: attention unit
-  ``ln1`` + ``attn``, FFN unit ``ln2`` + ``ffn``.
-- timm ``VisionTransformer``, blocks ``blocks.i``: attention unit ``norm1``
-  + ``attn`` (+ ``ls1``, its LayerScale, if any), FFN unit ``norm2`` +
-  ``mlp`` (+ ``ls2``).
-- mmpretrain ``SwinTransformer``, blocks ``stages.s.blocks.b``: attention
-  unit ``norm1`` + ``attn`` (window attention with its relative position
-  bias table), FFN unit ``norm2`` + ``ffn``.
+Which children of a block make each unit is
+:mod:`adapterx.models.vit_anatomy`'s (``attention_branch`` and
+``mlp_branch`` of mmpretrain's ``TransformerEncoderLayer`` and
+``SwinBlock`` and of timm's ``Block``); a layer scale that is a child of
+its own (timm's ``ls1`` / ``ls2``) is part of its unit when it has
+weights.
 
 Units of one kind in one list of blocks form a *group*: all attention units
 of a ViT, all FFN units of a ViT, and for Swin the attention units of one
@@ -30,54 +26,33 @@ embedding, class token and position embedding, Swin's patch merging
 
 Units are found from parameter names, so a model (``named_parameters()``)
 and a checkpoint (its state dict) give the same units: a block is a module
-path ending in an integer whose children include the four required ones of
-one layout in :data:`BLOCK_LAYOUTS` (so an Adapter-X wrapped backbone, whose
-blocks carry an extra ``adapterx`` child, still has its units). Only
+path ending in an integer whose children include the norms, attention and
+MLP of one of :data:`~adapterx.models.vit_anatomy.RESIDUAL_BLOCKS` (so an
+Adapter-X wrapped backbone, whose blocks carry an extra ``adapterx`` child,
+still has its units). Only
 floating-point tensors count as weights (Swin's integer
 ``relative_position_index`` buffers are indices, not weights).
 """
 import re
 from dataclasses import dataclass
-from typing import Dict, List, Mapping, Sequence, Tuple
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 from torch import Tensor
+
+from ..vit_anatomy import RESIDUAL_BLOCKS, BlockAnatomy
 
 UNIT_KINDS = ('attention', 'ffn')
 
 
-@dataclass(frozen=True)
-class BlockLayout:
-    """Which children of one library's transformer block make each unit;
-    ``optional`` children are part of the unit when the block has them."""
-    backbone: str
-    attention: Tuple[str, ...]
-    ffn: Tuple[str, ...]
-    optional: Tuple[str, ...] = ()
-
-    def children_of(self, kind: str) -> Tuple[str, ...]:
-        return getattr(self, kind)
-
-    @property
-    def required(self) -> set:
-        return {
-            child
-            for child in self.attention + self.ffn
-            if child not in self.optional
-        }
+def _unit_children(anatomy: BlockAnatomy, kind: str) -> Tuple[str, ...]:
+    return anatomy.attention_branch if kind == 'attention' else \
+        anatomy.mlp_branch
 
 
-# Matched in this order; the required sets are disjoint enough that a real
-# block matches exactly one.
-BLOCK_LAYOUTS = (
-    BlockLayout('mmpretrain VisionTransformer (TransformerEncoderLayer)',
-                attention=('ln1', 'attn'), ffn=('ln2', 'ffn')),
-    BlockLayout('mmpretrain SwinTransformer (SwinBlock)',
-                attention=('norm1', 'attn'), ffn=('norm2', 'ffn')),
-    BlockLayout('timm VisionTransformer (Block)',
-                attention=('norm1', 'attn', 'ls1'),
-                ffn=('norm2', 'mlp', 'ls2'),
-                optional=('ls1', 'ls2')),
-)
+def _required_children(anatomy: BlockAnatomy) -> set:
+    """The children every block of ``anatomy`` has weights in (a layer
+    scale child has none while layer scale is off)."""
+    return {anatomy.norm1, anatomy.attn, anatomy.norm2, anatomy.mlp}
 
 
 @dataclass(frozen=True)
@@ -133,10 +108,10 @@ def _children_of_numbered_modules(names: Sequence[str]) -> Dict[str, list]:
     return children
 
 
-def _layout_of(children: Sequence[str]):
-    for layout in BLOCK_LAYOUTS:
-        if layout.required <= set(children):
-            return layout
+def _anatomy_of(children: Sequence[str]) -> Optional[BlockAnatomy]:
+    for anatomy in RESIDUAL_BLOCKS:
+        if _required_children(anatomy) <= set(children):
+            return anatomy
     return None
 
 
@@ -157,14 +132,15 @@ def find_residual_units(tensors: Mapping[str, Tensor]) -> List[ResidualUnit]:
         for name, tensor in tensors.items() if tensor.is_floating_point()
     }
     units = []
-    blocks = [(path, _layout_of(children)) for path, children in
+    blocks = [(path, _anatomy_of(children)) for path, children in
               _children_of_numbered_modules(list(weights)).items()]
-    blocks = [(path, layout) for path, layout in blocks if layout is not None]
-    for block_index, (block, layout) in enumerate(blocks):
+    blocks = [(path, anatomy) for path, anatomy in blocks
+              if anatomy is not None]
+    for block_index, (block, anatomy) in enumerate(blocks):
         block_list = block.rsplit('.', 1)[0]
         for kind in UNIT_KINDS:
             modules = tuple(f'{block}.{child}'
-                            for child in layout.children_of(kind))
+                            for child in _unit_children(anatomy, kind))
             parameters = tuple(
                 name for name in weights
                 if any(name.startswith(f'{module}.') for module in modules))
@@ -181,8 +157,9 @@ def find_residual_units(tensors: Mapping[str, Tensor]) -> List[ResidualUnit]:
                     parameters=parameters))
     if not units:
         layouts = '; '.join(
-            f'{layout.backbone} (block children {sorted(layout.required)})'
-            for layout in BLOCK_LAYOUTS)
+            f'{anatomy.name} (block children '
+            f'{sorted(_required_children(anatomy))})'
+            for anatomy in RESIDUAL_BLOCKS)
         raise ValueError(
             'No transformer blocks found (names look like '
             f'{list(tensors)[:4]}); residual units are defined for: '

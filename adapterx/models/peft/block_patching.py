@@ -23,11 +23,12 @@ from typing import List, Optional, Union
 
 import torch
 import torch.nn as nn
-from mmpretrain.models.backbones.vision_transformer import \
-    TransformerEncoderLayer
-from timm.models.vision_transformer import Block as TimmBlock
 from torch import Tensor
 
+from ..vit_anatomy import (MMPRETRAIN_VIT_BLOCK, TIMM_BLOCK, block_anatomy,
+                           block_embed_dims, num_prefix_tokens, vit_blocks)
+# The methods import these ViT helpers from here too.
+from ..vit_anatomy import block_drop_path_rate, find_vit_blocks  # noqa: F401
 from .injected import InjectedModule
 from .wrapper import PeftWrapper
 
@@ -130,41 +131,12 @@ def timm_block_forward(block, additions: BlockAdditions, x: Tensor,
     return additions.exit(x)
 
 
+# The forwards above mirror their library's block forward, keyed by the
+# block's anatomy.
 BLOCK_FORWARDS = {
-    TransformerEncoderLayer: mmpretrain_block_forward,
-    TimmBlock: timm_block_forward,
+    MMPRETRAIN_VIT_BLOCK: mmpretrain_block_forward,
+    TIMM_BLOCK: timm_block_forward,
 }
-
-
-def find_vit_blocks(module: nn.Module) -> List[nn.Module]:
-    """The transformer blocks of an mmpretrain or timm ViT, in order."""
-    return [m for m in module.modules() if type(m) in BLOCK_FORWARDS]
-
-
-def num_prefix_tokens(module: nn.Module) -> int:
-    """Class (and distillation / register) tokens before the patch tokens."""
-    for submodule in module.modules():
-        for name in ('num_extra_tokens', 'num_prefix_tokens'):
-            if isinstance(getattr(submodule, name, None), int):
-                return getattr(submodule, name)
-    raise ValueError(
-        f'{type(module).__name__} has no num_extra_tokens (mmpretrain) or '
-        'num_prefix_tokens (timm) attribute: cannot tell where prompt '
-        'tokens go.')
-
-
-def block_embed_dims(block: nn.Module) -> int:
-    norm = block.ln2 if hasattr(block, 'ln2') else block.norm2
-    return norm.normalized_shape[0]
-
-
-def block_drop_path_rate(block: nn.Module) -> float:
-    """The stochastic-depth rate of a block's residual branches (0 when it
-    has none), for bypass branches that drop with the same rate."""
-    drop_path = block.drop_path1 if hasattr(block, 'drop_path1') else \
-        block.ffn.dropout_layer
-    return float(getattr(drop_path, 'drop_prob', 0.0))
-
 
 class BlockPatchedBackbone(PeftWrapper):
     """Base of the PEFT wrappers that attach a :class:`BlockAdditions` to
@@ -191,13 +163,7 @@ class BlockPatchedBackbone(PeftWrapper):
 
     def __init__(self, module: Union[dict, nn.Module], init_cfg=None):
         super().__init__(module, init_cfg=init_cfg)
-        module = self.module
-        blocks = find_vit_blocks(module)
-        if not blocks:
-            raise ValueError(
-                f'{type(self).__name__}: {type(module).__name__} has no '
-                'mmpretrain TransformerEncoderLayer or timm Block to adapt.')
-        self._blocks = blocks
+        self._blocks = vit_blocks(self.module, type(self).__name__)
         self._prompt_store = PromptStore()
 
     @property
@@ -215,8 +181,8 @@ class BlockPatchedBackbone(PeftWrapper):
             if block_additions is None:
                 continue
             setattr(block, self.additions_name, block_additions)
-            block.forward = functools.partial(BLOCK_FORWARDS[type(block)],
-                                              block, block_additions)
+            block.forward = functools.partial(
+                BLOCK_FORWARDS[block_anatomy(block)], block, block_additions)
             patched.append(block)
         self._blocks = patched
 

@@ -2,8 +2,6 @@ from typing import Optional, Sequence, Union
 
 import torch
 import torch.nn as nn
-from mmpretrain.models.backbones.vision_transformer import \
-    TransformerEncoderLayer
 from timm.layers import DropPath
 from torch import Tensor
 
@@ -11,17 +9,9 @@ from adapterx.registry import MODELS
 from ...adapters import PromptGenerator
 from ...peft.block_patching import (BlockAdditions, BlockPatchedBackbone,
                                     PromptStore, block_drop_path_rate)
+from ...vit_anatomy import block_anatomy
 from ..ssf.layer import ScaleShift
 from .modules import DynamicAdapter
-
-# The block outputs DAPT scales and shifts: after each norm and each
-# linear layer of attention and MLP (ScaleShift key: submodule path).
-SCALE_SHIFT_POINTS = {
-    'timm': dict(norm1='norm1', qkv='attn.qkv', proj='attn.proj',
-                 norm2='norm2', fc1='mlp.fc1', fc2='mlp.fc2'),
-    'mmpretrain': dict(norm1='ln1', qkv='attn.qkv', proj='attn.proj',
-                       norm2='ln2', fc1='ffn.layers.0.0', fc2='ffn.layers.1'),
-}
 
 
 def _scale_shift_hook(scale_shift: ScaleShift):
@@ -126,10 +116,11 @@ class DAPT(BlockPatchedBackbone):
 
         additions = []
         for block in self._blocks:
-            library = 'mmpretrain' if isinstance(
-                block, TransformerEncoderLayer) else 'timm'
             scale_shifts = {}
-            for key, path in SCALE_SHIFT_POINTS[library].items():
+            # DAPT scales and shifts the output of each norm and each linear
+            # layer of attention and MLP (ScaleShift key: the sublayer's
+            # library-independent name).
+            for key, path in block_anatomy(block).sublayers().items():
                 target = self._submodule(block, path)
                 scale_shifts[key] = ScaleShift(_output_dims(target))
                 self._hooks.append(

@@ -3,7 +3,7 @@ from typing import Union
 import torch.nn as nn
 
 from adapterx.registry import MODELS
-from ...adapterx import find_vit_blocks
+from ...vit_anatomy import vit_blocks
 from ..reparam import ReparamWrapper
 from .layer import FacTFactors, FacTIncrement
 
@@ -40,11 +40,7 @@ class FacT(ReparamWrapper):
                  dropout: float = 0.1,
                  init_cfg=None):
         super().__init__(module, init_cfg=init_cfg)
-        blocks = find_vit_blocks(self.module)
-        if not blocks:
-            raise ValueError(
-                f'{type(self.module).__name__} has no mmpretrain '
-                'TransformerEncoderLayer or timm Block for FacT to adapt.')
+        blocks = vit_blocks(self.module, 'FacT')
         layers = [(f'block {index} {name}', layer)
                   for index, block in enumerate(blocks)
                   for name, layer in block.named_modules()

@@ -9,6 +9,7 @@ from torch import Tensor
 from adapterx.registry import MODELS
 from ...peft.block_patching import (BlockAdditions, BlockPatchedBackbone,
                                     PromptStore)
+from ...vit_anatomy import patch_size
 
 
 class VPTBlockPrompts(BlockAdditions):
@@ -48,22 +49,6 @@ class VPTBlockPrompts(BlockAdditions):
         if self.prompts is None:
             return carried
         return self.dropout(self.prompts.expand(x.shape[0], -1, -1))
-
-
-def _patch_size(module: nn.Module) -> Optional[tuple]:
-    """The kernel of the patch embedding's convolution, if the backbone
-    has one (mmpretrain ``patch_embed.projection``, timm
-    ``patch_embed.proj``)."""
-    patch_embed = getattr(module, 'patch_embed', None)
-    if patch_embed is None:
-        for submodule in module.modules():
-            if hasattr(submodule, 'patch_embed'):
-                patch_embed = submodule.patch_embed
-                break
-    if patch_embed is None:
-        return None
-    convs = [m for m in patch_embed.modules() if isinstance(m, nn.Conv2d)]
-    return tuple(convs[0].kernel_size) if convs else None
 
 
 @MODELS.register_module()
@@ -114,7 +99,7 @@ class VPT(BlockPatchedBackbone):
         if init not in inits:
             raise ValueError(f'VPT: init must be one of {inits}, got '
                              f'{init!r}')
-        patch = _patch_size(self.module)
+        patch = patch_size(self.module)
         if init == 'xavier_uniform' and patch is None:
             raise ValueError(
                 f"VPT: init='xavier_uniform' needs a patch embedding, and "

@@ -13,8 +13,9 @@ from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 import torch
 from torch import Tensor
 
+from adapterx.checkpoint.comparison import (align_keys, complete_state,
+                                            load_checkpoint_weights)
 from .units import ResidualUnit, find_residual_units, group_units
-from .weights import align_keys, complete_state, load_checkpoint_weights
 
 ENDS = ('largest', 'smallest')
 

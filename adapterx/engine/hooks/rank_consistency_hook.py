@@ -45,8 +45,8 @@ class RankConsistencyHook(Hook):
         world_size = get_world_size()
         if world_size == 1:
             return
-        diverged = find_rank_divergence(
-            unwrap_model(runner.model), self.atol)
+        model = unwrap_model(runner.model)
+        diverged = find_rank_divergence(model, self.atol)
         count = torch.tensor([len(diverged)])
         all_reduce(count)
         if count.item() > 0:

@@ -57,7 +57,8 @@ def unit_angles(pretrained: Mapping[str, Tensor],
     """The fine-tuned angle of each unit, by unit name.
 
     Both mappings must hold every parameter of every unit
-    (:func:`.weights.complete_state` fills a trainable-only checkpoint).
+    (:func:`~adapterx.checkpoint.comparison.complete_state` fills a
+    trainable-only checkpoint).
     """
     return {
         unit.name: weight_angle([pretrained[name] for name in unit.parameters],

@@ -74,7 +74,8 @@ MODELS = _child('MODELS', 'model', 'adapterx.models', 'mmpretrain.models')
 MODEL_WRAPPERS = _child('MODEL_WRAPPERS', 'model_wrapper', 'adapterx.models',
                         'mmpretrain.models')
 WEIGHT_INITIALIZERS = _child('WEIGHT_INITIALIZERS', 'weight initializer',
-                             'adapterx.models', 'mmpretrain.models')
+                             'adapterx.models', 'adapterx.checkpoint.loading',
+                             'mmpretrain.models')
 BATCH_AUGMENTS = _child('BATCH_AUGMENTS', 'batch augment', 'adapterx.models',
                         'mmpretrain.models')
 TASK_UTILS = _child('TASK_UTILS', 'task util', 'adapterx.models',

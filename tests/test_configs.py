@@ -11,7 +11,7 @@ from mmengine.config import Config
 from mmpretrain.models import VisionTransformer
 
 from adapterx.datasets import FGVC_DATASETS, VTAB1K_TASKS
-from adapterx.engine.checkpoint import save_weights
+from adapterx.checkpoint import save_weights
 from adapterx.registry import DATASETS
 from adapterx.testing import make_image_folder
 from .utils import REPO_ROOT, run_tool

@@ -33,12 +33,12 @@ from mmengine.dataset import pseudo_collate
 from mmengine.runner import set_random_seed
 from torch.utils.data import DataLoader
 
+from adapterx.checkpoint.comparison import (align_keys, complete_state,
+                                            load_checkpoint_weights)
 from adapterx.evaluation import MergeResult, write_merge_report
 from adapterx.models.merging import (ViTMerger, classifier_logits,
                                      group_parameters, least_similar_units,
                                      train_gate)
-from adapterx.models.partial_ft import (align_keys, complete_state,
-                                        load_checkpoint_weights)
 from adapterx.registry import DATASETS, MODELS
 from adapterx.utils import register_all_modules
 from adapterx.utils.tool_args import add_trust_argument

@@ -29,10 +29,10 @@ import argparse
 
 from mmengine.config import Config
 
-from adapterx.engine.checkpoint import check_safetensors_name, save_weights
+from adapterx.checkpoint.comparison import load_checkpoint_weights
+from adapterx.checkpoint.io import check_safetensors_name, save_weights
 from adapterx.models.partial_ft import (check_ingredients, greedy_soup,
                                         ingredient_states,
-                                        load_checkpoint_weights,
                                         pretrained_checkpoint_of,
                                         uniform_soup)
 from adapterx.utils import register_all_modules

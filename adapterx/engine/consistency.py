@@ -1,5 +1,4 @@
-from mmengine.model import is_model_wrapper
-
+from adapterx.checkpoint.state_dicts import unwrap_model
 from adapterx.datasets.point_cloud_files import FewestPoints
 from adapterx.datasets.point_transforms import ResamplePoints
 from adapterx.models.backbones import PointGrouper
@@ -26,7 +25,7 @@ def check_num_classes(model, dataset, loop_name: str) -> None:
     classes = getattr(dataset, 'metainfo', {}).get('classes')
     if classes is None:
         return
-    model = model.module if is_model_wrapper(model) else model
+    model = unwrap_model(model)
     expected = len(classes)
     places = {
         'model.head.num_classes': getattr(

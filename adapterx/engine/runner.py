@@ -12,6 +12,13 @@ from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner
 from mmengine.runner.checkpoint import find_latest_checkpoint
 
+from adapterx.checkpoint.io import atomic_file, load_runner_checkpoint
+from adapterx.checkpoint.loading import apply_checkpoint
+from adapterx.checkpoint.state_dicts import unwrap_model
+from adapterx.checkpoint.trust import (UnreadableCheckpointError,
+                                       drop_stored_config, plain_log_scalars,
+                                       restore_log_scalars,
+                                       runner_checkpoint_types)
 from adapterx.registry import HOOKS, MODEL_WRAPPERS, RUNNERS
 from adapterx.utils.registry_suggestions import suggest_close_types
 from .loops import ResumableEpochBasedTrainLoop, ResumableIterBasedTrainLoop
@@ -19,11 +26,6 @@ from .optim_wrappers import GUARDED_TYPES
 from .hooks import (AtomicCheckpointHook, EpochSeedHook, ParameterFreezeHook,
                     RankConsistencyHook)
 from .consistency import check_dataset_fits_model
-from .checkpoint import (UnreadableCheckpointError, atomic_file,
-                         drop_stored_config, load_runner_checkpoint,
-                         plain_log_scalars, restore_log_scalars,
-                         runner_checkpoint_types)
-from .model_loading import apply_checkpoint
 from .random_state import capture_random_state
 from .worker_seeding import with_worker_seeding
 
@@ -261,10 +263,9 @@ class PeftRunner(Runner):
                 map_location=map_location,
                 trust=self.cfg.get('trust_checkpoint', False))
             self.call_hook('after_load_checkpoint', checkpoint=checkpoint)
-            model = self.model.module if is_model_wrapper(
-                self.model) else self.model
-            apply_checkpoint(model, checkpoint, filename, strict,
-                             revise_keys, how_to_relax=RELAX_LOAD_STRICT)
+            apply_checkpoint(unwrap_model(self.model), checkpoint, filename,
+                             strict, revise_keys,
+                             how_to_relax=RELAX_LOAD_STRICT)
             self._has_loaded = True
             self.logger.info(f'Load checkpoint from {filename}')
         self._stored_gpu_ids = drop_stored_config(checkpoint, filename)

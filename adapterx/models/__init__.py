@@ -1,6 +1,5 @@
 """Models: PEFT wrappers, adapters, classifiers and weight converters."""
-# Imported for what they register (components; converters: the
-# .safetensors checkpoint loader).
+# Imported for what they register.
 from . import adapters, converters, merging, peft  # noqa: F401
 from .adapterx import AdapterX
 from .backbones import PointTransformer

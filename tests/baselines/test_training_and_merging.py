@@ -13,9 +13,8 @@ import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
-from adapterx.engine import load_runner_checkpoint
-from adapterx.engine.trainable_weights import (TRAINABLE_ONLY_KEY,
-                                               trainable_state_dict)
+from adapterx.checkpoint import (TRAINABLE_ONLY_KEY, load_runner_checkpoint,
+                                 trainable_state_dict)
 from adapterx.models.peft import freeze_parameters
 from adapterx.registry import MODELS
 from ..utils import REPO_ROOT, tiny_config_with, train_in_process
@@ -169,7 +168,7 @@ def test_checkpoint_of_another_method_is_named(tmp_path, merge_tool):
     checkpoint = tmp_path / 'epoch_2.pth'
     torch.save(dict(meta=dict(epoch=2), state_dict=full_finetune.state_dict(),
                     message_hub={}), checkpoint)
-    from adapterx.models.peft.strict_loading import CheckpointMismatchError
+    from adapterx.checkpoint.loading import CheckpointMismatchError
     with pytest.raises(CheckpointMismatchError) as error:
         merge_tool(config, checkpoint, tmp_path / 'merged.safetensors')
     message = str(error.value)

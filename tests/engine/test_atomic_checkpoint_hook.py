@@ -10,8 +10,7 @@ import mmengine.hooks.checkpoint_hook as checkpoint_hook_module
 import pytest
 from mmengine.logging import MessageHub, MMLogger
 
-from adapterx.engine.checkpoint import (PARTIAL_NAME,
-                                        remove_stale_partial_files)
+from adapterx.checkpoint.io import PARTIAL_NAME, remove_stale_partial_files
 from adapterx.engine.hooks import AtomicCheckpointHook
 
 
@@ -173,7 +172,7 @@ def test_a_kill_anywhere_in_a_save_with_one_kept_checkpoint_leaves_one(
         tmp_path, tiny_image_root, kill_at, resumed_epoch):
     """max_keep_ckpts=1: mmengine would remove epoch_1.pth before writing
     epoch_2.pth, so a kill while writing it left no checkpoint at all."""
-    from adapterx.engine import load_runner_checkpoint
+    from adapterx.checkpoint import load_runner_checkpoint
     from ..utils import REPO_ROOT, TINY_CONFIG, data_root_options, train
     (tmp_path / 'kill_during_the_epoch_2_save.py').write_text(
         KILL_DURING_THE_EPOCH_2_SAVE)

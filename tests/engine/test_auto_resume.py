@@ -5,9 +5,9 @@ import shutil
 import pytest
 import torch
 
-from adapterx.engine.checkpoint import (UnreadableCheckpointError,
-                                        UntrustedCheckpointError,
-                                        load_runner_checkpoint)
+from adapterx.checkpoint import (UnreadableCheckpointError,
+                                 UntrustedCheckpointError,
+                                 load_runner_checkpoint)
 from adapterx.registry import RUNNERS
 from ..utils import TINY_CONFIG, data_root_options, train
 

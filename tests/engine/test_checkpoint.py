@@ -6,11 +6,10 @@ import pytest
 import torch
 from mmengine.logging.history_buffer import HistoryBuffer
 
-from adapterx.engine import (capture_random_state, load_runner_checkpoint,
-                             restore_random_state)
-from adapterx.engine.checkpoint import (UnreadableCheckpointError,
-                                       UntrustedCheckpointError, atomic_file,
-                                       load_weights_only)
+from adapterx.checkpoint import (UnreadableCheckpointError,
+                                 UntrustedCheckpointError, atomic_file,
+                                 load_runner_checkpoint, load_weights_only)
+from adapterx.engine import capture_random_state, restore_random_state
 
 
 class NotATensor:

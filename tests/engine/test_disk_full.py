@@ -7,7 +7,7 @@ import pytest
 import torch
 from mmengine.fileio.backends import LocalBackend
 
-from adapterx.engine.checkpoint import atomic_file
+from adapterx.checkpoint import atomic_file
 
 from ..utils import TINY_CONFIG, train_in_process
 

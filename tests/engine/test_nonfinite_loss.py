@@ -7,8 +7,8 @@ import pytest
 import torch
 from mmengine.logging import MessageHub
 
-from adapterx.engine import (GuardedOptimWrapper, NonFiniteLossError,
-                             load_runner_checkpoint)
+from adapterx.checkpoint import load_runner_checkpoint
+from adapterx.engine import GuardedOptimWrapper, NonFiniteLossError
 from adapterx.engine.optim_wrappers import SKIP_COUNTS_KEY
 from ..utils import REPO_ROOT, TINY_CONFIG, data_root_options, train
 

@@ -11,7 +11,8 @@ import torch.nn as nn
 from mmengine.logging import MMLogger
 from mmpretrain.models import VisionTransformer
 
-from adapterx.engine import ParameterFreezeHook, load_runner_checkpoint
+from adapterx.checkpoint import load_runner_checkpoint
+from adapterx.engine import ParameterFreezeHook
 from ..utils import REPO_ROOT, data_root_options, run_tool, train
 
 LINEAR_PROBE = REPO_ROOT / 'configs' / 'tiny' / 'vit_tiny_linear_probe.py'

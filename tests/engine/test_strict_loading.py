@@ -10,9 +10,9 @@ import torch
 from mmengine import DefaultScope
 from mmengine.config import Config
 
-from adapterx.engine import apply_checkpoint, trainable_state_dict
-from adapterx.engine.trainable_weights import TRAINABLE_ONLY_KEY
-from adapterx.models.peft.strict_loading import CheckpointMismatchError
+from adapterx.checkpoint import TRAINABLE_ONLY_KEY, trainable_state_dict
+from adapterx.checkpoint.loading import (CheckpointMismatchError,
+                                         apply_checkpoint)
 from adapterx.registry import MODELS, RUNNERS
 from adapterx.utils.tool_args import (add_common_arguments,
                                       add_non_strict_argument,

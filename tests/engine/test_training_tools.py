@@ -11,7 +11,7 @@ import time
 import pytest
 import torch
 
-from adapterx.engine import load_runner_checkpoint
+from adapterx.checkpoint import load_runner_checkpoint
 from ..utils import (REPO_ROOT, TINY_CONFIG, data_root_options, run_tool,
                         train)
 

@@ -14,9 +14,9 @@ from mmengine.config import Config
 from mmengine.logging import MMLogger
 from mmengine.logging.history_buffer import HistoryBuffer
 
-from adapterx.engine import load_runner_checkpoint
-from adapterx.engine.checkpoint import (UntrustedCheckpointError,
-                                       pickle_globals)
+from adapterx.checkpoint import (UntrustedCheckpointError,
+                                 load_runner_checkpoint)
+from adapterx.checkpoint.trust import pickle_globals
 from adapterx.registry import RUNNERS
 from adapterx.utils.stored_config import StoredConfigError
 from ..utils import (REPO_ROOT, TINY_CONFIG, data_root_options, run_tool,

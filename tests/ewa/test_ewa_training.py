@@ -11,7 +11,7 @@ import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
-from adapterx.engine import load_runner_checkpoint
+from adapterx.checkpoint import load_runner_checkpoint
 from adapterx.models.ewa import MoEFFN, MoEViT, convert_to_dense
 from adapterx.registry import HOOKS, MODELS
 from ..utils import REPO_ROOT, data_root_options, run_tool

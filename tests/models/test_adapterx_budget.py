@@ -3,7 +3,7 @@ convention: without the head), computed from the config's own settings."""
 import pytest
 from mmengine.config import Config
 
-from adapterx.engine.trainable_weights import trainable_state_dict
+from adapterx.checkpoint import trainable_state_dict
 from adapterx.models import PeftImageClassifier
 from adapterx.models.peft import freeze_parameters, trainable_parameter_report
 from ..utils import REPO_ROOT

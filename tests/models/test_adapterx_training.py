@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from adapterx.engine import load_runner_checkpoint
+from adapterx.checkpoint import load_runner_checkpoint
 from ..utils import (REPO_ROOT, data_root_options, run_tool,
                      tiny_config_with, train)
 

@@ -6,7 +6,7 @@ from mmengine import DefaultScope
 from mmengine.runner.checkpoint import CheckpointLoader
 from safetensors.torch import save_file
 
-from adapterx.models.converters.third_party import load_from_safetensors
+from adapterx.checkpoint.third_party import load_from_safetensors
 from adapterx.registry import MODELS
 
 ARCH = dict(embed_dims=32, num_layers=2, num_heads=2, feedforward_channels=64)

@@ -80,7 +80,7 @@ class NotATensor:
 
 
 def test_safetensors_weights_load_like_the_pth_files(tmp_path):
-    from adapterx.engine.checkpoint import save_weights
+    from adapterx.checkpoint import save_weights
     _, state = pretrained_file(tmp_path)
     path = tmp_path / 'pretrained.safetensors'
     save_weights(path, {f'backbone.{k}': v for k, v in state.items()},
@@ -94,7 +94,7 @@ def test_safetensors_weights_load_like_the_pth_files(tmp_path):
 
 
 def test_a_file_that_needs_unpickling_is_refused_naming_it(tmp_path):
-    from adapterx.engine.checkpoint import UntrustedCheckpointError
+    from adapterx.checkpoint import UntrustedCheckpointError
     _, state = pretrained_file(tmp_path)
     path = tmp_path / 'foreign.pth'
     torch.save({'state_dict': state, 'args': NotATensor()}, path)

@@ -17,12 +17,11 @@ from safetensors.torch import save_file
 from timm.models.vision_transformer import VisionTransformer as TimmViT
 from timm.models.vision_transformer import _load_weights
 
-from adapterx.engine.checkpoint import (UnreadableCheckpointError,
-                                       UntrustedCheckpointError,
-                                       load_runner_checkpoint,
-                                       load_safetensors)
+from adapterx.checkpoint import (UnreadableCheckpointError,
+                                 UntrustedCheckpointError,
+                                 load_runner_checkpoint, load_safetensors,
+                                 load_third_party_weights)
 from adapterx.models.converters import (convert_vit_checkpoint,
-                                        load_third_party_weights,
                                         npz_to_timm_state_dict,
                                         timm_vit_to_mmpretrain)
 from ..utils import REPO_ROOT, run_tool
@@ -556,7 +555,7 @@ def test_load_from_converted_classifier_under_peft(converted_classifier,
 def test_kept_pre_logits_without_hidden_dim_is_an_error(tmp_path):
     from adapterx.engine import load_checkpoint
     from adapterx.models.converters.cli import save_converted
-    from adapterx.models.peft.strict_loading import CheckpointMismatchError
+    from adapterx.checkpoint.loading import CheckpointMismatchError
     rng = np.random.default_rng(0)
     pre_logits = (rng.normal(size=(WIDTH, WIDTH)).astype(np.float32),
                   rng.normal(size=WIDTH).astype(np.float32))
@@ -588,7 +587,7 @@ def test_kept_pre_logits_without_hidden_dim_is_an_error(tmp_path):
 def test_backbone_only_file_as_whole_model_names_init_cfg(tmp_path):
     from adapterx.engine import load_checkpoint
     from adapterx.models.converters.cli import save_converted
-    from adapterx.models.peft.strict_loading import CheckpointMismatchError
+    from adapterx.checkpoint.loading import CheckpointMismatchError
     dst = tmp_path / 'vit_backbone.safetensors'
     save_converted(
         timm_vit_to_mmpretrain(timm_vit().state_dict(), prefix='backbone.'),

@@ -12,7 +12,7 @@ from adapterx.models.partial_ft import (checkpoint_unit_angles,
                                         find_residual_units, rank_units,
                                         select_by_angle, unit_angles,
                                         weight_angle)
-from adapterx.engine.checkpoint import UntrustedCheckpointError
+from adapterx.checkpoint import UntrustedCheckpointError
 from adapterx.registry import HOOKS
 from ..utils import REPO_ROOT
 from .tiny_models import (build_classifier, mmpretrain_vit,

@@ -4,8 +4,8 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from adapterx.models.partial_ft import (CheckpointWeights, average_states,
-                                        check_ingredients, greedy_soup,
+from adapterx.checkpoint import CheckpointWeights, average_state_dicts
+from adapterx.models.partial_ft import (check_ingredients, greedy_soup,
                                         ingredient_states,
                                         pretrained_checkpoint_of,
                                         same_weights_file, uniform_soup)
@@ -80,7 +80,7 @@ def test_integer_tensors_must_agree():
     states = [dict(random_state(0), index=torch.arange(3)),
               dict(random_state(1), index=torch.arange(1, 4))]
     with pytest.raises(ValueError, match='index is a non-floating-point'):
-        average_states(states)
+        average_state_dicts(states)
 
 
 def distance_score(target):

@@ -11,7 +11,7 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from adapterx.engine import load_runner_checkpoint
+from adapterx.checkpoint import load_runner_checkpoint
 from ..utils import REPO_ROOT, data_root_options, run_tool, train
 from .tiny_models import mmpretrain_vit
 

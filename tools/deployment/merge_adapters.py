@@ -28,11 +28,10 @@ import sys
 from mmengine.config import Config, DictAction
 from mmengine.registry import init_default_scope
 
-from adapterx.engine.checkpoint import check_safetensors_name, save_weights
-from adapterx.engine.trainable_weights import load_trainable_state_dict
-from adapterx.models.partial_ft import load_checkpoint_weights
-from adapterx.models.peft.strict_loading import (TRAINING_CHECKPOINT,
-                                                 load_checked)
+from adapterx.checkpoint.comparison import load_checkpoint_weights
+from adapterx.checkpoint.io import check_safetensors_name, save_weights
+from adapterx.checkpoint.loading import (TRAINING_CHECKPOINT, load_checked,
+                                         load_trainable_state_dict)
 from adapterx.models.peft_methods import merge_backbone
 from adapterx.registry import MODELS
 from adapterx.utils import register_all_modules

@@ -16,8 +16,8 @@ import argparse
 
 from mmengine.config import Config
 
-from adapterx.engine import load_runner_checkpoint
-from adapterx.engine.checkpoint import check_safetensors_name
+from adapterx.checkpoint.io import (check_safetensors_name,
+                                    load_runner_checkpoint)
 from adapterx.engine.hooks.ewa_hook import save_dense_checkpoint
 from adapterx.models.ewa import MoEFFN
 from adapterx.registry import MODELS

@@ -6,8 +6,8 @@ from collections import deque
 from mmengine.dist import is_main_process
 from mmengine.hooks import CheckpointHook
 
+from adapterx.checkpoint.io import atomic_file, remove_stale_partial_files
 from adapterx.registry import HOOKS
-from ..checkpoint import atomic_file, remove_stale_partial_files
 
 POINTER = 'last_checkpoint'
 
@@ -39,7 +39,7 @@ class AtomicCheckpointHook(CheckpointHook):
       killed before the removal removes it when resumed (mmengine's
       ``before_train`` trims the list it resumes to ``max_keep_ckpts``).
     - When training starts, the temporary files of saves that a killed run
-      left behind (:func:`~adapterx.engine.checkpoint.atomic_file`) are
+      left behind (:func:`~adapterx.checkpoint.io.atomic_file`) are
       removed from the work and checkpoint directories.
 
     ``PeftRunner`` builds it in place of ``CheckpointHook``.

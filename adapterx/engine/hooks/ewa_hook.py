@@ -6,17 +6,12 @@ from typing import Optional
 import torch
 from mmengine.dist import master_only
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
 from mmengine.optim import OptimWrapperDict
 
+from adapterx.checkpoint.io import check_safetensors_name, save_weights
+from adapterx.checkpoint.state_dicts import unwrap_model
 from adapterx.models.ewa import MoEFFN, convert_to_dense
 from adapterx.registry import HOOKS
-from ..checkpoint import check_safetensors_name, save_weights
-
-
-def _unwrapped(runner):
-    return runner.model.module if is_model_wrapper(
-        runner.model) else runner.model
 
 
 def _moe_layers(model, hook_name: str):
@@ -87,7 +82,7 @@ class EWAHook(Hook):
         self._scale_before = None
 
     def before_train(self, runner) -> None:
-        self._moes = _moe_layers(_unwrapped(runner), 'EWAHook')
+        self._moes = _moe_layers(unwrap_model(runner.model), 'EWAHook')
         optim_wrapper = runner.optim_wrapper
         if isinstance(optim_wrapper, OptimWrapperDict):
             raise TypeError(
@@ -174,12 +169,12 @@ class DenseConversionHook(Hook):
         self.filename = filename
 
     def before_train(self, runner) -> None:
-        _moe_layers(_unwrapped(runner), 'DenseConversionHook')
+        _moe_layers(unwrap_model(runner.model), 'DenseConversionHook')
 
     def after_train(self, runner) -> None:
         path = osp.join(runner.work_dir, self.filename)
         save_dense_checkpoint(
-            _unwrapped(runner), path,
+            unwrap_model(runner.model), path,
             dict(epoch=runner.epoch, iter=runner.iter))
         runner.logger.info(
             f'Saved the dense model (experts averaged) to {path}')

@@ -9,6 +9,7 @@ from mmengine.dist import master_only
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
+from adapterx.checkpoint.state_dicts import unwrap_model
 from adapterx.models.peft import freeze_parameters, trainable_parameter_report
 from adapterx.registry import HOOKS
 
@@ -77,8 +78,7 @@ class ParameterFreezeHook(Hook):
         self.freeze(runner.model)
 
     def _model(self, runner):
-        return runner.model.module if is_model_wrapper(
-            runner.model) else runner.model
+        return unwrap_model(runner.model)
 
     def before_train(self, runner) -> None:
         model = self._model(runner)

@@ -1,8 +1,8 @@
 import torch
 from mmengine.dist import all_reduce, broadcast, get_world_size
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
 
+from adapterx.checkpoint.state_dicts import unwrap_model
 from adapterx.registry import HOOKS
 
 
@@ -45,8 +45,7 @@ class RankConsistencyHook(Hook):
         world_size = get_world_size()
         if world_size == 1:
             return
-        model = runner.model.module if is_model_wrapper(
-            runner.model) else runner.model
+        model = unwrap_model(runner.model)
         diverged = find_rank_divergence(model, self.atol)
         count = torch.tensor([len(diverged)])
         all_reduce(count)

@@ -2,11 +2,12 @@ import os.path as osp
 
 from mmengine.dist import master_only
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
 
+from adapterx.checkpoint.io import save_weights
+from adapterx.checkpoint.state_dicts import unwrap_model
+from adapterx.checkpoint.trainable import (TRAINABLE_ONLY_KEY,
+                                           trainable_state_dict)
 from adapterx.registry import HOOKS
-from ..checkpoint import save_weights
-from ..trainable_weights import TRAINABLE_ONLY_KEY, trainable_state_dict
 
 
 @HOOKS.register_module()
@@ -32,9 +33,7 @@ class TrainableCheckpointHook(Hook):
 
     @master_only
     def _save(self, runner) -> None:
-        model = runner.model.module if is_model_wrapper(
-            runner.model) else runner.model
-        state = trainable_state_dict(model)
+        state = trainable_state_dict(unwrap_model(runner.model))
         path = osp.join(runner.work_dir,
                         f'trainable_epoch_{runner.epoch + 1}.safetensors')
         save_weights(

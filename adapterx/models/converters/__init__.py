@@ -2,13 +2,11 @@
 from .point_transformer import (convert_point_checkpoint,
                                 convert_point_transformer,
                                 detect_point_format)
-from .third_party import load_third_party_weights
 from .vit_timm import (convert_vit_checkpoint, npz_to_timm_state_dict,
                        timm_vit_to_mmpretrain)
 
 __all__ = [
-    'load_third_party_weights', 'npz_to_timm_state_dict',
-    'timm_vit_to_mmpretrain', 'convert_vit_checkpoint',
+    'npz_to_timm_state_dict', 'timm_vit_to_mmpretrain', 'convert_vit_checkpoint',
     'convert_point_checkpoint', 'convert_point_transformer',
     'detect_point_format'
 ]

@@ -2,7 +2,7 @@
 arguments and how they write the result."""
 from pathlib import Path
 
-from adapterx.engine.checkpoint import check_safetensors_name, save_weights
+from adapterx.checkpoint.io import check_safetensors_name, save_weights
 
 
 def add_conversion_arguments(parser, src_help: str) -> None:

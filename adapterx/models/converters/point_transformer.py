@@ -28,10 +28,9 @@ from typing import Dict, List, NamedTuple
 
 import torch
 
-from adapterx.utils.state_dicts import strip_ddp_prefix
-
+from adapterx.checkpoint.state_dicts import strip_ddp_prefix
+from adapterx.checkpoint.third_party import load_third_party_weights
 from ..backbones import PointTransformer
-from .third_party import load_third_party_weights
 
 # (source pattern, replacement), applied in order to each kept key.
 RENAMES = (

@@ -58,7 +58,7 @@ import re
 import torch
 from mmengine.logging import print_log
 
-from .third_party import load_third_party_weights
+from adapterx.checkpoint.third_party import load_third_party_weights
 
 _WEIGHT_OR_BIAS = r'\.(weight|bias)'
 

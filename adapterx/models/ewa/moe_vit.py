@@ -61,7 +61,7 @@ class MoEViT(BaseModule):
     The MoE takes the place of the block's token-wise MLP (timm's ``mlp``,
     the ``layers`` of mmpretrain's FFN) and nothing else changes; every
     other parameter keeps its name under ``module.``. Training with
-    :class:`~adapterx.engine.hooks.ewa_hook.EWAHook` averages the experts
+    ``EWAHook`` (the engine's hooks) averages the experts
     after each step; :func:`~adapterx.models.ewa.convert_to_dense` gives
     back the plain ViT.
 

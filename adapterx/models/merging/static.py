@@ -18,6 +18,8 @@ from typing import Dict, List, Mapping, Sequence
 import torch
 from torch import Tensor
 
+from adapterx.checkpoint.state_dicts import average_state_dicts
+
 StateDict = Mapping[str, Tensor]
 
 
@@ -53,11 +55,7 @@ def weight_average(pretrained: StateDict,
                    finetuned: Sequence[StateDict]) -> Dict[str, Tensor]:
     """``mean_t theta_t`` (``pretrained`` gives names and dtypes only)."""
     _check_same_keys(pretrained, finetuned)
-    return _cast_like({
-        name: torch.stack([state[name].double()
-                           for state in finetuned]).mean(0)
-        for name in pretrained
-    }, pretrained)
+    return average_state_dicts(finetuned, like=pretrained)
 
 
 def task_arithmetic(pretrained: StateDict, finetuned: Sequence[StateDict],

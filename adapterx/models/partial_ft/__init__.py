@@ -2,23 +2,20 @@
 strategies, the fine-tuned angle, and soups of partial fine-tuning runs."""
 from .angle import (checkpoint_unit_angles, rank_units, select_by_angle,
                     unit_angles, weight_angle)
-from .soups import (GreedySoup, average_states, check_ingredients,
-                    greedy_soup, ingredient_states, pretrained_checkpoint_of,
+from .soups import (GreedySoup, check_ingredients, greedy_soup,
+                    ingredient_states, pretrained_checkpoint_of,
                     same_weights_file, uniform_soup)
 from .strategies import (STRATEGIES, PartialFineTuneStrategy, get_strategy,
                          norm_and_bias_patterns, strategy_patterns,
                          strategy_units)
 from .units import ResidualUnit, find_residual_units, group_units, pick_units
-from .weights import (CheckpointWeights, align_keys, complete_state,
-                      load_checkpoint_weights)
 
 __all__ = [
     'ResidualUnit', 'find_residual_units', 'group_units',
     'pick_units', 'STRATEGIES', 'PartialFineTuneStrategy', 'get_strategy',
     'strategy_units', 'strategy_patterns', 'norm_and_bias_patterns',
     'weight_angle', 'unit_angles', 'rank_units', 'select_by_angle',
-    'checkpoint_unit_angles', 'CheckpointWeights', 'load_checkpoint_weights',
-    'align_keys', 'complete_state', 'pretrained_checkpoint_of',
+    'checkpoint_unit_angles', 'pretrained_checkpoint_of',
     'same_weights_file', 'check_ingredients', 'ingredient_states',
-    'average_states', 'uniform_soup', 'GreedySoup', 'greedy_soup'
+    'uniform_soup', 'GreedySoup', 'greedy_soup'
 ]

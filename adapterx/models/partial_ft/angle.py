@@ -13,8 +13,9 @@ from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 import torch
 from torch import Tensor
 
+from adapterx.checkpoint.comparison import (align_keys, complete_state,
+                                            load_checkpoint_weights)
 from .units import ResidualUnit, find_residual_units, group_units
-from .weights import align_keys, complete_state, load_checkpoint_weights
 
 ENDS = ('largest', 'smallest')
 
@@ -56,7 +57,8 @@ def unit_angles(pretrained: Mapping[str, Tensor],
     """The fine-tuned angle of each unit, by unit name.
 
     Both mappings must hold every parameter of every unit
-    (:func:`.weights.complete_state` fills a trainable-only checkpoint).
+    (:func:`~adapterx.checkpoint.comparison.complete_state` fills a
+    trainable-only checkpoint).
     """
     return {
         unit.name: weight_angle([pretrained[name] for name in unit.parameters],

@@ -35,8 +35,11 @@ from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 import torch
 from torch import Tensor
 
+from adapterx.checkpoint.comparison import (CheckpointWeights,
+                                            complete_state,
+                                            load_checkpoint_weights)
+from adapterx.checkpoint.state_dicts import average_state_dicts
 from adapterx.utils.stored_config import read_stored_config
-from .weights import CheckpointWeights, complete_state, load_checkpoint_weights
 
 StateDict = Mapping[str, Tensor]
 
@@ -150,33 +153,11 @@ def ingredient_states(ingredients: Sequence[CheckpointWeights],
     return states
 
 
-def average_states(states: Sequence[StateDict]) -> Dict[str, Tensor]:
-    """The element-wise mean of full state dicts with the same keys.
-
-    Raises:
-        ValueError: An integer tensor (an index buffer, not a weight)
-            differs between the states.
-    """
-    soup = {}
-    for key, value in states[0].items():
-        values = [state[key] for state in states]
-        if value.is_floating_point():
-            mean = torch.stack([tensor.double() for tensor in values]).mean(0)
-            soup[key] = mean.to(value.dtype)
-        elif all(torch.equal(tensor, value) for tensor in values):
-            soup[key] = value.clone()
-        else:
-            raise ValueError(
-                f'{key} is a non-floating-point tensor that differs between '
-                'ingredients: it cannot be averaged')
-    return soup
-
-
 def uniform_soup(ingredients: Sequence[CheckpointWeights],
                  reference: StateDict) -> Dict[str, Tensor]:
     """``reference + mean(delta_k)`` over the ingredients, the deltas of a
     trainable-only file's missing tensors being zero."""
-    return average_states(ingredient_states(ingredients, reference))
+    return average_state_dicts(ingredient_states(ingredients, reference))
 
 
 @dataclass
@@ -205,10 +186,11 @@ def greedy_soup(states: Mapping[str, StateDict],
     scores = {name: evaluate(state) for name, state in states.items()}
     ranked = sorted(states, key=lambda name: -scores[name])
     chosen = ranked[:1]
-    soup, best = average_states([states[ranked[0]]]), scores[ranked[0]]
+    soup, best = average_state_dicts([states[ranked[0]]]), scores[ranked[0]]
     trials = []
     for name in ranked[1:]:
-        candidate = average_states([states[kept] for kept in chosen + [name]])
+        candidate = average_state_dicts(
+            [states[kept] for kept in chosen + [name]])
         score = evaluate(candidate)
         kept = score > best
         trials.append((name, score, kept))

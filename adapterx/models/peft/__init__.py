@@ -1,10 +1,8 @@
 from .freeze import (TrainableParameterReport, freeze_parameters,
                      trainable_parameter_report)
 from .injected import InjectedModule, injected_tensor_names
-from .strict_pretrained import StrictPretrainedInit
 
 __all__ = [
     'freeze_parameters', 'trainable_parameter_report',
-    'TrainableParameterReport', 'InjectedModule', 'injected_tensor_names',
-    'StrictPretrainedInit'
+    'TrainableParameterReport', 'InjectedModule', 'injected_tensor_names'
 ]

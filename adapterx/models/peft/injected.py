@@ -8,7 +8,7 @@ class InjectedModule(nn.Module):
     Adapter-X's per-block adapters).
 
     The backbone's pretrained checkpoints cannot hold their tensors, so the
-    strict loading (:mod:`adapterx.models.peft.strict_loading`) expects them
+    strict loading (:mod:`adapterx.checkpoint.loading`) expects them
     to be missing from such files, and only them.
     """
 

@@ -20,9 +20,9 @@ import numpy as np
 import torch
 from mmengine.runner.checkpoint import CheckpointLoader
 
-from adapterx.engine.checkpoint import (UnreadableCheckpointError,
-                                       load_safetensors, load_weights_only)
-from adapterx.utils.state_dicts import strip_ddp_prefix
+from .io import load_safetensors
+from .state_dicts import strip_ddp_prefix
+from .trust import UnreadableCheckpointError, load_weights_only
 
 NUMPY_SUFFIXES = ('.npz', )
 SAFETENSORS_SUFFIXES = ('.safetensors', )
@@ -108,7 +108,7 @@ def _read_npz(path):
 @CheckpointLoader.register_scheme(prefixes=r'(?!\S*://).*\.safetensors$')
 def load_from_safetensors(filename, map_location=None):
     """A local ``.safetensors`` file as adapterx reads it everywhere
-    (:func:`~adapterx.engine.checkpoint.load_safetensors`): tensors and the
+    (:func:`~adapterx.checkpoint.io.load_safetensors`): tensors and the
     JSON metadata, no pickle."""
     return load_safetensors(filename, map_location or 'cpu')
 

@@ -13,7 +13,10 @@ from typing import Dict, Iterable, Mapping, Optional
 
 from torch import Tensor
 
-from adapterx.utils.state_dicts import strip_ddp_prefix
+from .io import load_runner_checkpoint
+from .state_dicts import strip_ddp_prefix
+from .trainable import TRAINABLE_ONLY_KEY
+from .trust import RUNNER_HOW_TO_TRUST
 
 BACKBONE_PREFIX = 'backbone.'
 
@@ -33,17 +36,13 @@ def load_checkpoint_weights(path: str, trust: bool = False,
                             ) -> CheckpointWeights:
     """Load a state dict or a (runner or trainable-only) checkpoint,
     weights-only unless ``trust`` (see
-    :func:`adapterx.engine.load_runner_checkpoint`, which ``how_to_trust``
-    is passed to); a ``module.`` prefix of a DDP-wrapped save is removed.
+    :func:`~adapterx.checkpoint.io.load_runner_checkpoint`, which
+    ``how_to_trust`` is passed to); a ``module.`` prefix of a DDP-wrapped
+    save is removed.
 
     Raises:
         ValueError: The file holds no state dict of tensors.
     """
-    # Imported here, not at the top: adapterx.engine imports this package
-    # (PartialFineTuneHook), so a top-level import would be circular.
-    from adapterx.engine.checkpoint import (RUNNER_HOW_TO_TRUST,
-                                            load_runner_checkpoint)
-    from adapterx.engine.trainable_weights import TRAINABLE_ONLY_KEY
     checkpoint = load_runner_checkpoint(
         str(path), trust=trust,
         how_to_trust=how_to_trust or RUNNER_HOW_TO_TRUST)

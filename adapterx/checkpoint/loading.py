@@ -20,15 +20,20 @@ wrapper holds the backbone at ``<wrapper>.module``, so the file's
 """
 import re
 from dataclasses import dataclass, field
-from typing import Dict, List, Mapping, Optional
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 import torch.nn as nn
-from mmengine.model import BaseTTAModel, is_model_wrapper
+from mmengine.model.weight_init import PretrainedInit
 from mmengine.runner.checkpoint import load_state_dict
 from torch import Tensor
 
-from .injected import injected_tensor_names, peft_added_modules
-from .wrapper import PeftWrapper
+from adapterx.models.peft.injected import (injected_tensor_names,
+                                           peft_added_modules)
+from adapterx.models.peft.wrapper import PeftWrapper
+from adapterx.registry import WEIGHT_INITIALIZERS
+from .io import load_runner_checkpoint, read_pretrained_weights
+from .state_dicts import strip_ddp_prefix, unwrap_model
+from .trainable import TRAINABLE_ONLY_KEY
 
 # How many names of each kind of mismatch an error shows.
 SHOWN_KEYS = 5
@@ -232,8 +237,7 @@ def load_checked(model: nn.Module,
             message names it, counts each kind of mismatch and shows a few.
     """
     # As mmengine's loading does: a file holds the model, not its wrappers.
-    while is_model_wrapper(model) or isinstance(model, BaseTTAModel):
-        model = model.module
+    model = unwrap_model(model)
     state_dict = to_peft_wrapped_keys(state_dict, model)
     if not strict:
         load_state_dict(model, state_dict, strict=False, logger='current')
@@ -245,3 +249,137 @@ def load_checked(model: nn.Module,
                              how_to_relax))
     # Checked: what is left out is what this kind of file may leave out.
     model.load_state_dict(state_dict, strict=False)
+
+
+def load_trainable_state_dict(model: nn.Module, state: dict, source: str,
+                              strict: bool = True,
+                              how_to_relax: Optional[str] = None) -> None:
+    """Load a :func:`trainable_state_dict` into ``model``, whose other
+    tensors are the config's pretrained weights.
+
+    Args:
+        strict (bool): Refuse a file made for another backbone or method:
+            one that holds tensors the model does not have or of other
+            shapes, or lacks some the PEFT method added (see
+            :func:`load_checked`).
+        how_to_relax (str, optional): See :func:`load_checked`.
+
+    Raises:
+        CheckpointMismatchError: ``strict`` and the file does not fit.
+    """
+    load_checked(model, state, source, TRAINABLE_ONLY, strict, how_to_relax)
+
+
+def apply_checkpoint(model: nn.Module,
+                     checkpoint: Mapping,
+                     source: str,
+                     strict: bool = True,
+                     revise_keys: Optional[Sequence[Tuple[str, str]]] = None,
+                     how_to_relax: Optional[str] = None) -> None:
+    """Load a read checkpoint (``{'state_dict': ..., 'meta': ...}`` or a
+    bare state dict) from the file ``source`` into ``model``.
+
+    A trainable-only file is applied on top of the config's pretrained
+    weights, which ``model.init_weights()`` loads first.
+
+    Args:
+        strict (bool): Refuse a file that does not fit the model (see
+            :func:`load_checked`).
+        revise_keys: ``(pattern, replacement)`` regular expressions applied
+            to every key of a whole-model state dict, in order; None removes
+            the ``module.`` of a DDP-wrapped save (:func:`strip_ddp_prefix`).
+        how_to_relax (str, optional): How the caller's user asks for a
+            partial load, for the error message.
+
+    Raises:
+        CheckpointMismatchError: ``strict`` and the file does not fit.
+    """
+    state_dict = checkpoint.get('state_dict', checkpoint)
+    if (checkpoint.get('meta') or {}).get(TRAINABLE_ONLY_KEY):
+        # The frozen tensors are the config's pretrained weights, which a
+        # test run has not loaded yet.
+        model.init_weights()
+        load_trainable_state_dict(model, state_dict, source, strict,
+                                  how_to_relax)
+        return
+    if revise_keys is None:
+        state_dict = strip_ddp_prefix(state_dict)
+    for pattern, replacement in revise_keys or ():
+        state_dict = {
+            re.sub(pattern, replacement, key): value
+            for key, value in state_dict.items()
+        }
+    load_checked(model, state_dict, source, weights_kind(checkpoint), strict,
+                 how_to_relax)
+
+
+def load_checkpoint(model: nn.Module,
+                    filename: str,
+                    map_location='cpu',
+                    strict: bool = True,
+                    trust: bool = False) -> dict:
+    """Read ``filename`` as every adapterx file is read
+    (:func:`load_runner_checkpoint`: safetensors, or a weights-only
+    unpickle), load it into ``model`` as the
+    runner's ``load_from`` does (:func:`apply_checkpoint`) and return it.
+
+    Unlike mmengine's ``load_checkpoint``, strict by default, and a plain
+    model's file (e.g. the ViT converter's output) loads into the same
+    model under a PEFT wrapper.
+    """
+    checkpoint = load_runner_checkpoint(filename,
+                                        map_location=map_location,
+                                        trust=trust,
+                                        how_to_trust='pass trust=True')
+    apply_checkpoint(model,
+                     checkpoint,
+                     filename,
+                     strict,
+                     how_to_relax='strict=False')
+    return checkpoint
+
+
+@WEIGHT_INITIALIZERS.register_module(name='Pretrained')
+class StrictPretrainedInit(PretrainedInit):
+    """mmengine's ``Pretrained`` initialisation that refuses a checkpoint
+    which does not fit the module.
+
+    mmengine loads pretrained weights with ``strict=False`` and only logs
+    the keys that did not match, so a wrongly converted file or a wrong
+    ``prefix`` silently leaves the backbone at its random initialisation.
+    Under adapterx's default scope, ``init_cfg=dict(type='Pretrained', ...)``
+    builds this class instead (same name, so mmengine still loads it after
+    every other initialisation). Missing keys are allowed only for modules
+    a PEFT method added (see :func:`load_checked`, which every other
+    loading path shares).
+
+    Args:
+        checkpoint (str): Pretrained weights file.
+        prefix (str, optional): Load only the keys under this prefix, with
+            the prefix removed (e.g. ``'backbone.'``).
+        map_location (str): As for ``torch.load``.
+        strict (bool): Fail on missing, unexpected or differently shaped
+            tensors. False loads whatever fits and logs the rest, as
+            mmengine does.
+    """
+
+    def __init__(self, checkpoint, prefix=None, map_location='cpu',
+                 strict=True):
+        super().__init__(checkpoint, prefix=prefix, map_location=map_location)
+        self.strict = strict
+
+    def __call__(self, module):
+        state_dict = read_pretrained_weights(self.checkpoint,
+                                             self.map_location, self.prefix,
+                                             module)
+        if not self.strict:
+            load_state_dict(module, state_dict, strict=False,
+                            logger='current')
+            return
+        load_checked(
+            module,
+            state_dict,
+            self.checkpoint,
+            PRETRAINED_WEIGHTS,
+            how_to_relax='set init_cfg.strict=False (if the names differ by '
+            f"a prefix, set init_cfg.prefix instead: it is {self.prefix!r})")

@@ -1,5 +1,4 @@
-"""Loading the checkpoints and weight files adapterx reads, without running
-code from them.
+"""What reading a pickled weight file may run, and nothing more.
 
 Runner checkpoints (``epoch_N.pth``) are pickles: torch >= 2.6 loads them
 with ``weights_only=True``, which refuses the message-hub state mmengine
@@ -9,18 +8,11 @@ those checkpoints are made of. A file that needs anything else is refused
 with the name of the global at fault; ``trust_checkpoint=True`` in the
 config (``--trust-checkpoint`` on the command line) loads it with full
 unpickling, for that file alone, with a warning that names the file and
-the globals it holds.
-
-The weights adapterx writes for later use (trainable-only checkpoints,
-converted, merged and averaged weights) are safetensors files: tensors and
-JSON metadata, no pickle (:func:`save_weights`); :func:`load_runner_checkpoint`
-reads them, and the ``.pth`` files older versions wrote, by extension.
+the globals it holds (:func:`load_weights_only`).
 """
 import contextlib
 import io
-import json
 import logging
-import os
 import pickle
 import pickletools
 import re
@@ -33,9 +25,7 @@ import torch
 from mmengine.logging import print_log
 from mmengine.logging.history_buffer import HistoryBuffer
 
-SAFETENSORS_SUFFIX = '.safetensors'
-# The safetensors metadata entry that holds a file's metadata as JSON.
-SAFETENSORS_META_KEY = 'adapterx_meta'
+from adapterx.utils.stored_config import read_stored_config
 
 # The statistics methods mmengine registers on every HistoryBuffer; it
 # pickles them with each buffer as getattr(HistoryBuffer, 'mean') and the
@@ -283,30 +273,6 @@ RUNNER_HOW_TO_TRUST = ('trust_checkpoint=True in the config '
                        '(--trust-checkpoint)')
 
 
-def load_runner_checkpoint(filename, map_location='cpu', trust=False,
-                           how_to_trust=RUNNER_HOW_TO_TRUST):
-    """Load a runner checkpoint (``epoch_N.pth``), or any other weights
-    file adapterx reads, by extension.
-
-    - ``.safetensors`` (what adapterx writes, :func:`save_weights`, and
-      third-party safetensors): tensors and JSON metadata, read without
-      pickle, as ``{'state_dict': ..., 'meta': ...}``.
-    - Anything else is a PyTorch pickle, loaded weights-only with the
-      runner's types allowed (see :func:`load_weights_only`, which
-      ``trust`` and ``how_to_trust`` are passed to); the message hub's
-      statistics come back as HistoryBuffers.
-    """
-    if str(filename).endswith(SAFETENSORS_SUFFIX):
-        return load_safetensors(filename, map_location)
-    checkpoint = load_weights_only(
-        filename,
-        map_location=map_location,
-        trust=trust,
-        allowed_globals=RUNNER_CHECKPOINT_GLOBALS,
-        how_to_trust=how_to_trust)
-    restore_log_scalars(checkpoint)
-    return checkpoint
-
 
 def drop_stored_config(checkpoint, filename):
     """Remove ``meta['config']`` from a loaded checkpoint, in place, and
@@ -321,7 +287,6 @@ def drop_stored_config(checkpoint, filename):
         StoredConfigError: ``gpu_ids`` is set to something other than
             plain data; the message names the file.
     """
-    from adapterx.utils.stored_config import read_stored_config
     meta = checkpoint.get('meta') if isinstance(checkpoint, dict) else None
     if not isinstance(meta, dict) or 'config' not in meta:
         return None
@@ -331,134 +296,3 @@ def drop_stored_config(checkpoint, filename):
     return read_stored_config(text, f"{filename} (meta['config'])",
                               ['gpu_ids']).get('gpu_ids')
 
-
-def _json_value(value):
-    # Dataset metadata may hold NumPy arrays or scalars (palettes, ...).
-    if isinstance(value, (np.ndarray, np.generic)):
-        return value.tolist()
-    raise TypeError(f'a {type(value).__name__} cannot be stored as JSON')
-
-
-def check_safetensors_name(path, what='weights') -> None:
-    """Refuse an output name that does not end with ``.safetensors``
-    (tools call it before any work; ``what`` says whose file it is)."""
-    if not str(path).endswith(SAFETENSORS_SUFFIX):
-        raise ValueError(
-            f'{path}: {what} are written as safetensors (tensors and JSON '
-            'metadata, no pickle, so loading them cannot run code); name '
-            f'the file *{SAFETENSORS_SUFFIX}')
-
-
-def save_weights(path, state_dict, meta=None) -> None:
-    """Write ``state_dict`` as a safetensors file, ``meta`` as JSON in its
-    metadata; atomically (see :func:`atomic_file`).
-
-    No pickle: loading the file cannot run code, so it needs no trust.
-
-    Raises:
-        ValueError: ``path`` does not end with ``.safetensors``, or ``meta``
-            holds a value JSON cannot store (the message names the file).
-    """
-    from safetensors.torch import save_file
-    check_safetensors_name(path)
-    try:
-        metadata = {
-            SAFETENSORS_META_KEY: json.dumps(meta or {}, default=_json_value)
-        }
-    except TypeError as error:
-        raise ValueError(f'{path}: the metadata cannot be written as JSON '
-                         f'({error})') from error
-    # safetensors refuses views and tensors that share memory.
-    tensors = {
-        key: value.detach().cpu().contiguous().clone()
-        for key, value in state_dict.items()
-    }
-    with atomic_file(path) as temporary:
-        save_file(tensors, temporary, metadata=metadata)
-
-
-def load_safetensors(filename, map_location='cpu') -> dict:
-    """``{'state_dict': tensors, 'meta': metadata}`` of a safetensors file
-    (the metadata of :func:`save_weights`; ``{}`` for other files).
-
-    Raises:
-        UnreadableCheckpointError: The file is truncated, corrupt or no
-            safetensors file; the message names it.
-    """
-    from safetensors import SafetensorError, safe_open
-    device = str(map_location) if isinstance(
-        map_location, (str, torch.device)) else 'cpu'
-    try:
-        with safe_open(str(filename), framework='pt', device=device) as file:
-            metadata = file.metadata() or {}
-            state_dict = {key: file.get_tensor(key) for key in file.keys()}
-        meta = json.loads(metadata.get(SAFETENSORS_META_KEY, '{}'))
-    except (SafetensorError, json.JSONDecodeError) as error:
-        raise UnreadableCheckpointError(
-            f'{filename} cannot be read as a safetensors file (truncated, '
-            f'corrupt or another kind of file): {error}') from error
-    return dict(state_dict=state_dict, meta=meta)
-
-
-# The temporary name of a file atomic_file writes: hidden, and naming the
-# writer, so that one of a killed process can be told from one being written.
-PARTIAL_NAME = '.{name}.{pid}.partial'
-_PARTIAL = re.compile(r'\..+\.(?P<pid>[0-9]+)\.partial')
-
-
-@contextlib.contextmanager
-def atomic_file(path):
-    """Yield a temporary path beside ``path``; when the block ends without
-    error, move it onto ``path`` in one step (``os.replace``).
-
-    A run killed while writing a checkpoint thus leaves the previous file
-    under the final name intact, never a truncated one; the temporary file
-    of a failed write is removed.
-
-    Raises:
-        OSError: Writing failed (a full disk, say); same errno, with a
-            message naming ``path`` (the writer's own names only the
-            temporary file, or no file at all).
-    """
-    directory, name = os.path.split(os.path.abspath(path))
-    temporary = os.path.join(directory,
-                             PARTIAL_NAME.format(name=name, pid=os.getpid()))
-    try:
-        yield temporary
-        with open(temporary, 'rb') as file:
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except OSError as error:
-        raise OSError(
-            error.errno,
-            f'{error.strerror or error} while writing {path}; the partial '
-            'file is removed and the files already saved there are '
-            'unchanged') from error
-    finally:
-        if os.path.exists(temporary):
-            os.remove(temporary)
-
-
-def _is_running(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # alive, another user's
-        return True
-    return True
-
-
-def remove_stale_partial_files(directory):
-    """Remove the temporary files :func:`atomic_file` left in ``directory``
-    when its process was killed mid-write (a checkpoint's size each), and
-    return their paths. Those of running processes stay."""
-    if not os.path.isdir(directory):
-        return []
-    removed = []
-    for name in os.listdir(directory):
-        found = _PARTIAL.fullmatch(name)
-        if found and not _is_running(int(found['pid'])):
-            os.remove(os.path.join(directory, name))
-            removed.append(os.path.join(directory, name))
-    return removed

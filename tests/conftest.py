@@ -35,24 +35,44 @@ def training_tool_in(command):
     return None
 
 
-@pytest.fixture(autouse=True)
-def training_needs_the_slow_marker(request, monkeypatch):
+# The test being set up, run or torn down (its module- and session-scoped
+# fixtures included), for the guard below.
+running_test = None
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    global running_test
+    running_test = item
+    yield
+    running_test = None
+
+
+def fail_unless_slow(what):
+    if running_test and not running_test.get_closest_marker('slow'):
+        pytest.fail(
+            UNMARKED_TRAINING.format(test=running_test.nodeid, what=what))
+
+
+def pytest_configure(config):
     """Fail a test that trains (a training tool's process, or an in-process
     ``Runner.train``) without the ``slow`` marker, before the training
     starts: the fast subset must not silently grow slow again."""
-    if request.node.get_closest_marker('slow'):
-        return
-    test = request.node.nodeid
     start_process = subprocess.Popen.__init__
+    start_training = Runner.train
 
     def guarded_start_process(popen, args, *more, **options):
         tool = training_tool_in(args)
         if tool:
-            pytest.fail(UNMARKED_TRAINING.format(test=test, what=tool))
+            fail_unless_slow(tool)
         start_process(popen, args, *more, **options)
 
     def guarded_start_training(runner):
-        pytest.fail(UNMARKED_TRAINING.format(test=test, what='Runner.train'))
+        fail_unless_slow('Runner.train')
+        return start_training(runner)
 
-    monkeypatch.setattr(subprocess.Popen, '__init__', guarded_start_process)
-    monkeypatch.setattr(Runner, 'train', guarded_start_training)
+    subprocess.Popen.__init__ = guarded_start_process
+    Runner.train = guarded_start_training
+    config.add_cleanup(lambda: setattr(subprocess.Popen, '__init__',
+                                       start_process))
+    config.add_cleanup(lambda: setattr(Runner, 'train', start_training))

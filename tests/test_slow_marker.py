@@ -45,3 +45,16 @@ def test_a_marked_test_reaches_the_tool():
         cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
     assert completed.returncode == 0, completed.stderr
     assert '--work-dir' in completed.stdout
+
+
+@pytest.fixture(scope='module')
+def trained_for_the_module():
+    Runner.train(object())
+
+
+def test_a_module_fixture_may_not_train_for_an_unmarked_test(request):
+    with pytest.raises(pytest.fail.Exception,
+                       match=UNMARKED.format(
+                           test='test_a_module_fixture_may_not_train_for_an_'
+                           'unmarked_test', what=r'Runner\.train')):
+        request.getfixturevalue('trained_for_the_module')

@@ -31,10 +31,10 @@ def vit_config(num_layers=2, **options):
 
 
 def tiny_mmpretrain_vit(num_layers=2, feedforward_channels=64,
-                        embed_dims=WIDTH, **options):
+                        embed_dims=WIDTH, img_size=IMAGE_SIZE, **options):
     return VisionTransformer(
         arch=vit_arch(num_layers, feedforward_channels, embed_dims),
-        img_size=IMAGE_SIZE, patch_size=PATCH_SIZE, **options)
+        img_size=img_size, patch_size=PATCH_SIZE, **options)
 
 
 def tiny_timm_vit(depth=2, mlp_ratio=2.0, num_classes=0, **options):

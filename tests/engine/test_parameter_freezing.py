@@ -9,9 +9,9 @@ import pytest
 import torch
 import torch.nn as nn
 from mmengine.logging import MMLogger
-from mmpretrain.models import VisionTransformer
 
 from adapterx.engine import ParameterFreezeHook, load_runner_checkpoint
+from ..fixtures import tiny_mmpretrain_vit
 from ..utils import REPO_ROOT, data_root_options, run_tool, train
 
 LINEAR_PROBE = REPO_ROOT / 'configs' / 'tiny' / 'vit_tiny_linear_probe.py'
@@ -22,10 +22,7 @@ ADAPTERX = REPO_ROOT / 'configs' / 'tiny' / 'vit_tiny_adapterx.py'
 def pretrained_tiny_backbone(tmp_path_factory):
     """A 'pretrained' tiny ViT backbone file (random weights, fixed seed)."""
     torch.manual_seed(123)
-    backbone = VisionTransformer(
-        arch=dict(embed_dims=32, num_layers=2, num_heads=2,
-                  feedforward_channels=64),
-        img_size=32, patch_size=8)
+    backbone = tiny_mmpretrain_vit()
     path = tmp_path_factory.mktemp('pretrained') / 'tiny_vit.pth'
     torch.save(backbone.state_dict(), path)
     return path

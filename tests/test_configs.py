@@ -71,6 +71,7 @@ def write_vtab_task(root, task, num_classes):
     shutil.copy(folder / 'train.txt', folder / 'val200.txt')
 
 
+@pytest.mark.slow
 def test_vtab_config_end_to_end(tmp_path):
     task = 'kitti'
     write_vtab_task(tmp_path / 'vtab-1k', task, VTAB1K_TASKS[task].num_classes)

@@ -33,6 +33,7 @@ def pretrained_options(path):
             f'model.backbone.init_cfg.checkpoint={path}']
 
 
+@pytest.mark.slow
 def test_linear_probe_trains_the_head_alone(tmp_path, tiny_image_root,
                                             pretrained_tiny_backbone):
     work_dir = tmp_path / 'probe'
@@ -90,6 +91,7 @@ def assert_same_test_results(config, work_dir, tmp_path, data_root,
     assert torch.equal(predictions(old_format), expected)
 
 
+@pytest.mark.slow
 def test_adapterx_file_on_top_of_the_pretrained_backbone(
         tmp_path, tiny_image_root, pretrained_tiny_backbone):
     work_dir = tmp_path / 'adapterx'
@@ -105,6 +107,7 @@ def test_adapterx_file_on_top_of_the_pretrained_backbone(
                              pretrained_tiny_backbone)
 
 
+@pytest.mark.slow
 def test_trainable_file_for_another_model_is_refused(
         tmp_path, tiny_image_root, pretrained_tiny_backbone):
     wrong = tmp_path / 'wrong.pth'

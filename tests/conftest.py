@@ -25,9 +25,14 @@ def tiny_image_root(tmp_path_factory):
 
 
 def training_tool_in(command):
-    """The training tool that ``command`` (a Popen argument) runs, or
-    None."""
-    arguments = [command] if isinstance(command, (str, Path)) else command
+    """The training tool that ``command`` (a Popen argument: a list, or a
+    string for ``shell=True``) runs, or None."""
+    if isinstance(command, Path):
+        arguments = [command]
+    elif isinstance(command, str):
+        arguments = command.split()
+    else:
+        arguments = command
     for argument in arguments:
         path = Path(str(argument))
         if path.name in TRAINING_TOOLS and 'tools' in path.parts:

@@ -22,6 +22,15 @@ def test_an_unmarked_test_may_not_start_a_training_tool():
                        cwd=REPO_ROOT)
 
 
+def test_a_shell_command_line_is_read_too():
+    with pytest.raises(pytest.fail.Exception,
+                       match=UNMARKED.format(
+                           test='test_a_shell_command_line_is_read_too',
+                           what=r'train\.py')):
+        subprocess.run(f'{sys.executable} tools/train.py any.py', shell=True,
+                       cwd=REPO_ROOT)
+
+
 def test_an_unmarked_test_may_not_train_in_process():
     with pytest.raises(pytest.fail.Exception,
                        match=UNMARKED.format(

@@ -1,7 +1,11 @@
 import re
 import sys
 
+import pytest
+
 from .utils import REPO_ROOT, run_tool
+
+pytestmark = pytest.mark.slow  # every test here starts training
 
 
 def test_demo_runs_the_three_methods_and_prints_the_table(tmp_path):

@@ -5,9 +5,12 @@ import json
 import sys
 
 import numpy as np
+import pytest
 
 from .datasets.point_cloud_writers import random_clouds, write_h5
 from .utils import REPO_ROOT, run_tool, train
+
+pytestmark = pytest.mark.slow  # every test here starts training
 
 LOADER_OPTIONS = [
     f'{split}_dataloader.{key}'

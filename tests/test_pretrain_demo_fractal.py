@@ -11,6 +11,8 @@ from safetensors import safe_open
 
 from .utils import REPO_ROOT
 
+pytestmark = pytest.mark.slow  # every test here starts training
+
 
 @pytest.fixture(scope='module')
 def recipe():

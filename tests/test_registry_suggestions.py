@@ -71,6 +71,7 @@ def test_runner_names_close_matches_of_top_level_types(tiny_cfg, key, value,
         assert 'did you mean PeftImageClassifier' in str(error.value)
 
 
+@pytest.mark.slow
 def test_runner_names_close_matches_of_the_dataset_type(tiny_cfg):
     # Datasets are built when training starts, not with the runner.
     tiny_cfg.train_dataloader.dataset.type = 'CustomDatset'

@@ -54,6 +54,7 @@ def test_ratios_to_the_reference():
         ratios_to(results, 'lora')
 
 
+@pytest.mark.slow
 def test_tool_writes_json_and_markdown(tmp_path):
     # One method (each is a process of its own, seconds of imports): the
     # comparison logic is tested on fake numbers above.

@@ -125,6 +125,7 @@ def test_markdown_csv_and_plot(two_task_root, tmp_path):
     assert (tmp_path / 'plot.png').read_bytes()[:4] == b'\x89PNG'
 
 
+@pytest.mark.slow
 def test_two_real_tiny_runs(tmp_path, tiny_image_root):
     root = tmp_path / 'runs'
     for method in ('adapterx', 'linear_probe'):

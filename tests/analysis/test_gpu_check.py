@@ -20,6 +20,7 @@ OUTPUTS = {'gpu_vitb16.json', 'gpu_vitb16.md', 'gpu_point.json',
            'log.txt'}
 
 
+@pytest.mark.slow
 def test_dry_run_runs_every_step(tmp_path):
     out = tmp_path / 'out'
     run_tool('bash', SCRIPT, out, '--dry-run', timeout=900)

@@ -11,6 +11,8 @@ from adapterx.utils import register_all_modules
 from adapterx.utils.tool_args import build_runner
 from ..utils import REPO_ROOT
 
+pytestmark = pytest.mark.slow  # every test here starts training
+
 CONFIGS = REPO_ROOT / 'configs'
 POINT_METHODS = ('idpt', 'dapt')
 

@@ -7,8 +7,8 @@ import torch
 from mmengine.registry import init_default_scope
 
 from adapterx.registry import MODELS
-from .tiny_models import (CASES, first_tensor, peft_base, tiny_backbone,
-                          tiny_input)
+from ..fixtures import first_output, tiny_point_transformer
+from .tiny_models import CASES, peft_base, tiny_backbone, tiny_input
 
 
 @pytest.fixture(autouse=True)
@@ -64,11 +64,11 @@ def test_feature_maps_and_out_indices_never_see_prompts(method):
 ])
 def test_zero_initialised_methods_leave_the_output_unchanged(
         method, kind, marker):
-    expected = first_tensor(tiny_backbone(kind)(tiny_input(kind)))
+    expected = first_output(tiny_backbone(kind)(tiny_input(kind)))
     model = wrap(method, tiny_backbone(kind))
-    assert torch.equal(first_tensor(model(tiny_input(kind))), expected)
+    assert torch.equal(first_output(model(tiny_input(kind))), expected)
     randomise(model, marker)
-    assert not torch.allclose(first_tensor(model(tiny_input(kind))),
+    assert not torch.allclose(first_output(model(tiny_input(kind))),
                               expected)
 
 
@@ -80,8 +80,8 @@ def test_prompt_methods_change_the_output_from_step_0(method, kind):
     """Prompt tokens take part in attention from the start (and DAPT's
     scale-and-shift vectors start near, not at, the identity), so these
     methods do not reproduce the backbone at step 0."""
-    expected = first_tensor(tiny_backbone(kind)(tiny_input(kind)))
-    output = first_tensor(wrap(method, tiny_backbone(kind))(
+    expected = first_output(tiny_backbone(kind)(tiny_input(kind)))
+    output = first_output(wrap(method, tiny_backbone(kind))(
         tiny_input(kind)))
     assert output.shape == expected.shape
     assert not torch.allclose(output, expected, atol=1e-4)
@@ -151,12 +151,12 @@ def test_vpt_initialises_with_the_patch_size_bound():
 def test_unwrap_gives_the_plain_backbone_back(method, kind):
     backbone = tiny_backbone(kind)
     state = {k: v.clone() for k, v in backbone.state_dict().items()}
-    expected = first_tensor(backbone(tiny_input(kind)))
+    expected = first_output(backbone(tiny_input(kind)))
     model = wrap(method, backbone)
     unwrapped, adapter_state = model.unwrap()
     assert unwrapped is backbone
     assert unwrapped.state_dict().keys() == state.keys()
-    assert torch.equal(first_tensor(unwrapped(tiny_input(kind))), expected)
+    assert torch.equal(first_output(unwrapped(tiny_input(kind))), expected)
     assert adapter_state and not any(key in state for key in adapter_state)
 
 
@@ -243,10 +243,7 @@ def test_convpass_class_token_sees_only_the_kernel_centre():
 def test_the_backbones_init_weights_keeps_the_methods_initialisation():
     """PointTransformer.init_weights re-initialises every Linear it holds,
     the injected adapters' too; their zero up-projections come back."""
-    from adapterx.models import PointTransformer
-    backbone = PointTransformer(
-        arch=dict(embed_dims=32, depth=2, num_heads=2, group_embed_dims=32),
-        num_groups=16, group_size=8)
+    backbone = tiny_point_transformer(num_groups=16, group_size=8)
     model = wrap('dapt', backbone)
     model.init_weights()
     for block in model._blocks:
@@ -259,11 +256,11 @@ def test_the_backbones_init_weights_keeps_the_methods_initialisation():
 @pytest.mark.parametrize('kind,final_norm', [('mmpretrain', 'ln1'),
                                              ('timm', 'norm')])
 def test_the_3d_prompt_methods_also_patch_vits(kind, final_norm):
-    expected = first_tensor(tiny_backbone(kind)(tiny_input(kind)))
+    expected = first_output(tiny_backbone(kind)(tiny_input(kind)))
     dapt = wrap('dapt', tiny_backbone(kind),
                 backbone_scale_shifts=(final_norm, ))
-    assert first_tensor(dapt(tiny_input(kind))).shape == expected.shape
+    assert first_output(dapt(tiny_input(kind))).shape == expected.shape
     assert dapt.last_prompts.shape == (2, 3, 32)
     idpt = wrap('idpt', tiny_backbone(kind))
-    assert first_tensor(idpt(tiny_input(kind))).shape == expected.shape
+    assert first_output(idpt(tiny_input(kind))).shape == expected.shape
     assert idpt.last_prompts.shape == (2, 1, 32)

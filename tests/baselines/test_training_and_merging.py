@@ -49,6 +49,7 @@ def build(config, peft_override=False):
     return MODELS.build(cfg.model).eval()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('method',
                          ('bitfit', 'lora', 'ssf', 'fact_tt', 'fact_tk'))
 def test_train_then_merge(method, tmp_path, tiny_image_root, merge_tool,
@@ -161,6 +162,7 @@ def test_trainable_only_checkpoint_merges_onto_the_pretrained_weights(
                                    atol=1e-5)
 
 
+@pytest.mark.slow
 def test_checkpoint_of_another_method_is_named(tmp_path, merge_tool):
     config = tiny_config_with(PEFT_BASES / 'lora.py', tmp_path)
     full_finetune = build(REPO_ROOT / 'configs' / 'tiny' /

@@ -1,10 +1,9 @@
 """Tiny versions of the three backbone families the methods adapt, and
 the methods' wrappers as configs."""
 import torch
-from mmpretrain.models import VisionTransformer as MMPretrainViT
-from timm.models.vision_transformer import VisionTransformer as TimmViT
 
-from adapterx.models import PointTransformer
+from ..fixtures import (tiny_mmpretrain_vit, tiny_point_transformer,
+                        tiny_timm_vit)
 
 METHODS = {
     'lora': dict(type='LoRA'),
@@ -20,29 +19,14 @@ def tiny_backbone(kind: str):
     """(backbone in eval mode, an input batch)."""
     generator = torch.Generator().manual_seed(0)
     if kind == 'mmpretrain':
-        backbone = MMPretrainViT(arch=dict(embed_dims=32,
-                                           num_layers=2,
-                                           num_heads=2,
-                                           feedforward_channels=128),
-                                 img_size=32,
-                                 patch_size=8,
-                                 out_type='raw')
+        backbone = tiny_mmpretrain_vit(feedforward_channels=128,
+                                       out_type='raw')
         inputs = torch.randn(2, 3, 32, 32, generator=generator)
     elif kind == 'timm':
-        backbone = TimmViT(img_size=32,
-                           patch_size=8,
-                           embed_dim=32,
-                           depth=2,
-                           num_heads=2,
-                           num_classes=0)
+        backbone = tiny_timm_vit(mlp_ratio=4.0)
         inputs = torch.randn(2, 3, 32, 32, generator=generator)
     else:
-        backbone = PointTransformer(arch=dict(embed_dims=32,
-                                              depth=2,
-                                              num_heads=2,
-                                              group_embed_dims=32),
-                                    num_groups=8,
-                                    group_size=4)
+        backbone = tiny_point_transformer(num_groups=8, group_size=4)
         inputs = torch.randn(2, 64, 3, generator=generator)
     backbone.eval()  # mmpretrain's ViT.train() returns None
     return backbone, inputs

@@ -2,10 +2,9 @@
 base configs they are tested with."""
 import torch
 from mmengine.config import Config
-from mmpretrain.models import VisionTransformer
-from timm.models.vision_transformer import VisionTransformer as TimmViT
 
-from adapterx.models import PointTransformer
+from ..fixtures import (in_eval_mode, tiny_mmpretrain_vit,
+                        tiny_point_transformer, tiny_timm_vit)
 from ..utils import REPO_ROOT
 
 PEFT_BASES = REPO_ROOT / 'configs' / '_base_' / 'peft'
@@ -28,26 +27,15 @@ def peft_base(method):
     return cfg.peft.to_dict(), cfg.custom_hooks[0]['trainable']
 
 
-def in_eval_mode(module):
-    module.eval()  # mmpretrain's train() returns nothing to chain
-    return module
-
-
 def tiny_backbone(kind, **kwargs):
+    """A 3-block backbone of ``kind``, seeded, in eval mode; ``kwargs``
+    go to mmpretrain's ViT."""
     torch.manual_seed(0)
     if kind == 'mmpretrain':
-        options = dict(dict(img_size=32, patch_size=8), **kwargs)
-        return in_eval_mode(
-            VisionTransformer(
-                arch=dict(embed_dims=32, num_layers=3, num_heads=2,
-                          feedforward_channels=64), **options))
+        return in_eval_mode(tiny_mmpretrain_vit(num_layers=3, **kwargs))
     if kind == 'timm':
-        return in_eval_mode(
-            TimmViT(img_size=32, patch_size=8, embed_dim=32, depth=3,
-                    num_heads=2, mlp_ratio=2.0, num_classes=0))
-    backbone = PointTransformer(
-        arch=dict(embed_dims=32, depth=3, num_heads=2, group_embed_dims=32),
-        num_groups=16, group_size=8)
+        return in_eval_mode(tiny_timm_vit(depth=3))
+    backbone = tiny_point_transformer(depth=3, num_groups=16, group_size=8)
     backbone.init_weights()
     return in_eval_mode(backbone)
 
@@ -57,7 +45,3 @@ def tiny_input(kind, batch=2):
     if kind == 'point':
         return torch.randn(batch, 128, 3, generator=generator)
     return torch.randn(batch, 3, 32, 32, generator=generator)
-
-
-def first_tensor(output):
-    return output[0] if isinstance(output, (tuple, list)) else output

@@ -5,6 +5,7 @@ another codebase's default scope, mmengine's RUNNERS builds
 segmentation model whose ViT stays frozen."""
 import json
 
+import pytest
 import torch
 from mmengine import Config, DefaultScope
 from mmengine.registry import MODELS as MMENGINE_MODELS
@@ -26,6 +27,7 @@ def samples():
             for image, label in zip(images, labels)]
 
 
+@pytest.mark.slow
 def test_peft_runner_trains_under_another_default_scope(tmp_path):
     base = Config.fromfile(DENSE_BASE)
     adapterx = next(p for p in PEFT_METHODS if p.id == 'adapterx').values[0]

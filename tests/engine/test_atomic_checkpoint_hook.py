@@ -162,6 +162,7 @@ os.replace = replace_or_die
 '''
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('kill_at, resumed_epoch', [
     ('writing epoch_2', 1),
     ('epoch_2 in place', 1),

@@ -11,6 +11,8 @@ from adapterx.checkpoint import (UnreadableCheckpointError,
 from adapterx.registry import RUNNERS
 from ..utils import TINY_CONFIG, data_root_options, train
 
+pytestmark = pytest.mark.slow  # every test here starts training
+
 
 @pytest.fixture(scope='module')
 def two_epochs(tmp_path_factory, tiny_image_root):

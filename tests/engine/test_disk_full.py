@@ -45,6 +45,7 @@ def test_other_errors_keep_their_type(tmp_path):
             raise PermissionError(errno.EACCES, 'Permission denied')
 
 
+@pytest.mark.slow
 def test_full_disk_during_training_names_the_checkpoint(
         tmp_path, tiny_image_root, monkeypatch):
     work_dir = tmp_path / 'run'

@@ -70,6 +70,7 @@ PeftImageClassifier.loss = nan_at_iteration_5
 '''
 
 
+@pytest.mark.slow
 def test_training_stops_at_the_nan_with_the_checkpoint_intact(
         tmp_path, tiny_image_root, monkeypatch):
     monkeypatch.setenv('PYTHONPATH', str(tmp_path))
@@ -259,6 +260,7 @@ def test_amp_state_keeps_the_scaler_and_the_counts(guarded_amp_linear):
     assert resumed.loss_scaler.get_scale() == 2.**16
 
 
+@pytest.mark.slow
 def test_a_diverging_run_stops_and_a_resumed_one_goes_on_counting(
         tmp_path, tiny_image_root):
     """lr 1e6: the tiny run's losses turn NaN within its first epoch and

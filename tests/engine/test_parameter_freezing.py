@@ -9,10 +9,10 @@ import pytest
 import torch
 import torch.nn as nn
 from mmengine.logging import MMLogger
-from mmpretrain.models import VisionTransformer
 
 from adapterx.checkpoint import load_runner_checkpoint
 from adapterx.engine import ParameterFreezeHook
+from ..fixtures import tiny_mmpretrain_vit
 from ..utils import REPO_ROOT, data_root_options, run_tool, train
 
 LINEAR_PROBE = REPO_ROOT / 'configs' / 'tiny' / 'vit_tiny_linear_probe.py'
@@ -23,10 +23,7 @@ ADAPTERX = REPO_ROOT / 'configs' / 'tiny' / 'vit_tiny_adapterx.py'
 def pretrained_tiny_backbone(tmp_path_factory):
     """A 'pretrained' tiny ViT backbone file (random weights, fixed seed)."""
     torch.manual_seed(123)
-    backbone = VisionTransformer(
-        arch=dict(embed_dims=32, num_layers=2, num_heads=2,
-                  feedforward_channels=64),
-        img_size=32, patch_size=8)
+    backbone = tiny_mmpretrain_vit()
     path = tmp_path_factory.mktemp('pretrained') / 'tiny_vit.pth'
     torch.save(backbone.state_dict(), path)
     return path
@@ -37,6 +34,7 @@ def pretrained_options(path):
             f'model.backbone.init_cfg.checkpoint={path}']
 
 
+@pytest.mark.slow
 def test_linear_probe_trains_the_head_alone(tmp_path, tiny_image_root,
                                             pretrained_tiny_backbone):
     work_dir = tmp_path / 'probe'
@@ -94,6 +92,7 @@ def assert_same_test_results(config, work_dir, tmp_path, data_root,
     assert torch.equal(predictions(old_format), expected)
 
 
+@pytest.mark.slow
 def test_adapterx_file_on_top_of_the_pretrained_backbone(
         tmp_path, tiny_image_root, pretrained_tiny_backbone):
     work_dir = tmp_path / 'adapterx'
@@ -109,6 +108,7 @@ def test_adapterx_file_on_top_of_the_pretrained_backbone(
                              pretrained_tiny_backbone)
 
 
+@pytest.mark.slow
 def test_trainable_file_for_another_model_is_refused(
         tmp_path, tiny_image_root, pretrained_tiny_backbone):
     wrong = tmp_path / 'wrong.pth'

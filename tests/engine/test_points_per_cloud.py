@@ -40,6 +40,7 @@ def too_few_points_message(dataset, points, source, groups, group_size):
         'clouds up by repeating points.')
 
 
+@pytest.mark.slow
 def test_scanobjectnn_run_with_10_points_fails_before_training(tmp_path):
     h5_file = write_scanobjectnn(tmp_path / 'h5_files', 10)
     config = (REPO_ROOT / 'configs' / 'full_finetune' / 'point' /

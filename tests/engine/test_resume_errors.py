@@ -4,6 +4,8 @@ import pytest
 
 from ..utils import TINY_CONFIG, train_in_process
 
+pytestmark = pytest.mark.slow  # every test here starts training
+
 
 def test_resume_with_other_parameter_groups_names_the_file(
         tmp_path, tiny_image_root):

@@ -75,6 +75,7 @@ def assert_refused_full_finetune_checkpoint(message, checkpoint):
         'config (tools/train.py and tools/test.py: --non-strict).')
 
 
+@pytest.mark.slow
 def test_test_tool_refuses_a_full_finetune_checkpoint_for_adapterx(
         full_finetune_checkpoint, tiny_image_root, tmp_path):
     result = subprocess.run(
@@ -90,6 +91,7 @@ def test_test_tool_refuses_a_full_finetune_checkpoint_for_adapterx(
     assert 'accuracy/top1' not in output
 
 
+@pytest.mark.slow
 def test_load_from_refused_before_training(full_finetune_checkpoint,
                                            tiny_image_root, tmp_path):
     runner = build_runner(ADAPTERX_CONFIG, tmp_path, tiny_image_root,
@@ -102,6 +104,7 @@ def test_load_from_refused_before_training(full_finetune_checkpoint,
     assert not list(tmp_path.glob('*.pth'))
 
 
+@pytest.mark.slow
 def test_resume_from_another_methods_run_is_refused(full_finetune_checkpoint,
                                                     tiny_image_root,
                                                     tmp_path):
@@ -144,6 +147,7 @@ def test_point_cloud_checkpoint_refused_by_image_config(tmp_path,
     assert lines[4] == 'The model has no module a PEFT method added.'
 
 
+@pytest.mark.slow
 def test_non_strict_opt_in_loads_what_fits(full_finetune_checkpoint,
                                            tiny_image_root, tmp_path):
     runner = build_runner(ADAPTERX_CONFIG, tmp_path, tiny_image_root,

@@ -15,6 +15,8 @@ from adapterx.checkpoint import load_runner_checkpoint
 from ..utils import (REPO_ROOT, TINY_CONFIG, data_root_options, run_tool,
                         train)
 
+pytestmark = pytest.mark.slow  # every test here starts training
+
 
 def model_weights(checkpoint_path):
     return load_runner_checkpoint(str(checkpoint_path))['state_dict']

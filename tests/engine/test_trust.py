@@ -76,6 +76,7 @@ def planted_with_strings(trained, path, sentinel, config_text):
     return path
 
 
+@pytest.mark.slow
 def test_resume_ignores_payloads_in_every_string_field(
         trained, tmp_path, tiny_image_root):
     sentinel = tmp_path / 'SENTINEL'
@@ -106,6 +107,7 @@ def test_resume_ignores_payloads_in_every_string_field(
     assert not sentinel.exists()
 
 
+@pytest.mark.slow
 def test_a_stored_config_that_is_not_data_is_refused_naming_the_file(
         trained, tmp_path, tiny_image_root):
     sentinel = tmp_path / 'SENTINEL'
@@ -121,6 +123,7 @@ def test_a_stored_config_that_is_not_data_is_refused_naming_the_file(
     assert not sentinel.exists()
 
 
+@pytest.mark.slow
 def test_the_gpu_count_check_reads_the_stored_config_as_data(
         trained, tmp_path, tiny_image_root):
     planted = planted_with_strings(trained, tmp_path / 'planted.pth',
@@ -149,6 +152,7 @@ class Reduce:
         raise TypeError('a pickling stand-in')
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     'field', ['meta', 'state_dict', 'message_hub', 'optimizer',
               'param_schedulers'])
@@ -169,6 +173,7 @@ def test_a_pickled_payload_in_any_field_is_refused_on_every_path(
     assert not sentinel.exists()
 
 
+@pytest.mark.slow
 def test_new_checkpoints_hold_no_getattr_or_history_buffer(trained):
     names = pickle_globals(trained)
     assert 'builtins.getattr' not in names
@@ -178,6 +183,7 @@ def test_new_checkpoints_hold_no_getattr_or_history_buffer(trained):
     assert type(losses) is HistoryBuffer and len(losses.data[0]) == 4
 
 
+@pytest.mark.slow
 def test_a_checkpoint_as_mmengine_pickles_it_still_resumes(
         trained, tmp_path, tiny_image_root):
     """Files written before the buffers were stored as arrays: HistoryBuffer

@@ -39,6 +39,7 @@ def runs(tmp_path_factory, tiny_image_root):
     }
 
 
+@pytest.mark.slow
 def test_experts_stay_closer_with_ewa(runs):
     (ewa, _), (no_ewa, _) = runs['ewa'], runs['moe_random_partition']
     # Same seed, data and partitions: the runs differ by the averaging.
@@ -47,6 +48,7 @@ def test_experts_stay_closer_with_ewa(runs):
     assert mean_spread(ewa) < without
 
 
+@pytest.mark.slow
 def test_dense_model_tests_like_the_averaged_moe(runs, tiny_image_root):
     runner, work_dir = runs['ewa']
     moe_accuracy = runner.test()['accuracy/top1']

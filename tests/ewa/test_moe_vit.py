@@ -2,20 +2,22 @@
 unmodified backbone."""
 import pytest
 import torch
-from mmpretrain.models import TIMMBackbone, VisionTransformer
 from mmpretrain.structures import DataSample
 
-from adapterx.models import PeftImageClassifier, PointTransformer
+from adapterx.models import PeftImageClassifier
 from adapterx.models.ewa import (MoEViT, RandomPartitionMoE, Top1MoE,
                                  convert_to_dense)
-from .tiny_models import (TINY_ARCH, first_output, images, in_eval_mode,
-                          spread_experts, tiny_timm_vit, tiny_vit)
+from ..fixtures import first_output, in_eval_mode, tiny_mmpretrain_vit
+from ..fixtures import tiny_point_transformer as point_transformer
+from ..fixtures import tiny_timm_backbone as timm_backbone
+from ..fixtures import vit_config
+from .tiny_models import (DEPTH, images, spread_experts, tiny_timm_vit,
+                          tiny_vit)
 
 
 def tiny_timm_backbone():
     torch.manual_seed(0)
-    return TIMMBackbone(model_name='vit_tiny_patch16_224', pretrained=False,
-                        num_classes=0, img_size=32, patch_size=8, depth=4)
+    return timm_backbone(depth=DEPTH)
 
 
 def plain_backbone_like(build):
@@ -30,9 +32,7 @@ def plain_backbone_like(build):
 
 def tiny_point_transformer():
     torch.manual_seed(0)
-    return PointTransformer(
-        arch=dict(embed_dims=32, depth=4, num_heads=2, group_embed_dims=24),
-        num_groups=8, group_size=8)
+    return point_transformer(depth=DEPTH, group_embed_dims=24)
 
 
 def point_clouds(batch=2):
@@ -94,8 +94,8 @@ def test_invalid_settings_name_the_value(kwargs, message):
 
 def test_unsupported_blocks_are_refused():
     with pytest.raises(ValueError, match='SwiGLUFFNFused'):
-        MoEViT(VisionTransformer(arch=TINY_ARCH, img_size=32, patch_size=8,
-                                 layer_cfgs=dict(ffn_type='swiglu_fused')))
+        MoEViT(tiny_mmpretrain_vit(num_layers=DEPTH,
+                                   layer_cfgs=dict(ffn_type='swiglu_fused')))
     with pytest.raises(ValueError, match='no mmpretrain'):
         MoEViT(torch.nn.Linear(4, 4))
 
@@ -116,13 +116,13 @@ def test_experts_start_from_the_initialised_ffn():
 
 def test_experts_start_from_the_pretrained_ffn(tmp_path):
     torch.manual_seed(7)
-    pretrained = VisionTransformer(arch=TINY_ARCH, img_size=32, patch_size=8)
+    pretrained = tiny_mmpretrain_vit(num_layers=DEPTH)
     checkpoint = tmp_path / 'vit.pth'
     torch.save({'state_dict': {f'backbone.{k}': v
                                for k, v in pretrained.state_dict().items()}},
                checkpoint)
-    model = MoEViT(dict(
-        type='VisionTransformer', arch=TINY_ARCH, img_size=32, patch_size=8,
+    model = MoEViT(vit_config(
+        num_layers=DEPTH,
         init_cfg=dict(type='Pretrained', checkpoint=str(checkpoint),
                       prefix='backbone.')))
     expected = pretrained.layers[3].ffn.layers[1].bias
@@ -133,8 +133,7 @@ def test_experts_start_from_the_pretrained_ffn(tmp_path):
 def classifier(peft):
     torch.manual_seed(0)
     return PeftImageClassifier(
-        backbone=dict(type='VisionTransformer', arch=TINY_ARCH, img_size=32,
-                      patch_size=8),
+        backbone=vit_config(num_layers=DEPTH),
         head=dict(type='VisionTransformerClsHead', num_classes=3,
                   in_channels=32),
         peft=peft)

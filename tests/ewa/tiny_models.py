@@ -3,32 +3,24 @@ import copy
 
 import torch
 import torch.nn as nn
-from mmpretrain.models import VisionTransformer
 from timm.layers import Mlp
-from timm.models.vision_transformer import VisionTransformer as TimmViT
 
 from adapterx.models.ewa import ExpertLinear
+from ..fixtures import tiny_mmpretrain_vit, vit_arch
+from ..fixtures import tiny_timm_vit as timm_vit
 
-TINY_ARCH = dict(embed_dims=32, num_layers=4, num_heads=2,
-                 feedforward_channels=64)
-
-
-def in_eval_mode(module):
-    # mmpretrain's backbones override train() without returning the module.
-    module.eval()
-    return module
+DEPTH = 4
+TINY_ARCH = vit_arch(num_layers=DEPTH)
 
 
 def tiny_vit(**kwargs):
     torch.manual_seed(0)
-    return VisionTransformer(arch=TINY_ARCH, img_size=32, patch_size=8,
-                             **kwargs)
+    return tiny_mmpretrain_vit(num_layers=DEPTH, **kwargs)
 
 
 def tiny_timm_vit():
     torch.manual_seed(0)
-    return TimmViT(img_size=32, patch_size=8, embed_dim=32, depth=4,
-                   num_heads=2, mlp_ratio=2.0, num_classes=0)
+    return timm_vit(depth=DEPTH)
 
 
 def tiny_mlp(dtype=torch.float64):
@@ -69,8 +61,3 @@ def expert_as_dense(moe, expert):
     return copy.deepcopy(
         moe.experts,
         {id(m): linear_of(m) for m in moe.expert_linears()})
-
-
-def first_output(output):
-    """mmpretrain backbones return a tuple, timm a tensor."""
-    return output[0] if isinstance(output, tuple) else output

@@ -71,6 +71,7 @@ def write_config(root, checkpoints):
     return config
 
 
+@pytest.mark.slow
 def test_merge_vits_end_to_end(finetuned):
     root, checkpoints, accuracies = finetuned
     assert min(accuracies) >= 80, accuracies

@@ -8,6 +8,8 @@ from adapterx.checkpoint import load_runner_checkpoint
 from ..utils import (REPO_ROOT, data_root_options, run_tool,
                      tiny_config_with, train)
 
+pytestmark = pytest.mark.slow  # every test here starts training
+
 PEFT_BASES = sorted(
     (REPO_ROOT / 'configs' / '_base_' / 'peft').glob('adapterx*.py'))
 TINY_ADAPTERX = REPO_ROOT / 'configs' / 'tiny' / 'vit_tiny_adapterx.py'

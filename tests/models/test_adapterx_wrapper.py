@@ -1,46 +1,34 @@
 """The AdapterX wrapper on mmpretrain and timm ViTs."""
 import pytest
 import torch
-from mmpretrain.models import TIMMBackbone, VisionTransformer
 from mmpretrain.structures import DataSample
-from timm.models.vision_transformer import VisionTransformer as TimmViT
 
 from adapterx.models import AdapterX, PeftImageClassifier
 from adapterx.models.peft import freeze_parameters
+from ..fixtures import in_eval_mode, tiny_mmpretrain_vit
+from ..fixtures import tiny_timm_backbone as timm_backbone
+from ..fixtures import tiny_timm_vit as timm_vit
+from ..fixtures import vit_config
 
-TINY_ARCH = dict(embed_dims=32, num_layers=3, num_heads=2,
-                 feedforward_channels=64)
+DEPTH = 3
 ADAPTERX_TRAINABLE = [r'^backbone\.expert_pools\.', r'\.adapterx\.',
                       r'\.(ln2|norm2)\.', r'\.cls_token$', r'^head\.']
 
 
-def in_eval_mode(module):
-    # mmpretrain's backbones override train() without returning the module,
-    # so .eval() cannot be chained.
-    module.eval()
-    return module
-
-
 def tiny_vit(out_type='cls_token'):
     torch.manual_seed(0)
-    return in_eval_mode(
-        VisionTransformer(arch=TINY_ARCH, img_size=32, patch_size=8,
-                          out_type=out_type))
+    return in_eval_mode(tiny_mmpretrain_vit(num_layers=DEPTH,
+                                            out_type=out_type))
 
 
 def tiny_timm_vit():
     torch.manual_seed(0)
-    return in_eval_mode(
-        TimmViT(img_size=32, patch_size=8, embed_dim=32, depth=3,
-                num_heads=2, mlp_ratio=2.0, num_classes=0))
+    return in_eval_mode(timm_vit(depth=DEPTH))
 
 
 def tiny_timm_backbone():
-    """timm through mmpretrain's TIMMBackbone, as configs name it."""
     torch.manual_seed(0)
-    return in_eval_mode(
-        TIMMBackbone(model_name='vit_tiny_patch16_224', pretrained=False,
-                     num_classes=0, img_size=32, patch_size=8, depth=3))
+    return in_eval_mode(timm_backbone(depth=DEPTH))
 
 
 def randomise_adapters(model):
@@ -175,8 +163,7 @@ def test_unwrap_round_trip():
 
 def tiny_classifier(**peft):
     return PeftImageClassifier(
-        backbone=dict(type='VisionTransformer', arch=TINY_ARCH, img_size=32,
-                      patch_size=8),
+        backbone=vit_config(num_layers=DEPTH),
         head=dict(type='VisionTransformerClsHead', num_classes=3,
                   in_channels=32, loss=dict(type='CrossEntropyLoss')),
         peft=dict(type='AdapterX', **peft))

@@ -204,6 +204,7 @@ def test_unknown_and_missing_keys_and_wrong_shapes_are_named():
         detect_point_format({'backbone.layers.0.weight': torch.ones(1)})
 
 
+@pytest.mark.slow
 def test_cli_writes_a_file_that_the_pretrained_init_loads_strictly(tmp_path):
     # The official files are full training checkpoints: weights under
     # 'base_model', beside the epoch and metrics.

@@ -5,17 +5,15 @@ import pytest
 import torch
 from mmengine import DefaultScope
 from mmengine.logging.history_buffer import HistoryBuffer
-from mmpretrain.models import VisionTransformer
 
 from adapterx.models import AdapterX
+from ..fixtures import WIDTH, tiny_mmpretrain_vit, vit_config
 
-ARCH = dict(embed_dims=32, num_layers=2, num_heads=2, feedforward_channels=64)
 
 
-def vit_state(arch=ARCH):
+def vit_state(embed_dims=WIDTH):
     torch.manual_seed(7)
-    return VisionTransformer(arch=arch, img_size=32,
-                             patch_size=8).state_dict()
+    return tiny_mmpretrain_vit(embed_dims=embed_dims).state_dict()
 
 
 def runner_checkpoint(path, backbone_state):
@@ -37,10 +35,8 @@ def adapterx_vit(path, **init):
     torch.manual_seed(0)
     with DefaultScope.overwrite_default_scope('adapterx'):
         return AdapterX(
-            dict(type='VisionTransformer', arch=ARCH, img_size=32,
-                 patch_size=8,
-                 init_cfg=dict(type='Pretrained', checkpoint=str(path),
-                               **init)))
+            vit_config(init_cfg=dict(type='Pretrained',
+                                     checkpoint=str(path), **init)))
 
 
 def test_runner_checkpoint_without_prefix_says_how_to_use_it(tmp_path):

@@ -8,15 +8,12 @@ from safetensors.torch import save_file
 
 from adapterx.checkpoint.third_party import load_from_safetensors
 from adapterx.registry import MODELS
-
-ARCH = dict(embed_dims=32, num_layers=2, num_heads=2, feedforward_channels=64)
+from ..fixtures import vit_config
 
 
 def vit(init_cfg=None):
     with DefaultScope.overwrite_default_scope('adapterx'):
-        backbone = MODELS.build(
-            dict(type='VisionTransformer', arch=ARCH, img_size=32,
-                 patch_size=8, init_cfg=init_cfg))
+        backbone = MODELS.build(vit_config(init_cfg=init_cfg))
         backbone.init_weights()
     return backbone
 

@@ -1,17 +1,14 @@
 import pytest
 import torch
 from mmengine import DefaultScope
-from mmpretrain.models import VisionTransformer
 
 from adapterx.models import AdapterX
-
-ARCH = dict(embed_dims=32, num_layers=2, num_heads=2, feedforward_channels=64)
+from ..fixtures import tiny_mmpretrain_vit, vit_config
 
 
 def pretrained_file(tmp_path, edit=None, prefix=''):
     torch.manual_seed(7)
-    state = VisionTransformer(arch=ARCH, img_size=32,
-                              patch_size=8).state_dict()
+    state = tiny_mmpretrain_vit().state_dict()
     if edit:
         edit(state)
     path = tmp_path / 'pretrained.pth'
@@ -24,10 +21,8 @@ def adapterx_vit(path, **init):
     torch.manual_seed(0)
     with DefaultScope.overwrite_default_scope('adapterx'):
         return AdapterX(
-            dict(type='VisionTransformer', arch=ARCH, img_size=32,
-                 patch_size=8,
-                 init_cfg=dict(type='Pretrained', checkpoint=str(path),
-                               **init)))
+            vit_config(init_cfg=dict(type='Pretrained',
+                                     checkpoint=str(path), **init)))
 
 
 def test_backbone_loads_and_only_adapters_are_missing(tmp_path):

@@ -392,6 +392,7 @@ def test_errors_name_the_path_or_key(tmp_path):
         convert_vit_checkpoint(mmpretrain_file)
 
 
+@pytest.mark.slow
 def test_cli_output_loads_into_mmpretrain(tmp_path, images):
     timm_model = timm_vit()
     src = tmp_path / 'vit.safetensors'
@@ -427,6 +428,7 @@ def test_cli_output_loads_into_mmpretrain(tmp_path, images):
                 backbone(images)[-1], expected, atol=ATOL, rtol=0)
 
 
+@pytest.mark.slow
 def test_cli_refuses_a_pickle_output_name(tmp_path):
     src = tmp_path / 'vit.safetensors'
     save_file(timm_vit().state_dict(), src)

@@ -15,6 +15,8 @@ from adapterx.checkpoint import load_runner_checkpoint
 from ..utils import REPO_ROOT, data_root_options, run_tool, train
 from .tiny_models import mmpretrain_vit
 
+pytestmark = pytest.mark.slow  # every test here starts training
+
 TINY_PARTIAL = REPO_ROOT / 'configs' / 'partial_ft' / 'tiny' / \
     'vit_tiny_partial_ft.py'
 # The reference run moves these units most: the largest angle of each group.

@@ -2,22 +2,14 @@
 and their block layouts written out by hand for the tests to compare with."""
 import torch
 import torch.nn as nn
-from mmpretrain.models import SwinTransformer, VisionTransformer
-from timm.models.vision_transformer import \
-    VisionTransformer as TimmVisionTransformer
+from mmpretrain.models import SwinTransformer
 
-
-def mmpretrain_vit(num_layers=2):
-    return VisionTransformer(
-        arch=dict(embed_dims=32, num_layers=num_layers, num_heads=2,
-                  feedforward_channels=64),
-        img_size=32, patch_size=8)
+from ..fixtures import tiny_mmpretrain_vit as mmpretrain_vit
+from ..fixtures import tiny_timm_vit
 
 
 def timm_vit(**kwargs):
-    return TimmVisionTransformer(img_size=32, patch_size=8, embed_dim=32,
-                                 depth=2, num_heads=2, num_classes=0,
-                                 **kwargs)
+    return tiny_timm_vit(mlp_ratio=4.0, **kwargs)
 
 
 def swin():

@@ -13,11 +13,11 @@ from mmengine.config import Config
 from adapterx.checkpoint import TRAINABLE_ONLY_KEY, trainable_state_dict
 from adapterx.checkpoint.loading import (CheckpointMismatchError,
                                          apply_checkpoint)
-from adapterx.registry import MODELS, RUNNERS
+from adapterx.registry import MODELS
 from adapterx.utils.tool_args import (add_common_arguments,
                                       add_non_strict_argument,
                                       apply_common_arguments)
-from ..utils import (REPO_ROOT, TINY_CONFIG, data_root_options,
+from ..utils import (REPO_ROOT, TINY_CONFIG, build_runner, data_root_options,
                      train_in_process)
 
 ADAPTERX_CONFIG = REPO_ROOT / 'configs' / 'tiny' / 'vit_tiny_adapterx.py'
@@ -37,16 +37,6 @@ def full_finetune_checkpoint(tmp_path_factory, tiny_image_root):
     train_in_process(TINY_CONFIG, work_dir, tiny_image_root,
                      **{'train_cfg.max_epochs': 1})
     return work_dir / 'epoch_1.pth'
-
-
-def build_runner(config, work_dir, data_root, **cfg_options):
-    cfg = Config.fromfile(str(config))
-    cfg.merge_from_dict(
-        dict(option.split('=') for option in data_root_options(data_root)))
-    cfg.merge_from_dict(cfg_options)
-    cfg.work_dir = str(work_dir)
-    cfg.launcher = 'none'
-    return RUNNERS.build(cfg)
 
 
 def build_model(config):

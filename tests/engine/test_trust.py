@@ -10,17 +10,15 @@ import sys
 
 import pytest
 import torch
-from mmengine.config import Config
 from mmengine.logging import MMLogger
 from mmengine.logging.history_buffer import HistoryBuffer
 
 from adapterx.checkpoint import (UntrustedCheckpointError,
                                  load_runner_checkpoint)
 from adapterx.checkpoint.trust import pickle_globals
-from adapterx.registry import RUNNERS
 from adapterx.utils.stored_config import StoredConfigError
-from ..utils import (REPO_ROOT, TINY_CONFIG, data_root_options, run_tool,
-                     train_in_process)
+from ..utils import (REPO_ROOT, TINY_CONFIG, build_runner, data_root_options,
+                     run_tool, train_in_process)
 
 
 @pytest.fixture(scope='module')
@@ -50,13 +48,7 @@ def replace_strings(value, text):
 
 
 def run(config_options, work_dir, data_root, phase='train'):
-    cfg = Config.fromfile(str(TINY_CONFIG))
-    cfg.merge_from_dict(
-        dict(option.split('=') for option in data_root_options(data_root)))
-    cfg.merge_from_dict(config_options)
-    cfg.work_dir = str(work_dir)
-    cfg.launcher = 'none'
-    runner = RUNNERS.build(cfg)
+    runner = build_runner(TINY_CONFIG, work_dir, data_root, **config_options)
     return runner, getattr(runner, phase)()
 
 

@@ -4,9 +4,12 @@ timm's ViT, the point transformer), shared by the tests.
 All are 32 wide with 2 heads on 32x32 images in 8x8 patches (the point
 transformer on small groups); depth and MLP width are parameters because
 tests compare against numbers that follow from their own sizes. None of the
-builders seeds: a test that needs fixed initial weights seeds before
-building, as it did when it wrote its own builder.
+builders of bare backbones seeds: a test that needs fixed initial weights
+seeds before building, as it did when it wrote its own builder.
+``pretrained_adapterx_vit`` seeds, so that the adapters' initial weights are
+the same in every test that loads a file into it.
 """
+import torch
 from mmpretrain.models import TIMMBackbone, VisionTransformer
 from timm.models.vision_transformer import VisionTransformer as TimmViT
 
@@ -28,6 +31,21 @@ def vit_config(num_layers=2, **options):
     wrappers that build their backbone)."""
     return dict(type='VisionTransformer', arch=vit_arch(num_layers),
                 img_size=IMAGE_SIZE, patch_size=PATCH_SIZE, **options)
+
+
+def pretrained_adapterx_vit(path, **init):
+    """Adapter-X around the tiny ViT whose ``init_cfg`` loads ``path``
+    (``init``: the rest of the ``Pretrained`` init_cfg), under adapterx's
+    scope, so that the strict ``Pretrained`` initialisation is the one
+    built."""
+    from mmengine import DefaultScope
+
+    from adapterx.models import AdapterX
+    torch.manual_seed(0)
+    with DefaultScope.overwrite_default_scope('adapterx'):
+        return AdapterX(
+            vit_config(init_cfg=dict(type='Pretrained',
+                                     checkpoint=str(path), **init)))
 
 
 def tiny_mmpretrain_vit(num_layers=2, feedforward_channels=64,

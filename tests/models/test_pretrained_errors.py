@@ -1,19 +1,16 @@
 """What ``init_cfg=dict(type='Pretrained', ...)`` says about a file that is
-not the module's weights: another width, a runner checkpoint, a prefix the
-file does not have."""
+not the module's weights: a runner checkpoint, a prefix the file does not
+have (another width: test_strict_pretrained.py)."""
 import pytest
 import torch
-from mmengine import DefaultScope
 from mmengine.logging.history_buffer import HistoryBuffer
 
-from adapterx.models import AdapterX
-from ..fixtures import WIDTH, tiny_mmpretrain_vit, vit_config
+from ..fixtures import pretrained_adapterx_vit, tiny_mmpretrain_vit
 
 
-
-def vit_state(embed_dims=WIDTH):
+def vit_state():
     torch.manual_seed(7)
-    return tiny_mmpretrain_vit(embed_dims=embed_dims).state_dict()
+    return tiny_mmpretrain_vit().state_dict()
 
 
 def runner_checkpoint(path, backbone_state):
@@ -31,18 +28,10 @@ def runner_checkpoint(path, backbone_state):
     return path
 
 
-def adapterx_vit(path, **init):
-    torch.manual_seed(0)
-    with DefaultScope.overwrite_default_scope('adapterx'):
-        return AdapterX(
-            vit_config(init_cfg=dict(type='Pretrained',
-                                     checkpoint=str(path), **init)))
-
-
 def test_runner_checkpoint_without_prefix_says_how_to_use_it(tmp_path):
     path = runner_checkpoint(tmp_path / 'epoch_2.pth', vit_state())
     with pytest.raises(ValueError) as error:
-        adapterx_vit(path)
+        pretrained_adapterx_vit(path)
     assert str(error.value) == (
         f"{path} is a runner checkpoint (a training run's epoch_N.pth, the "
         'whole model), not weights of VisionTransformer. To start this '
@@ -54,7 +43,7 @@ def test_runner_checkpoint_without_prefix_says_how_to_use_it(tmp_path):
 def test_runner_checkpoint_with_prefix_loads_its_backbone(tmp_path):
     state = vit_state()
     path = runner_checkpoint(tmp_path / 'epoch_2.pth', state)
-    model = adapterx_vit(path, prefix='backbone.')
+    model = pretrained_adapterx_vit(path, prefix='backbone.')
     for key, value in state.items():
         assert torch.equal(model.module.state_dict()[key], value), key
 
@@ -62,7 +51,7 @@ def test_runner_checkpoint_with_prefix_loads_its_backbone(tmp_path):
 def test_prefix_the_file_lacks_names_its_prefixes(tmp_path):
     path = runner_checkpoint(tmp_path / 'epoch_2.pth', vit_state())
     with pytest.raises(ValueError) as error:
-        adapterx_vit(path, prefix='encoder')
+        pretrained_adapterx_vit(path, prefix='encoder')
     assert str(error.value) == (
         f"{path} has no key under the init_cfg prefix 'encoder'; its keys "
         "start with 'backbone.', 'head.'.")

@@ -1,9 +1,7 @@
 import pytest
 import torch
-from mmengine import DefaultScope
 
-from adapterx.models import AdapterX
-from ..fixtures import tiny_mmpretrain_vit, vit_config
+from ..fixtures import pretrained_adapterx_vit, tiny_mmpretrain_vit
 
 
 def pretrained_file(tmp_path, edit=None, prefix=''):
@@ -17,17 +15,9 @@ def pretrained_file(tmp_path, edit=None, prefix=''):
     return path, state
 
 
-def adapterx_vit(path, **init):
-    torch.manual_seed(0)
-    with DefaultScope.overwrite_default_scope('adapterx'):
-        return AdapterX(
-            vit_config(init_cfg=dict(type='Pretrained',
-                                     checkpoint=str(path), **init)))
-
-
 def test_backbone_loads_and_only_adapters_are_missing(tmp_path):
     path, state = pretrained_file(tmp_path, prefix='backbone.')
-    model = adapterx_vit(path, prefix='backbone.')
+    model = pretrained_adapterx_vit(path, prefix='backbone.')
     for key, value in state.items():
         assert torch.equal(model.module.state_dict()[key], value), key
 
@@ -36,7 +26,7 @@ def test_missing_backbone_key_fails_with_its_name(tmp_path):
     path, _ = pretrained_file(
         tmp_path, edit=lambda state: state.pop('layers.1.attn.qkv.weight'))
     with pytest.raises(ValueError) as error:
-        adapterx_vit(path)
+        pretrained_adapterx_vit(path)
     message = str(error.value)
     assert message.startswith(
         f'{path} (pretrained weights, 29 tensors) does not fit the '
@@ -52,7 +42,7 @@ def test_missing_backbone_key_fails_with_its_name(tmp_path):
 def test_wrong_prefix_fails(tmp_path):
     path, _ = pretrained_file(tmp_path, prefix='backbone.')
     with pytest.raises(ValueError) as error:
-        adapterx_vit(path)
+        pretrained_adapterx_vit(path)
     message = str(error.value)
     assert ('- 30 missing (in the model, not in the file): cls_token, '
             'pos_embed, patch_embed.projection.weight, '
@@ -65,7 +55,7 @@ def test_wrong_prefix_fails(tmp_path):
 def test_strict_false_accepts_a_partial_load(tmp_path):
     path, state = pretrained_file(
         tmp_path, edit=lambda state: state.pop('ln1.weight'))
-    model = adapterx_vit(path, strict=False)
+    model = pretrained_adapterx_vit(path, strict=False)
     assert torch.equal(model.module.state_dict()['layers.0.ln1.weight'],
                        state['layers.0.ln1.weight'])
 
@@ -83,7 +73,7 @@ def test_safetensors_weights_load_like_the_pth_files(tmp_path):
     for prefix in ('backbone.', None):
         if prefix is None:  # a bare backbone file
             save_weights(path, state)
-        model = adapterx_vit(path, prefix=prefix)
+        model = pretrained_adapterx_vit(path, prefix=prefix)
         for key, value in state.items():
             assert torch.equal(model.module.state_dict()[key], value), key
 
@@ -94,7 +84,7 @@ def test_a_file_that_needs_unpickling_is_refused_naming_it(tmp_path):
     path = tmp_path / 'foreign.pth'
     torch.save({'state_dict': state, 'args': NotATensor()}, path)
     with pytest.raises(UntrustedCheckpointError) as error:
-        adapterx_vit(path)
+        pretrained_adapterx_vit(path)
     assert str(error.value).startswith(f'{path} needs full unpickling')
     assert 'convert the file with a tool of tools/model_converters/' in str(
         error.value)
@@ -105,7 +95,7 @@ def test_another_width_is_refused_with_the_file_and_shapes(tmp_path):
         tmp_path, edit=lambda state: state.update(
             {'ln1.weight': torch.ones(48), 'ln1.bias': torch.zeros(48)}))
     with pytest.raises(ValueError) as error:
-        adapterx_vit(path)
+        pretrained_adapterx_vit(path)
     message = str(error.value)
     assert message.startswith(f'{path} (pretrained weights')
     assert ('- 2 shape mismatch(es): ln1.weight: file (48,) vs model (32,), '

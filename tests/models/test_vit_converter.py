@@ -52,20 +52,26 @@ def timm_vit(seed=0):
     return model.eval()
 
 
+# The settings under which the converter's docstring says mmpretrain's ViT
+# matches timm's.
+TIMM_EQUIVALENT_SETTINGS = dict(
+    qkv_bias=True,
+    norm_cfg=dict(type='LN', eps=1e-6),
+    final_norm=True,
+    pre_norm=False,
+    with_cls_token=True,
+    out_type='cls_token',
+    layer_scale_init_value=0.,
+    layer_cfgs=dict(act_cfg=dict(type='GELU')))
+
+
 def mmpretrain_vit(arch=SMALL_ARCH, img_size=32, patch_size=8, **kwargs):
     """mmpretrain's ViT with the settings the converter's docstring gives."""
     model = VisionTransformer(
         arch=arch,
         img_size=img_size,
         patch_size=patch_size,
-        qkv_bias=True,
-        norm_cfg=dict(type='LN', eps=1e-6),
-        final_norm=True,
-        pre_norm=False,
-        with_cls_token=True,
-        out_type='cls_token',
-        layer_scale_init_value=0.,
-        layer_cfgs=dict(act_cfg=dict(type='GELU')),
+        **TIMM_EQUIVALENT_SETTINGS,
         **kwargs)
     model.eval()  # mmpretrain's train() returns None, so no chaining
     return model
@@ -467,14 +473,7 @@ def peft_classifier(peft_name, hidden_dim=None):
             arch=SMALL_ARCH,
             img_size=32,
             patch_size=8,
-            qkv_bias=True,
-            norm_cfg=dict(type='LN', eps=1e-6),
-            final_norm=True,
-            pre_norm=False,
-            with_cls_token=True,
-            out_type='cls_token',
-            layer_scale_init_value=0.,
-            layer_cfgs=dict(act_cfg=dict(type='GELU'))),
+            **TIMM_EQUIVALENT_SETTINGS),
         neck=None,
         head=dict(type='VisionTransformerClsHead', num_classes=NUM_CLASSES,
                   in_channels=WIDTH, hidden_dim=hidden_dim),

@@ -7,7 +7,7 @@ import pytest
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
-from adapterx.models.peft import freeze_parameters, trainable_parameter_report
+from adapterx.models.peft import trainable_parameter_report
 from adapterx.registry import MODELS
 from ..utils import REPO_ROOT
 
@@ -85,7 +85,7 @@ def test_point_mae_trainable_sets(method):
                                    group_embed_dims=width)
     cfg.model.head.in_channels = width
     model = MODELS.build(cfg.model)
-    names = freeze_parameters(model, cfg.custom_hooks[0]['trainable'])
+    names = model.apply_trainable_set()
     report = trainable_parameter_report(model)
     head = report.head
     if method == 'linear_probe':

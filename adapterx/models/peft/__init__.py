@@ -1,3 +1,5 @@
+from .backbone_methods import (BackboneMethod, BitFit, FullFineTune,
+                               LinearProbe)
 from .freeze import (TrainableParameterReport, freeze_parameters,
                      trainable_parameter_report)
 from .injected import InjectedModule, injected_tensor_names
@@ -6,5 +8,6 @@ from .strict_pretrained import StrictPretrainedInit
 __all__ = [
     'freeze_parameters', 'trainable_parameter_report',
     'TrainableParameterReport', 'InjectedModule', 'injected_tensor_names',
-    'StrictPretrainedInit'
+    'StrictPretrainedInit', 'BackboneMethod', 'FullFineTune', 'LinearProbe',
+    'BitFit'
 ]

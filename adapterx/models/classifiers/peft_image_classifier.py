@@ -4,7 +4,8 @@ import torch.nn as nn
 from mmcv.cnn.bricks.drop import DropPath
 from mmpretrain.models.classifiers import ImageClassifier
 
-from adapterx.models.peft.backbone_methods import BackboneMethod
+from adapterx.models.peft.backbone_methods import (apply_method,
+                                                   method_trainable_names)
 from adapterx.models.peft.freeze import matching_parameter_names, set_trainable
 from adapterx.registry import MODELS
 
@@ -57,17 +58,10 @@ class PeftImageClassifier(ImageClassifier):
         peft = dict(peft or dict(type='FullFineTune'))
         self.trainable_extra = list(peft.pop('trainable_extra', ()))
         self.trainable_exclude = list(peft.pop('trainable_exclude', ()))
-        method_type = peft['type']
-        method_class = method_type if isinstance(
-            method_type, type) else MODELS.get(method_type)
         # A method without modules leaves the backbone (and its parameter
         # names) as it is; a wrapper takes the backbone's place.
-        self.backbone_method = None
-        if isinstance(method_class, type) and issubclass(
-                method_class, BackboneMethod):
-            self.backbone_method = MODELS.build(peft)
-        else:
-            self.backbone = MODELS.build(dict(peft, module=self.backbone))
+        self.backbone, self.backbone_method = apply_method(
+            peft, self.backbone)
         python_float_drop_probabilities(self)
         self.apply_trainable_set()
 
@@ -75,12 +69,11 @@ class PeftImageClassifier(ImageClassifier):
         """What trains: the method's set (under ``backbone.``), the head's
         parameters and ``trainable_extra``, less ``trainable_exclude``.
         Derived from the modules, never from ``requires_grad``."""
-        if self.backbone_method is not None:
-            method_names = self.backbone_method.trainable_parameter_names(
-                self.backbone)
-        else:
-            method_names = self.backbone.trainable_parameter_names()
-        chosen = {f'backbone.{name}' for name in method_names}
+        chosen = {
+            f'backbone.{name}'
+            for name in method_trainable_names(self.backbone,
+                                               self.backbone_method)
+        }
         chosen.update(f'head.{name}'
                       for name, _ in self.head.named_parameters())
         chosen.update(matching_parameter_names(self, self.trainable_extra))

@@ -17,7 +17,7 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
 from adapterx.datasets import FGVC_DATASETS, VTAB1K_TASKS
-from adapterx.models.peft import freeze_parameters, trainable_parameter_report
+from adapterx.models.peft import trainable_parameter_report
 from adapterx.registry import DATASETS, MODELS
 from .utils import REPO_ROOT
 
@@ -110,7 +110,6 @@ def test_point_config_builds_and_matches_its_dataset(path):
     assert cfg.model.backbone.num_groups == expected_groups
     cfg.model.backbone.pop('init_cfg')
     model = MODELS.build(cfg.model)
-    freeze_parameters(model, cfg.custom_hooks[0]['trainable'])
     report = trainable_parameter_report(model)
     if path.stem.startswith('adapterx'):
         drop_path, adapter_dropout = DAPT_SETTINGS[dataset_of(path)]
@@ -257,7 +256,7 @@ def test_point_mae_trainable_sets(method):
                                    group_embed_dims=width)
     cfg.model.head.in_channels = width
     model = MODELS.build(cfg.model)
-    names = freeze_parameters(model, cfg.custom_hooks[0]['trainable'])
+    names = model.apply_trainable_set()
     report = trainable_parameter_report(model)
     head = report.head
     if method == 'linear_probe':

@@ -17,7 +17,7 @@ def adapterx_scope():
 
 
 def wrap(method, backbone, **overrides):
-    peft, _ = peft_base(method)
+    peft = peft_base(method)
     return in_eval(MODELS.build(dict(peft, module=backbone, **overrides)))
 
 

@@ -14,7 +14,7 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
 from adapterx.datasets import FGVC_DATASETS, VTAB1K_TASKS
-from adapterx.models.peft import freeze_parameters, trainable_parameter_report
+from adapterx.models.peft import trainable_parameter_report
 from adapterx.registry import MODELS
 from ..utils import REPO_ROOT
 
@@ -36,7 +36,6 @@ def count(method, rank=None):
         cfg.model.peft.rank = rank
     with torch.device('meta'):
         model = MODELS.build(cfg.model)
-    freeze_parameters(model, cfg.custom_hooks[0]['trainable'])
     report = trainable_parameter_report(model)
     return report.trainable_without_head, report.trainable_head
 

@@ -9,7 +9,6 @@ from mmengine.registry import init_default_scope
 from mmpretrain.structures import DataSample
 
 from adapterx.models.adapterx import find_vit_blocks
-from adapterx.models.peft import freeze_parameters
 from adapterx.registry import MODELS
 from ..utils import REPO_ROOT, tiny_config_with
 
@@ -28,7 +27,7 @@ def build_tiny(method, directory):
     torch.manual_seed(0)
     model = MODELS.build(cfg.model)
     model.init_weights()
-    return model, freeze_parameters(model, cfg.custom_hooks[0]['trainable'])
+    return model, model.apply_trainable_set()
 
 
 def expected_trainable(method, model):

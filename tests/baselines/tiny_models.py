@@ -22,9 +22,8 @@ CASES = [(method, kind) for method, kinds in METHODS.items()
 
 
 def peft_base(method):
-    """(peft config dict, trainable patterns) of a PEFT base config."""
-    cfg = Config.fromfile(str(PEFT_BASES / f'{method}.py'))
-    return cfg.peft.to_dict(), cfg.custom_hooks[0]['trainable']
+    """The peft config dict of a PEFT base config."""
+    return Config.fromfile(str(PEFT_BASES / f'{method}.py')).peft.to_dict()
 
 
 def tiny_backbone(kind, **kwargs):

@@ -1,5 +1,6 @@
-"""The PEFT methods the dense-backbone tests run, each with the backbone
-patterns it trains. Any wrapper built as ``dict(peft, module=vit)`` whose
+"""The PEFT methods the dense-backbone tests run, each with the patterns
+of what trains (None: the method's declared set and everything outside
+the backbone). Any wrapper built as ``dict(peft, module=vit)`` whose
 forward returns the ViT's feature maps (its extra tokens left out) belongs
 here: add the baselines' entries as they land."""
 import pytest
@@ -27,18 +28,12 @@ PEFT_METHODS = [
 
 def _baseline(method):
     """A classification PEFT base (configs/_base_/peft/) on the dense
-    backbone: its backbone patterns under the dense backbone's names
+    backbone: the method's declared set under the dense backbone's names
     (backbone.encoder.*), and everything outside the backbone in place of
     the classification head."""
     cfg = Config.fromfile(REPO_ROOT / 'configs' / '_base_' / 'peft' /
                           f'{method}.py')
-    patterns = [
-        pattern.replace(r'^backbone\.', r'^backbone\.encoder\.')
-        for pattern in cfg.custom_hooks[0]['trainable']
-        if pattern != r'^head\.'
-    ]
-    peft = None if cfg.peft is None else cfg.peft.to_dict()
-    return pytest.param(peft, patterns + [OUTSIDE_BACKBONE], id=method)
+    return pytest.param(cfg.peft.to_dict(), None, id=method)
 
 
 # Convpass is left out: its 3x3 convolution needs a square patch grid, and

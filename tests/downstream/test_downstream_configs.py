@@ -16,7 +16,7 @@ from mmengine import Config
 
 from adapterx.engine import PeftRunner
 from adapterx.models import PeftImageClassifier
-from adapterx.models.peft import freeze_parameters, trainable_parameter_report
+from adapterx.models.peft import trainable_parameter_report
 from adapterx.registry import HOOKS, MODELS, RUNNERS
 from ..utils import REPO_ROOT
 from .dense_models import EMBED_DIMS, tiny_vit
@@ -71,7 +71,6 @@ def test_adapterx_parts_build_and_train_adapterx_set():
         head=dict(type='VisionTransformerClsHead', num_classes=2,
                   in_channels=768),
         peft=classification.peft)
-    freeze_parameters(classifier, classification.adapterx_trainable)
 
     def backbone_trainable(model, prefix):
         return {name[len(prefix):] for name, p in model.named_parameters()

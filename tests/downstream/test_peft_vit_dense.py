@@ -10,10 +10,11 @@ from mmengine.registry import Registry
 from mmpretrain.models import VisionTransformer
 
 from adapterx.models.peft import freeze_parameters
+from adapterx.models.peft.freeze import matching_parameter_names, set_trainable
 from adapterx.registry import MODELS
 from .dense_models import (EMBED_DIMS, PATCH_SIZE, TinySegmentor,
                            dense_backbone, segmentation_batch, tiny_vit)
-from .peft_methods import PEFT_METHODS
+from .peft_methods import OUTSIDE_BACKBONE, PEFT_METHODS
 
 TIMM_VIT = dict(
     type='TIMMBackbone',
@@ -101,7 +102,17 @@ def test_equals_the_plain_mmpretrain_vit(peft):
 def test_training_changes_only_the_method_and_the_head(peft, trainable):
     torch.manual_seed(0)
     model = TinySegmentor(dense_backbone(peft))
-    trainable_names = set(freeze_parameters(model, trainable))
+    if trainable is None:
+        declared = {
+            f'backbone.{name}'
+            for name in model.backbone.trainable_parameter_names()
+        }
+        trainable_names = set(
+            set_trainable(
+                model, declared.union(
+                    matching_parameter_names(model, [OUTSIDE_BACKBONE]))))
+    else:
+        trainable_names = set(freeze_parameters(model, trainable))
     assert any(name.startswith('decode_head.') for name in trainable_names)
     assert any(name.startswith('neck.') for name in trainable_names)
     if peft is not None:

@@ -5,7 +5,7 @@ from mmengine.config import Config
 
 from adapterx.checkpoint import trainable_state_dict
 from adapterx.models import PeftImageClassifier
-from adapterx.models.peft import freeze_parameters, trainable_parameter_report
+from adapterx.models.peft import trainable_parameter_report
 from ..utils import REPO_ROOT
 
 
@@ -19,8 +19,6 @@ def adapterx_vitb():
         head=dict(type='VisionTransformerClsHead', num_classes=100,
                   in_channels=768),
         peft=peft_cfg.peft.to_dict())
-    trainable = peft_cfg.custom_hooks[0]['trainable']
-    freeze_parameters(model, trainable)
     return model
 
 

@@ -144,7 +144,7 @@ def test_point_mae_adapterx_config_reports_the_papers_share_with_head(
             'adapterx_pointmae_scanobjectnn_pb_t50_rs.py'))
     cfg.model.backbone.pop('init_cfg')
     model = MODELS.build(cfg.model)
-    hook = HOOKS.build(cfg.custom_hooks[0])
+    hook = HOOKS.build(dict(type='ParameterFreezeHook'))
     hook.freeze(model)
     hook.before_train(
         SimpleNamespace(model=model, work_dir=str(tmp_path),

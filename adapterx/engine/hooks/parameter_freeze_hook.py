@@ -1,7 +1,7 @@
 import hashlib
 import json
 import os.path as osp
-from typing import Sequence
+from typing import Optional, Sequence
 
 import torch
 
@@ -11,6 +11,7 @@ from mmengine.model import is_model_wrapper
 
 from adapterx.checkpoint.state_dicts import unwrap_model
 from adapterx.models.peft import freeze_parameters, trainable_parameter_report
+from adapterx.models.peft.freeze import set_trainable
 from adapterx.registry import HOOKS
 
 
@@ -23,25 +24,33 @@ def _fingerprint(tensor) -> str:
 
 @HOOKS.register_module()
 class ParameterFreezeHook(Hook):
-    """Train only the parameters the config names; report and verify it.
+    """Apply the model's trainable set; report it and verify it.
 
     Args:
-        trainable (Sequence[str]): Regular expressions (``re.search`` on the
-            model's parameter names, e.g. ``r'\\.smoa\\.'``, ``r'^head\\.'``);
-            everything else is frozen. A pattern that matches nothing is an
-            error.
-        head_pattern (str): Names the task head, for the counts: 2D papers
-            count trainable parameters without the head as a share of the
-            backbone, 3D papers with it as a share of the whole model. Both
-            are logged and written to ``trainable_parameters.json`` in the
-            work dir.
+        trainable (Sequence[str], optional): None (the configs' use): the
+            set the model declares (``trainable_parameter_names()`` of
+            :class:`~adapterx.models.PeftImageClassifier` and
+            :class:`~adapterx.models.PointClassifier`: the method's set,
+            the head and the config's ``trainable_extra`` /
+            ``trainable_exclude``). For a model that declares none (a
+            detector of another codebase): regular expressions
+            (``re.search`` on the parameter names) of what trains; a
+            pattern that matches nothing is an error.
+        head_pattern (str, optional): Names the task head, for the counts,
+            when the model's own head (``head``, timm's
+            ``get_classifier()``) is not it: 2D papers count trainable
+            parameters without the head as a share of the backbone, 3D
+            papers with it as a share of the whole model. Both are logged
+            and written to ``trainable_parameters.json`` in the work dir.
         verify_frozen (bool): Fingerprint every frozen tensor before
             training and fail after training if one changed.
 
-    The freezing itself must happen before the model is wrapped in DDP
-    (DDP registers gradient hooks on the parameters that require grad at
-    wrap time). :class:`~adapterx.engine.PeftRunner` calls :meth:`freeze`
-    before wrapping; under mmengine's plain Runner this hook freezes in
+    Applying the set is idempotent: a model that froze itself when it was
+    built keeps exactly its set. With explicit patterns the freezing must
+    happen before the model is wrapped in DDP (DDP registers gradient hooks
+    on the parameters that require grad at wrap time):
+    :class:`~adapterx.engine.PeftRunner` calls :meth:`freeze` before
+    wrapping; under mmengine's plain Runner this hook freezes in
     ``before_run``, which is only correct without DDP, and refuses a
     DDP-wrapped model with a clear error.
     """
@@ -49,14 +58,16 @@ class ParameterFreezeHook(Hook):
     priority = 'VERY_HIGH'
 
     def __init__(self,
-                 trainable: Sequence[str],
-                 head_pattern: str = r'^head\.',
+                 trainable: Optional[Sequence[str]] = None,
+                 head_pattern: Optional[str] = None,
                  verify_frozen: bool = True):
-        if isinstance(trainable, str) or not trainable:
+        if trainable is not None and (isinstance(trainable, str)
+                                      or not trainable):
             raise ValueError(
-                'ParameterFreezeHook needs a non-empty list of trainable '
-                f'patterns, got {trainable!r}')
-        self.trainable = list(trainable)
+                'ParameterFreezeHook takes trainable=None (the model\'s own '
+                'set) or a non-empty list of trainable patterns, got '
+                f'{trainable!r}')
+        self.trainable = None if trainable is None else list(trainable)
         self.head_pattern = head_pattern
         self.verify_frozen = verify_frozen
         self._frozen_model = None
@@ -64,11 +75,26 @@ class ParameterFreezeHook(Hook):
 
     def freeze(self, model) -> None:
         """Apply the trainable set to an unwrapped model."""
-        freeze_parameters(model, self.trainable)
+        if self.trainable is not None:
+            freeze_parameters(model, self.trainable)
+        else:
+            declared = getattr(model, 'trainable_parameter_names', None)
+            if declared is None:
+                raise ValueError(
+                    f'{type(model).__name__} declares no trainable set '
+                    '(trainable_parameter_names()); give '
+                    'ParameterFreezeHook the patterns of what trains '
+                    "(trainable=[r'...'])")
+            set_trainable(model, declared())
         self._frozen_model = model
 
     def before_run(self, runner) -> None:
         if self._frozen_model is not None:
+            return
+        if self.trainable is None:
+            # The model froze itself when it was built, before any DDP
+            # wrap: applying its set again changes nothing DDP registered.
+            self.freeze(self._model(runner))
             return
         if is_model_wrapper(runner.model):
             raise RuntimeError(

@@ -74,8 +74,10 @@ class AdapterX(BlockPatchedBackbone):
     ``forward`` (:class:`~adapterx.models.peft.block_patching.\
 BlockPatchedBackbone`); :meth:`unwrap` takes both away again.
 
-    Which parameters train is the config's :class:`ParameterFreezeHook`'s
-    business (configs/_base_/peft/adapterx.py names the paper's set).
+    Trainable, as in the paper: the shared experts and expert embeddings,
+    the per-block routers and prompt generators, each block's LN2
+    (block-specific, starting from the pretrained one) and the class token
+    (and the point transformer's class position).
 
     Args:
         module (dict | nn.Module): The backbone (config or module):
@@ -116,6 +118,8 @@ BlockPatchedBackbone`); :meth:`unwrap` takes both away again.
     """
 
     additions_name = 'adapterx'
+    retrained_backbone_parameters = (r'\.(ln2|norm2)\.',
+                                     r'\.cls_(token|pos)$')
 
     def __init__(self,
                  module: Union[dict, nn.Module],

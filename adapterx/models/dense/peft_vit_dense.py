@@ -1,10 +1,12 @@
-from typing import Optional, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import torch
 from mmengine import DefaultScope
 from mmengine.model import BaseModule
 from torch import Tensor
 
+from adapterx.models.peft.backbone_methods import (apply_method,
+                                                   method_trainable_names)
 from adapterx.registry import MODELS
 
 
@@ -49,8 +51,10 @@ class PeftViTDense(BaseModule):
     position embedding is interpolated to the input size at every forward,
     so a 224 checkpoint serves 512 or 1024 inputs.
 
-    Which parameters train is the config's ``ParameterFreezeHook``'s
-    business, as for classification.
+    The method's trainable set is declared under this module's names
+    (:meth:`trainable_parameter_names`); the detector or segmentor of
+    another codebase around it does not freeze itself, so the downstream
+    configs name what trains in their ``ParameterFreezeHook``.
 
     Auxiliary losses of the wrapper (``auxiliary_losses()``, Adapter-X's
     load balancing) train too, although mmseg's and mmdet's models never
@@ -66,8 +70,10 @@ class PeftViTDense(BaseModule):
             ``img_size``).
         out_indices (Sequence[int]): Blocks whose output maps are returned;
             set as the ViT's ``out_indices``.
-        peft (dict, optional): Config of the PEFT wrapper; None uses the
-            plain ViT (full fine-tuning, frozen-backbone probing).
+        peft (dict, optional): Config of the method (a PEFT wrapper or a
+            method without modules, as for
+            :class:`~adapterx.models.PeftImageClassifier`); None uses the
+            plain ViT.
     """
 
     def __init__(self,
@@ -79,9 +85,15 @@ class PeftViTDense(BaseModule):
         self.out_indices = tuple(out_indices)
         encoder = _build_in_adapterx_scope(
             dict(vit, out_indices=self.out_indices))
-        if peft is not None:
-            encoder = _build_in_adapterx_scope(dict(peft, module=encoder))
-        self.encoder = encoder
+        with DefaultScope.overwrite_default_scope('adapterx'):
+            self.encoder, self.backbone_method = apply_method(peft, encoder)
+
+    def trainable_parameter_names(self) -> List[str]:
+        """The method's trainable set under this module's names."""
+        return [
+            f'encoder.{name}' for name in method_trainable_names(
+                self.encoder, self.backbone_method)
+        ]
 
     def init_weights(self) -> None:
         with DefaultScope.overwrite_default_scope('adapterx'):

@@ -96,6 +96,11 @@ class MoEViT(BaseModule):
             setattr(parent, name,
                     MODELS.build(dict(moe, ffn=getattr(parent, name))))
 
+    def trainable_parameter_names(self) -> List[str]:
+        """Every parameter trains: the MoE is fine-tuned as a whole (the EWA
+        paper's setting)."""
+        return [name for name, _ in self.named_parameters()]
+
     def moe_layers(self) -> List[MoEFFN]:
         return [m for m in self.module.modules() if isinstance(m, MoEFFN)]
 

@@ -6,9 +6,10 @@ against parameter names of the whole model, e.g. ``r'\\.smoa\\.'`` or
 """
 import re
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Optional, Sequence
 
 import torch.nn as nn
+from mmengine.model import is_model_wrapper
 
 
 def compile_patterns(patterns: Sequence[str], kind: str = 'trainable'):
@@ -24,6 +25,49 @@ def compile_patterns(patterns: Sequence[str], kind: str = 'trainable'):
     return compiled
 
 
+def matching_parameter_names(model: nn.Module, patterns: Sequence[str],
+                             kind: str = 'trainable') -> list:
+    """The names of ``model``'s parameters that match one of ``patterns``
+    (``re.search``), in ``named_parameters`` order.
+
+    Raises:
+        ValueError: A pattern matches no parameter (a typo would otherwise
+            silently select nothing).
+    """
+    compiled = compile_patterns(patterns, kind)
+    names = [name for name, _ in model.named_parameters()]
+    unused = [
+        pattern.pattern for pattern in compiled
+        if not any(pattern.search(name) for name in names)
+    ]
+    if unused:
+        raise ValueError(
+            f'{kind.capitalize()} pattern(s) {unused} match no parameter of '
+            f'{type(model).__name__}; parameter names look like '
+            f'{names[:4]}')
+    return [
+        name for name in names
+        if any(pattern.search(name) for pattern in compiled)
+    ]
+
+
+def set_trainable(model: nn.Module, names) -> list:
+    """Make exactly the parameters ``names`` of ``model`` trainable.
+
+    Applying the same set twice gives the same model, whatever trained
+    before. Returns the trainable names in ``named_parameters`` order.
+    """
+    names = set(names)
+    unknown = names - {name for name, _ in model.named_parameters()}
+    if unknown:
+        raise ValueError(
+            f'{type(model).__name__} has no parameter(s) '
+            f'{sorted(unknown)[:5]} of its declared trainable set')
+    for name, parameter in model.named_parameters():
+        parameter.requires_grad_(name in names)
+    return [name for name, _ in model.named_parameters() if name in names]
+
+
 def freeze_parameters(model: nn.Module, trainable: Sequence[str]) -> list:
     """Freeze every parameter of ``model`` whose name matches none of the
     ``trainable`` patterns, and unfreeze those that match one.
@@ -35,23 +79,7 @@ def freeze_parameters(model: nn.Module, trainable: Sequence[str]) -> list:
         ValueError: A pattern matches no parameter (a typo would otherwise
             silently freeze what it was meant to train).
     """
-    compiled = compile_patterns(trainable)
-    used = [False] * len(compiled)
-    trainable_names = []
-    for name, parameter in model.named_parameters():
-        matches = [bool(pattern.search(name)) for pattern in compiled]
-        used = [was or now for was, now in zip(used, matches)]
-        parameter.requires_grad_(any(matches))
-        if any(matches):
-            trainable_names.append(name)
-    unused = [pattern.pattern for pattern, hit in zip(compiled, used)
-              if not hit]
-    if unused:
-        raise ValueError(
-            f'Trainable pattern(s) {unused} match no parameter of '
-            f'{type(model).__name__}; parameter names look like '
-            f'{[name for name, _ in model.named_parameters()][:4]}')
-    return trainable_names
+    return set_trainable(model, matching_parameter_names(model, trainable))
 
 
 @dataclass(frozen=True)
@@ -94,22 +122,50 @@ class TrainableParameterReport:
             f'{self.total:,} (3D convention)')
 
 
-def trainable_parameter_report(model: nn.Module,
-                               head_pattern: str = r'^head\.'
-                               ) -> TrainableParameterReport:
-    """Count ``model``'s parameters; ``head_pattern`` names the task head.
+def task_head(model: nn.Module) -> Optional[nn.Module]:
+    """The task head of ``model``, found through the model itself: under a
+    DDP wrapper, a classifier's ``head`` (mmpretrain, the point
+    classifier) or timm's ``get_classifier()`` (through a PEFT wrapper
+    too). None when the model has neither."""
+    if is_model_wrapper(model):
+        model = model.module
+    head = getattr(model, 'head', None)
+    if isinstance(head, nn.Module):
+        return head
+    get_classifier = getattr(model, 'get_classifier', None)
+    return get_classifier() if callable(get_classifier) else None
 
-    Shared parameters (one expert pool in many blocks) count once.
+
+def trainable_parameter_report(model: nn.Module,
+                               head_pattern: Optional[str] = None
+                               ) -> TrainableParameterReport:
+    """Count ``model``'s parameters in both conventions.
+
+    The head is :func:`task_head`'s unless ``head_pattern`` (a regular
+    expression on parameter names) names it. Shared parameters (one expert
+    pool in many blocks) count once.
     """
-    head = re.compile(head_pattern)
+    if head_pattern is None:
+        head = task_head(model)
+        head_ids = set() if head is None else {
+            id(parameter) for parameter in head.parameters()}
+
+        def in_head(name, parameter):
+            return id(parameter) in head_ids
+    else:
+        compiled = re.compile(head_pattern)
+
+        def in_head(name, parameter):
+            return bool(compiled.search(name))
+
     total = head_count = trainable = trainable_head = 0
     for name, parameter in model.named_parameters():
         count = parameter.numel()
-        in_head = bool(head.search(name))
+        counted_in_head = in_head(name, parameter)
         total += count
-        head_count += count * in_head
+        head_count += count * counted_in_head
         if parameter.requires_grad:
             trainable += count
-            trainable_head += count * in_head
+            trainable_head += count * counted_in_head
     return TrainableParameterReport(total, head_count, trainable,
                                     trainable_head)

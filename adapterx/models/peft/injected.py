@@ -1,16 +1,6 @@
 import torch.nn as nn
 
-from .wrapper import PeftWrapper
-
-
-class InjectedModule(nn.Module):
-    """Base of the modules a PEFT method adds *inside* a backbone (e.g.
-    Adapter-X's per-block adapters).
-
-    The backbone's pretrained checkpoints cannot hold their tensors, so the
-    strict loading (:mod:`adapterx.checkpoint.loading`) expects them
-    to be missing from such files, and only them.
-    """
+from .wrapper import InjectedModule, PeftWrapper
 
 
 def _joined(prefix: str, name: str) -> str:

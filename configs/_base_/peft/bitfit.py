@@ -3,10 +3,5 @@
 # patch embedding; in 3D also the group encoder's), with the head. No
 # module is added, so there is nothing to merge: the trained backbone is
 # already a plain one.
-peft = None
-custom_hooks = [
-    dict(
-        type='ParameterFreezeHook',
-        trainable=[r'^backbone\..*\.bias$', r'^head\.']),
-    dict(type='TrainableCheckpointHook', interval=10),
-]
+_base_ = ['./trainable_hooks.py']
+peft = dict(type='BitFit')

@@ -3,6 +3,7 @@
 # parallel to attention and MLP, scaled by s. Convpass picks s per VTAB
 # task from {0.01, 0.1, 1, 10} and the conv init (Xavier or identity);
 # s=0.01 with Xavier here [choice], overridden per task.
+_base_ = ['./trainable_hooks.py']
 peft = dict(
     type='Convpass',
     bottleneck_dims=8,
@@ -11,7 +12,3 @@ peft = dict(
     xavier_init=True,
     placement='both')
 # Trainable: the bypasses and the head.
-custom_hooks = [
-    dict(type='ParameterFreezeHook', trainable=[r'\.convpass\.', r'^head\.']),
-    dict(type='TrainableCheckpointHook', interval=10),
-]

@@ -4,6 +4,7 @@
 # output, and scale-and-shift vectors after LN1, qkv, proj, LN2, fc1, fc2;
 # scale-and-shift after the group encoder and the final norm. The adapter
 # dropout is set per dataset by the top-level configs.
+_base_ = ['./trainable_hooks.py']
 peft = dict(
     type='DAPT',
     bottleneck_dims=64,
@@ -14,12 +15,3 @@ point_head = dict(pooling=('cls', 'prompt_mean', 'max'))
 # Trainable as in DAPT's code (names with 'cls', 'tfts' or 'Adapter'): the
 # block parts, the backbone-level scale-and-shifts, the class token and
 # its position, the head. LN2 stays frozen (the adapter has its own norm).
-custom_hooks = [
-    dict(
-        type='ParameterFreezeHook',
-        trainable=[
-            r'\.dapt\.', r'^backbone\.scale_shifts\.', r'\.cls_(token|pos)$',
-            r'^head\.'
-        ]),
-    dict(type='TrainableCheckpointHook', interval=10),
-]

@@ -5,7 +5,7 @@
 # the experts are averaged into one FFN (work_dir/dense_final.safetensors).
 _base_ = ['./moe_random_partition.py']
 custom_hooks = [
-    dict(type='ParameterFreezeHook', trainable=[r'.'], verify_frozen=False),
+    dict(type='ParameterFreezeHook', verify_frozen=False),
     dict(type='EWAHook', share_rate=0.3, interval=1),
     dict(type='DenseConversionHook', filename='dense_final.safetensors'),
 ]

@@ -4,10 +4,5 @@
 # Rank and scale are chosen per task in the paper's code (CIFAR-100's:
 # r=8, s=1); the VTAB-1k config sets them per task. Merges into the
 # weights.
+_base_ = ['./trainable_hooks.py']
 peft = dict(type='FacT', mode='tt', rank=8, scale=1.0, dropout=0.1)
-custom_hooks = [
-    dict(
-        type='ParameterFreezeHook',
-        trainable=[r'^backbone\.factors\.', r'^head\.']),
-    dict(type='TrainableCheckpointHook', interval=10),
-]

@@ -1,6 +1,6 @@
 # Full fine-tuning: every parameter trains (the reference PEFT methods are
 # compared against). The hook only reports the counts.
-peft = None
+peft = dict(type='FullFineTune')
 custom_hooks = [
-    dict(type='ParameterFreezeHook', trainable=[r'.'], verify_frozen=False),
+    dict(type='ParameterFreezeHook', verify_frozen=False),
 ]

@@ -2,14 +2,9 @@
 # block an EdgeConv module (3 layers, k=20) turns the block's group tokens
 # into one prompt token per cloud; the head pools concat(class token,
 # prompt, max over groups).
+_base_ = ['./trainable_hooks.py']
 peft = dict(type='IDPT', prompt_block=-1, generator=dict(k=20, num_layers=3))
 # Merged into the model's head by the model base (point_mae_idpt.py).
 point_head = dict(pooling=('cls', 'prompt_mean', 'max'))
 # Trainable as in IDPT's code (every parameter named 'cls'): the prompt
 # module, the class token and its position, the head.
-custom_hooks = [
-    dict(
-        type='ParameterFreezeHook',
-        trainable=[r'\.idpt\.', r'\.cls_(token|pos)$', r'^head\.']),
-    dict(type='TrainableCheckpointHook', interval=10),
-]

@@ -3,6 +3,7 @@
 # block (inside the fused qkv projection), B zero-initialised; scale
 # alpha / r = 1 and no dropout [choice]. Merges into the weights
 # (tools/deployment/merge_adapters.py).
+_base_ = ['./trainable_hooks.py']
 peft = dict(
     type='LoRA',
     target_modules=[r'attn\.qkv$'],
@@ -11,7 +12,3 @@ peft = dict(
     dropout=0.0,
     qkv_parts=('q', 'v'),
 )
-custom_hooks = [
-    dict(type='ParameterFreezeHook', trainable=[r'\.lora\.', r'^head\.']),
-    dict(type='TrainableCheckpointHook', interval=10),
-]

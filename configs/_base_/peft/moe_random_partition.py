@@ -18,6 +18,6 @@ peft = dict(
     moe_blocks='every_other',
 )
 custom_hooks = [
-    dict(type='ParameterFreezeHook', trainable=[r'.'], verify_frozen=False),
+    dict(type='ParameterFreezeHook', verify_frozen=False),
     dict(type='DenseConversionHook', filename='dense_final.safetensors'),
 ]

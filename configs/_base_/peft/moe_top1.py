@@ -8,5 +8,5 @@ _base_ = ['./moe_random_partition.py']
 peft = dict(
     moe=dict(type='Top1MoE', eval_mode='experts', balance_loss_weight=0.01))
 custom_hooks = [
-    dict(type='ParameterFreezeHook', trainable=[r'.'], verify_frozen=False),
+    dict(type='ParameterFreezeHook', verify_frozen=False),
 ]

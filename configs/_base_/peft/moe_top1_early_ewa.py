@@ -4,6 +4,6 @@
 # trains on as it is; evaluated routed.
 _base_ = ['./moe_top1.py']
 custom_hooks = [
-    dict(type='ParameterFreezeHook', trainable=[r'.'], verify_frozen=False),
+    dict(type='ParameterFreezeHook', verify_frozen=False),
     dict(type='EWAHook', share_rate=0.3, interval=1, ewa_epochs=30),
 ]

@@ -8,6 +8,7 @@
 # trainable share with the 15-class head comes to the paper's ~1.9% of
 # Point-MAE (the 3D convention counts the head; the hook logs both). The
 # adapter dropout of DAPT is set per dataset by the top-level configs.
+_base_ = ['./trainable_hooks.py']
 peft = dict(
     type='AdapterX',
     num_experts=4,
@@ -28,15 +29,3 @@ point_head = dict(pooling=('cls', 'prompt_mean', 'max'))
 
 # Trainable: the shared experts, per-block routers, scales and prompt
 # generators, each block's LN2, the class token and its position, the head.
-custom_hooks = [
-    dict(
-        type='ParameterFreezeHook',
-        trainable=[
-            r'^backbone\.expert_pools\.',
-            r'\.adapterx\.',
-            r'\.norm2\.',
-            r'\.cls_(token|pos)$',
-            r'^head\.',
-        ]),
-    dict(type='TrainableCheckpointHook', interval=10),
-]

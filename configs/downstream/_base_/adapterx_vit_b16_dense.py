@@ -29,7 +29,7 @@ vit_b16 = dict(
 vit_b16_mean = [127.5, 127.5, 127.5]
 vit_b16_std = [127.5, 127.5, 127.5]
 
-# Adapter-X's trainable set (configs/_base_/peft/adapterx.py) under the
+# Adapter-X's trainable set (what the AdapterX wrapper declares) under the
 # dense backbone's parameter names (backbone.encoder.*), and everything
 # outside the backbone: the neck and the decode / auxiliary / RPN / RoI
 # heads, which are new for the task.

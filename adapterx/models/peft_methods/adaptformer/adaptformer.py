@@ -28,6 +28,9 @@ class AdaptFormer(AdapterX):
         dropout (float): Dropout inside the bottleneck. Defaults to 0.
     """
 
+    # AdaptFormer trains its bottlenecks alone: no block norm, no token.
+    retrained_backbone_parameters = ()
+
     def __init__(self,
                  module,
                  bottleneck_dims: int = 8,

@@ -96,6 +96,8 @@ class DAPT(BlockPatchedBackbone):
     """
 
     additions_name = 'dapt'
+    # As the method's code: every parameter named 'cls' trains.
+    retrained_backbone_parameters = (r'\.cls_(token|pos)$', )
 
     def __init__(self,
                  module: Union[dict, nn.Module],

@@ -68,6 +68,8 @@ class IDPT(BlockPatchedBackbone):
     """
 
     additions_name = 'idpt'
+    # As the method's code: every parameter named 'cls' trains.
+    retrained_backbone_parameters = (r'\.cls_(token|pos)$', )
 
     def __init__(self,
                  module: Union[dict, nn.Module],

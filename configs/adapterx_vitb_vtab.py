@@ -1,5 +1,5 @@
-# Adapter-X on ViT-B/16 (ImageNet-21k) for VTAB-1k, with the protocol of
-# ../shared/METHODS.md: AdamW lr 1e-3, wd 1e-4, batch 64, 100 epochs (10
+# Adapter-X on ViT-B/16 (ImageNet-21k) for VTAB-1k, with the paper's
+# protocol: AdamW lr 1e-3, wd 1e-4, batch 64, 100 epochs (10
 # warm-up, cosine), no augmentation, drop path 0.1; trained on
 # train800val200, top-1 of the last checkpoint on test.
 #

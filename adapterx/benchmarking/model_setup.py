@@ -1,6 +1,6 @@
-"""A config's model as it trains (built, frozen by the config's freeze
-hooks) and a synthetic batch of its input shape, so that a method can be
-timed and profiled without any dataset."""
+"""A config's model as it trains (built, so frozen to its method's set)
+and a synthetic batch of its input shape, so that a method can be timed and
+profiled without any dataset."""
 from typing import List, Optional, Tuple
 
 import torch
@@ -8,32 +8,24 @@ import torch.nn as nn
 from mmengine.config import Config
 from mmpretrain.structures import DataSample
 
-from adapterx.engine.runner import is_freeze_hook_type
 from adapterx.models.classifiers import PointClassifier
 from adapterx.models.peft import (TrainableParameterReport,
                                   trainable_parameter_report)
-from adapterx.registry import HOOKS, MODELS
+from adapterx.registry import MODELS
 
 
 def build_frozen_model(cfg: Config) -> Tuple[nn.Module,
                                              TrainableParameterReport]:
-    """Build ``cfg.model`` (random weights: no pretrained file is read) and
-    apply the trainable set of every freeze hook in ``cfg.custom_hooks``,
-    as :class:`~adapterx.engine.PeftRunner` does before training.
+    """Build ``cfg.model`` (random weights: no pretrained file is read); it
+    freezes itself to its method's trainable set when built, as in
+    training.
 
     Returns:
-        The model and its trainable-parameter report (the config's
-        ``head_pattern`` names the head; without a freeze hook everything
-        trains, as in a run without one).
+        The model and its trainable-parameter report (the head is the
+        model's own).
     """
     model = MODELS.build(cfg.model)
-    head_pattern = r'^head\.'
-    for hook_cfg in cfg.get('custom_hooks', None) or []:
-        if is_freeze_hook_type(hook_cfg['type']):
-            hook = HOOKS.build(hook_cfg)
-            hook.freeze(model)
-            head_pattern = hook.head_pattern
-    return model, trainable_parameter_report(model, head_pattern)
+    return model, trainable_parameter_report(model)
 
 
 def _resample_size(pipeline) -> Optional[int]:

@@ -7,7 +7,7 @@ import re
 import torch
 import torch.distributed as torch_dist
 from mmengine.dist import is_distributed, is_main_process
-from mmengine.hooks import CheckpointHook, Hook
+from mmengine.hooks import CheckpointHook
 from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner
 from mmengine.runner.checkpoint import find_latest_checkpoint
@@ -19,12 +19,11 @@ from adapterx.checkpoint.trust import (UnreadableCheckpointError,
                                        drop_stored_config, plain_log_scalars,
                                        restore_log_scalars,
                                        runner_checkpoint_types)
-from adapterx.registry import HOOKS, MODEL_WRAPPERS, RUNNERS
+from adapterx.registry import MODEL_WRAPPERS, RUNNERS
 from adapterx.utils.registry_suggestions import suggest_close_types
 from .loops import ResumableEpochBasedTrainLoop, ResumableIterBasedTrainLoop
 from .optim_wrappers import GUARDED_TYPES
-from .hooks import (AtomicCheckpointHook, EpochSeedHook, ParameterFreezeHook,
-                    RankConsistencyHook)
+from .hooks import AtomicCheckpointHook, EpochSeedHook, RankConsistencyHook
 from .consistency import check_dataset_fits_model
 from .random_state import capture_random_state
 from .worker_seeding import with_worker_seeding
@@ -43,15 +42,6 @@ def raised_in_optimizer_loading(error) -> bool:
     while traceback.tb_next is not None:
         traceback = traceback.tb_next
     return traceback.tb_frame.f_code is code
-
-
-def is_freeze_hook_type(hook_type) -> bool:
-    # Subclasses (e.g. a hook that derives its patterns from a strategy
-    # name) must be applied before the DDP wrap too.
-    hook_class = hook_type if isinstance(hook_type,
-                                         type) else HOOKS.get(hook_type)
-    return isinstance(hook_class, type) and issubclass(
-        hook_class, ParameterFreezeHook)
 
 
 # What PeftRunner builds for mmengine's training loops.
@@ -82,8 +72,6 @@ class PeftRunner(Runner):
       DataLoader workers are seeded from that per-epoch draw and the rank
       (:func:`seed_worker_generators`), so augmentations differ between
       epochs and ranks and repeat on a rerun.
-    - The trainable set of a :class:`ParameterFreezeHook` in
-      ``custom_hooks`` is applied before the model is wrapped in DDP.
     - A NaN or infinite loss stops the run before it reaches the weights
       (or skips the step, ``optim_wrapper.nonfinite_loss='skip'``): mmengine's
       ``OptimWrapper`` / ``AmpOptimWrapper`` are built as their guarded
@@ -135,12 +123,6 @@ class PeftRunner(Runner):
         return super().test()
 
     def register_hooks(self, default_hooks=None, custom_hooks=None) -> None:
-        # The freeze hooks built (and applied) in wrap_model are registered
-        # as they are instead of being built a second time.
-        custom_hooks = [
-            self._freeze_hooks.get(index, hook_cfg)
-            for index, hook_cfg in enumerate(custom_hooks or [])
-        ]
         super().register_hooks(default_hooks, custom_hooks)
         always_on = [EpochSeedHook]
         if self.distributed:
@@ -217,7 +199,6 @@ class PeftRunner(Runner):
         torch_dist.init_process_group(backend='gloo', timeout=timeout)
 
     def wrap_model(self, model_wrapper_cfg, model):
-        self._freeze_before_wrapping(model)
         if (not self.distributed or torch.cuda.is_available()
                 or is_model_wrapper(model)):
             return super().wrap_model(model_wrapper_cfg, model)
@@ -229,21 +210,6 @@ class PeftRunner(Runner):
             self.cfg.get('find_unused_parameters', False))
         return MODEL_WRAPPERS.build(
             wrapper_cfg, default_args=dict(module=model, device_ids=None))
-
-    def _freeze_before_wrapping(self, model) -> None:
-        # DDP only reduces the gradients of parameters that required grad
-        # when it wrapped the model, so freezing must come first.
-        self._freeze_hooks = {}
-        for index, hook_cfg in enumerate(self.cfg.get('custom_hooks') or []):
-            if isinstance(hook_cfg, Hook):
-                hook = hook_cfg
-            elif is_freeze_hook_type(hook_cfg['type']):
-                hook = HOOKS.build(hook_cfg)
-            else:
-                continue
-            if isinstance(hook, ParameterFreezeHook):
-                hook.freeze(model)
-                self._freeze_hooks[index] = hook
 
     def load_checkpoint(self, filename, map_location='cpu', strict=None,
                         revise_keys=[(r'^module.', '')]):

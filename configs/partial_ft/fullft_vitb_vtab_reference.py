@@ -4,6 +4,5 @@
 # (partial_ft_vitb_vtab_angle_*.py read
 # work_dirs/fullft_vitb_vtab_reference/epoch_100.pth by default).
 _base_ = ['./partial_ft_vitb_vtab.py']
-custom_hooks = [
-    dict(type='ParameterFreezeHook', trainable=[r'.'], verify_frozen=False)
-]
+model = dict(peft=dict(_delete_=True, type='FullFineTune'))
+custom_hooks = [dict(type='ParameterFreezeHook')]

@@ -4,17 +4,21 @@
 # each group (attention units, FFN units); the k with the largest angles
 # (the end that suits hard tasks) train, with the head. k=4 of 12 [choice].
 # Another reference, pretrained file, k or end on the command line:
-#   --cfg-options custom_hooks.0.angle_selection.finetuned=REF.pth \
-#       custom_hooks.0.angle_selection.k=6
+#   --cfg-options model.peft.angle_selection.finetuned=REF.pth \
+#       model.peft.angle_selection.k=6
 # (a changed model.backbone.init_cfg.checkpoint must be restated as
-# custom_hooks.0.angle_selection.pretrained). To train a selection written
+# model.peft.angle_selection.pretrained). To train a selection written
 # by tools/analysis_tools/finetuned_angle.py --emit-config, train the config
 # it wrote instead.
 _base_ = ['./partial_ft_vitb_vtab.py']
 angle_pretrained = {{_base_.model.backbone.init_cfg.checkpoint}}
 angle_reference = 'work_dirs/fullft_vitb_vtab_reference/epoch_100.pth'
-custom_hooks = [
-    dict(type='PartialFineTuneHook', angle_selection=dict(
-        pretrained=angle_pretrained, finetuned=angle_reference,
-        k=4, end='largest')),
-    dict(type='TrainableCheckpointHook', interval=10)]
+model = dict(
+    peft=dict(
+        _delete_=True,
+        type='PartialFineTune',
+        angle_selection=dict(
+            pretrained=angle_pretrained,
+            finetuned=angle_reference,
+            k=4,
+            end='largest')))

@@ -1,5 +1,4 @@
 # Partial fine-tuning, strategy ffn_last_half (ours): the FFN units of blocks
 # 6-11 and the head.
 _base_ = ['./partial_ft_vitb_vtab.py']
-custom_hooks = [dict(type='PartialFineTuneHook', strategy='ffn_last_half'),
-                dict(type='TrainableCheckpointHook', interval=10)]
+model = dict(peft=dict(strategy='ffn_last_half'))

@@ -1,5 +1,4 @@
 # Partial fine-tuning, strategy ffn_only (paper): the FFN unit (LN2 + MLP) of
 # every block and the head.
 _base_ = ['./partial_ft_vitb_vtab.py']
-custom_hooks = [dict(type='PartialFineTuneHook', strategy='ffn_only'),
-                dict(type='TrainableCheckpointHook', interval=10)]
+model = dict(peft=dict(strategy='ffn_only'))

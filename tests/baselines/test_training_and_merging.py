@@ -16,7 +16,8 @@ from mmengine.registry import init_default_scope
 from adapterx.checkpoint import (TRAINABLE_ONLY_KEY, load_runner_checkpoint,
                                  trainable_state_dict)
 from adapterx.registry import MODELS
-from ..utils import REPO_ROOT, tiny_config_with, train_in_process
+from ..utils import (REPO_ROOT, data_root_options, run_tool,
+                     tiny_config_with, train_in_process)
 from .tiny_backbones import perturb
 
 MERGE_TOOL = REPO_ROOT / 'tools' / 'deployment' / 'merge_adapters.py'
@@ -86,6 +87,15 @@ def test_train_then_merge(method, tmp_path, tiny_image_root, merge_tool,
                                    expected,
                                    rtol=0,
                                    atol=1e-5)
+    if method == 'lora':
+        # The README's command: the merged file tested as a plain backbone,
+        # the freezing hook of the method's config still in custom_hooks.
+        output = run_tool(sys.executable, REPO_ROOT / 'tools' / 'test.py',
+                          config, merged_file, '--work-dir',
+                          tmp_path / 'test_merged', '--cfg-options',
+                          'model.peft=None',
+                          *data_root_options(tiny_image_root))
+        assert 'accuracy/top1' in output
 
 
 def test_token_routed_method_is_refused(tmp_path, merge_tool):

@@ -60,8 +60,13 @@ def test_adapterx_parts_build_and_train_adapterx_set():
         dict(type='adapterx.PeftViTDense', vit=base.vit_b16, out_indices=(11, ),
              peft=base.peft))
     dense.decode_head = torch.nn.Conv2d(768, 2, 1)
+    # Frozen when built: the hook's set is the one the model already has.
+    frozen_when_built = [n for n, p in dense.named_parameters()
+                         if p.requires_grad]
     freeze_hook = HOOKS.build(base.custom_hooks[0])
     freeze_hook.freeze(dense)
+    assert [n for n, p in dense.named_parameters()
+            if p.requires_grad] == frozen_when_built
 
     classification = Config.fromfile(
         REPO_ROOT / 'configs' / '_base_' / 'peft' / 'adapterx.py')

@@ -158,8 +158,41 @@ def test_freezing_an_already_ddp_wrapped_model_is_refused(tmp_path):
     # An instance of the wrapper type, never initialised: no process group.
     wrapped = MMDistributedDataParallel.__new__(MMDistributedDataParallel)
     hook = ParameterFreezeHook(trainable=[r'.'])
-    with pytest.raises(RuntimeError, match='PeftRunner'):
+    with pytest.raises(RuntimeError,
+                       match=r'already wrapped in DDP\. Declare the set on the '
+                       r'model instead.*trainable_extra'):
         hook.before_run(fake_runner(wrapped, tmp_path))
+
+
+def test_the_declared_set_of_a_detector_is_its_backbones_and_the_rest():
+    """A model of another codebase declares nothing: its declaring
+    backbone decides for its own parameters, the rest keeps its state."""
+
+    class DeclaringBackbone(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.frozen = nn.Linear(2, 2)
+            self.adapter = nn.Linear(2, 2)
+
+        def trainable_parameter_names(self):
+            return ['adapter.weight', 'adapter.bias']
+
+    detector = nn.Module()
+    detector.backbone = DeclaringBackbone()
+    detector.neck = nn.Linear(2, 2)
+    detector.head = nn.Linear(2, 2)
+    detector.head.bias.requires_grad_(False)  # as the codebase built it
+    hook = ParameterFreezeHook()
+    hook.freeze(detector)
+    trainable = [n for n, p in detector.named_parameters() if p.requires_grad]
+    assert trainable == ['backbone.adapter.weight', 'backbone.adapter.bias',
+                         'neck.weight', 'neck.bias', 'head.weight']
+    hook.freeze(detector)  # idempotent
+    assert trainable == [n for n, p in detector.named_parameters()
+                         if p.requires_grad]
+    with pytest.raises(ValueError, match='Sequential declares no trainable '
+                       'set and holds no module that does'):
+        hook.freeze(nn.Sequential(nn.Linear(2, 2)))
 
 
 @pytest.mark.parametrize('bad', ['head', []])

@@ -8,12 +8,14 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from adapterx.models.partial_ft import (checkpoint_unit_angles,
+from adapterx.checkpoint import UntrustedCheckpointError
+from adapterx.models.partial_ft import (PartialFineTune,
+                                        checkpoint_unit_angles,
                                         find_residual_units, rank_units,
                                         select_by_angle, unit_angles,
                                         weight_angle)
-from adapterx.checkpoint import UntrustedCheckpointError
-from adapterx.registry import HOOKS
+from adapterx.models.peft.freeze import set_trainable
+from adapterx.registry import MODELS
 from ..utils import REPO_ROOT
 from .tiny_models import (build_classifier, mmpretrain_vit,
                           unit_parameter_names)
@@ -211,29 +213,24 @@ class _PickledCall:
         return print, ('unpickled',)
 
 
-def test_hook_names_its_own_trust_setting(tmp_path, angle_files):
+def test_method_names_its_own_trust_setting(tmp_path, angle_files):
     model, pretrained, finetuned, _ = angle_files
     checkpoint = torch.load(finetuned)
     checkpoint['meta']['args'] = _PickledCall()
     torch.save(checkpoint, finetuned)
     selection = dict(pretrained=str(pretrained), finetuned=str(finetuned),
                      k=1)
-    hook = HOOKS.build(dict(type='PartialFineTuneHook',
-                            angle_selection=selection))
+    method = PartialFineTune(angle_selection=selection)
     with pytest.raises(UntrustedCheckpointError) as error:
-        hook.freeze(model)
+        method.trainable_parameter_names(model.backbone)
     assert str(error.value).startswith(f'{finetuned} needs full unpickling')
     assert str(error.value).endswith(
-        'If you trust the origin of the file: angle_selection=dict(..., '
-        'trust=True) in the PartialFineTuneHook of the config\'s '
-        "custom_hooks (--trust-checkpoint does not apply to the hook's "
-        'files).')
+        'If you trust the origin of the file: '
+        'model.peft.angle_selection.trust=True (--trust-checkpoint does not '
+        "apply to the angle selection's files).")
 
-    trusted = HOOKS.build(dict(type='PartialFineTuneHook',
-                               angle_selection=dict(selection, trust=True)))
-    trusted.freeze(model)
-    assert any(parameter.requires_grad and name.startswith('backbone.')
-               for name, parameter in model.named_parameters())
+    trusted = PartialFineTune(angle_selection=dict(selection, trust=True))
+    assert trusted.trainable_parameter_names(model.backbone)
 
 
 @pytest.mark.parametrize('end, expected', [('largest', LARGEST),
@@ -243,11 +240,15 @@ def test_angle_config_trains_the_selected_units(angle_files, end, expected):
     cfg = Config.fromfile(
         str(REPO_ROOT / 'configs' / 'partial_ft' /
             f'partial_ft_vitb_vtab_angle_{end}.py'))
-    hook_cfg = cfg.custom_hooks[0]
-    assert hook_cfg.angle_selection.end == end
-    hook_cfg.angle_selection.update(
+    method_cfg = cfg.model.peft
+    assert method_cfg.type == 'PartialFineTune'
+    assert method_cfg.angle_selection.end == end
+    method_cfg.angle_selection.update(
         pretrained=str(pretrained), finetuned=str(finetuned), k=1)
-    HOOKS.build(hook_cfg).freeze(model)
+    backbone_names = MODELS.build(method_cfg).trainable_parameter_names(
+        model.backbone)
+    set_trainable(model, [f'backbone.{name}' for name in backbone_names] +
+                  sorted(HEAD))
 
     names = [name for name, _ in model.named_parameters()]
     children = {'attention': ('ln1', 'attn'), 'ffn': ('ln2', 'ffn')}

@@ -1,19 +1,31 @@
 """Each of the eight strategies trains exactly its units and the head, on
-the three backbone families, through PartialFineTuneHook."""
+the three backbone families, through the PartialFineTune method."""
 import re
 
 import pytest
 from mmengine.config import Config
 
-from adapterx.engine.hooks.partial_finetune_hook import PartialFineTuneHook
-from adapterx.models.partial_ft import (STRATEGIES, find_residual_units,
-                                        get_strategy, strategy_units)
-from adapterx.registry import HOOKS
+from mmengine.registry import init_default_scope
+
+from adapterx.models.partial_ft import (STRATEGIES, PartialFineTune,
+                                        find_residual_units, get_strategy,
+                                        strategy_units)
+from adapterx.models.peft.freeze import set_trainable
+from adapterx.registry import HOOKS, MODELS
 from ..utils import REPO_ROOT
 from .tiny_models import (LAYOUTS, build_classifier, mmpretrain_vit,
                           unit_parameter_names)
 
 HEAD = {'head.weight', 'head.bias'}
+
+
+def partial_fine_tune(model, **selection):
+    """Train what the method selects in ``model.backbone``, and the head
+    (what the classifiers add to every method's set)."""
+    backbone_names = PartialFineTune(**selection).trainable_parameter_names(
+        model.backbone)
+    set_trainable(model, [f'backbone.{name}' for name in backbone_names] +
+                  sorted(HEAD))
 
 
 def expected_trainable(family, strategy, names):
@@ -47,7 +59,7 @@ def test_each_strategy_trains_exactly_its_units_and_the_head(
         family, strategy):
     model = build_classifier(family)
     names = [name for name, _ in model.named_parameters()]
-    PartialFineTuneHook(strategy=strategy).freeze(model)
+    partial_fine_tune(model, strategy=strategy)
     trainable = {name for name, parameter in model.named_parameters()
                  if parameter.requires_grad}
     assert trainable == expected_trainable(family, strategy, names)
@@ -55,7 +67,7 @@ def test_each_strategy_trains_exactly_its_units_and_the_head(
 
 def test_swin_norms_and_biases_covers_patch_merging_norm_not_its_weight():
     model = build_classifier('swin')
-    PartialFineTuneHook(strategy='norms_and_biases').freeze(model)
+    partial_fine_tune(model, strategy='norms_and_biases')
     trainable = {name for name, parameter in model.named_parameters()
                  if parameter.requires_grad}
     assert 'backbone.stages.0.downsample.norm.weight' in trainable
@@ -86,7 +98,7 @@ def test_unknown_strategy_lists_the_valid_ones():
     with pytest.raises(ValueError, match="'attention_onyl'.*'ffn_last_half'"):
         get_strategy('attention_onyl')
     with pytest.raises(ValueError, match="'mlp_only'.*'norms_and_biases'"):
-        HOOKS.build(dict(type='PartialFineTuneHook', strategy='mlp_only'))
+        MODELS.build(dict(type='PartialFineTune', strategy='mlp_only'))
 
 
 @pytest.mark.parametrize('arguments, message', [
@@ -98,14 +110,14 @@ def test_unknown_strategy_lists_the_valid_ones():
     (dict(angle_selection=dict(pretrained='a', finetuned='b', k=1, top=2)),
      r"unknown key\(s\) \['top'\]"),
 ])
-def test_hook_arguments_are_checked(arguments, message):
+def test_method_arguments_are_checked(arguments, message):
     with pytest.raises(ValueError, match=message):
-        PartialFineTuneHook(**arguments)
+        PartialFineTune(**arguments)
 
 
-def test_hook_trains_the_named_units():
+def test_method_trains_the_named_units():
     model = build_classifier('mmpretrain_vit')
-    PartialFineTuneHook(units=['backbone.layers.1.ffn']).freeze(model)
+    partial_fine_tune(model, units=['backbone.layers.1.ffn'])
     names = [name for name, _ in model.named_parameters()]
     assert {name for name, parameter in model.named_parameters()
             if parameter.requires_grad} == HEAD | unit_parameter_names(
@@ -117,7 +129,38 @@ def test_the_strategy_configs_name_their_strategy():
     for strategy in STRATEGIES:
         cfg = Config.fromfile(
             str(folder / f'partial_ft_vitb_vtab_{strategy}.py'))
-        assert cfg.custom_hooks[0] == dict(
-            type='PartialFineTuneHook', strategy=strategy)
+        assert cfg.model.peft == dict(type='PartialFineTune',
+                                      strategy=strategy)
+        assert cfg.custom_hooks[0] == dict(type='ParameterFreezeHook')
         assert cfg.model.backbone.type == 'VisionTransformer'
         assert cfg.train_dataloader.dataset.type == 'VTAB1k'
+
+
+@pytest.mark.parametrize('strategy', ['ffn_last_half', 'head_only'])
+def test_a_classifier_built_from_the_config_is_frozen_to_its_strategy(
+        strategy):
+    """The classifier applies the method when it is built: no hook needed
+    for the set to hold (the tiny ViT has 2 blocks, mmpretrain's names)."""
+    init_default_scope('adapterx')
+    cfg = Config.fromfile(
+        str(REPO_ROOT / 'configs' / 'partial_ft' / 'tiny' /
+            'vit_tiny_partial_ft.py'))
+    cfg.merge_from_dict({'model.peft.strategy': strategy})
+    model = MODELS.build(cfg.model)
+    names = [name for name, _ in model.named_parameters()]
+    trainable = {name for name, parameter in model.named_parameters()
+                 if parameter.requires_grad}
+    head = {name for name in names if name.startswith('head.')}
+    blocks = sorted({'.'.join(name.split('.')[:3]) for name in names
+                     if name.startswith('backbone.layers.')})
+    expected = head | (unit_parameter_names(
+        names, blocks[-1], ('ln2', 'ffn')) if strategy == 'ffn_last_half'
+        else set())
+    assert trainable == expected
+
+
+def test_a_config_written_for_the_removed_hook_names_the_replacement():
+    with pytest.raises(ValueError,
+                       match=r"peft=dict\(_delete_=True, type='PartialFine"
+                       r"Tune', strategy='ffn_only'\)"):
+        HOOKS.build(dict(type='PartialFineTuneHook', strategy='ffn_only'))

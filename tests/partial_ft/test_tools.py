@@ -85,8 +85,9 @@ def test_angle_tool_prints_ranks_plots_and_emits_the_selection(
     ]
     assert (root / 'angles.png').read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
     emitted = Config.fromfile(str(root / 'selection.py'))
+    assert emitted.model.peft == dict(type='PartialFineTune', units=LARGEST)
     assert emitted.custom_hooks == [
-        dict(type='PartialFineTuneHook', units=LARGEST),
+        dict(type='ParameterFreezeHook'),
         dict(type='TrainableCheckpointHook', interval=10),
     ]
     assert emitted.model.backbone.arch.embed_dims == 32

@@ -10,8 +10,8 @@ angle between their PRETRAINED and FINETUNED weights (degrees, largest
 first). With ``--k``, the ``k`` units at the ``--end`` of each group's
 ranking are marked as selected, ``--plot`` highlights them, and
 ``--emit-config`` writes a config that inherits ``--base-config`` and trains
-exactly them and the head (its freezing hook replaced by
-``PartialFineTuneHook(units=[...])``, its other custom hooks kept).
+exactly them and the head (its method replaced by
+``peft=dict(type='PartialFineTune', units=[...])``).
 
 PRETRAINED: a bare backbone's state dict or a file with ``backbone.`` keys;
 FINETUNED: a runner checkpoint (``epoch_N.pth``) or a trainable-only one
@@ -22,7 +22,6 @@ import os.path as osp
 
 from mmengine.config import Config
 
-from adapterx.engine.runner import is_freeze_hook_type
 from adapterx.models.partial_ft import (checkpoint_unit_angles, rank_units,
                                         select_by_angle)
 from adapterx.models.partial_ft.angle import ENDS
@@ -96,16 +95,12 @@ def plot_angles(ranked, selected_names, path) -> None:
 
 
 def emit_config(path, base_config, unit_names, comment) -> None:
-    base = Config.fromfile(base_config)
-    selection_hook = dict(type='PartialFineTuneHook', units=unit_names)
-    other_hooks = [
-        hook for hook in base.get('custom_hooks', [])
-        if not is_freeze_hook_type(hook['type'])
-    ]
-    hooks = Config(dict(custom_hooks=[selection_hook, *other_hooks]))
+    method = Config(
+        dict(model=dict(peft=dict(
+            _delete_=True, type='PartialFineTune', units=unit_names))))
     with open(path, 'w') as file:
         file.write(f'{comment}\n_base_ = [{osp.abspath(base_config)!r}]\n'
-                   f'{hooks.pretty_text}')
+                   f'{method.pretty_text}')
 
 
 def main():

@@ -11,7 +11,7 @@ from mmengine.model import is_model_wrapper
 
 from adapterx.checkpoint.state_dicts import unwrap_model
 from adapterx.models.peft import freeze_parameters, trainable_parameter_report
-from adapterx.models.peft.freeze import set_trainable
+from adapterx.models.peft.freeze import declared_trainable_names, set_trainable
 from adapterx.registry import HOOKS
 
 
@@ -32,10 +32,12 @@ class ParameterFreezeHook(Hook):
             :class:`~adapterx.models.PeftImageClassifier` and
             :class:`~adapterx.models.PointClassifier`: the method's set,
             the head and the config's ``trainable_extra`` /
-            ``trainable_exclude``). For a model that declares none (a
-            detector of another codebase): regular expressions
-            (``re.search`` on the parameter names) of what trains; a
-            pattern that matches nothing is an error.
+            ``trainable_exclude``; in another codebase's detector, its
+            ``PeftViTDense`` backbone's set and everything outside it, see
+            :func:`~adapterx.models.peft.freeze.declared_trainable_names`).
+            Or regular expressions (``re.search`` on the parameter names)
+            of what trains, for a model that declares nothing, without
+            DDP; a pattern that matches nothing is an error.
         head_pattern (str, optional): Names the task head, for the counts,
             when the model's own head (``head``, timm's
             ``get_classifier()``) is not it: 2D papers count trainable
@@ -46,13 +48,12 @@ class ParameterFreezeHook(Hook):
             training and fail after training if one changed.
 
     Applying the set is idempotent: a model that froze itself when it was
-    built keeps exactly its set. With explicit patterns the freezing must
-    happen before the model is wrapped in DDP (DDP registers gradient hooks
-    on the parameters that require grad at wrap time):
-    :class:`~adapterx.engine.PeftRunner` calls :meth:`freeze` before
-    wrapping; under mmengine's plain Runner this hook freezes in
-    ``before_run``, which is only correct without DDP, and refuses a
-    DDP-wrapped model with a clear error.
+    built (before any DDP wrap, as adapterx's models do) keeps exactly its
+    set, so the hook applies it in ``before_run`` under any runner. Explicit
+    patterns change the set after the runner built the model: without DDP
+    that is what trains; a DDP-wrapped model is refused (DDP registered
+    gradient hooks on the parameters that required grad when it wrapped
+    them), with the error naming the model-side fix.
     """
 
     priority = 'VERY_HIGH'
@@ -70,7 +71,6 @@ class ParameterFreezeHook(Hook):
         self.trainable = None if trainable is None else list(trainable)
         self.head_pattern = head_pattern
         self.verify_frozen = verify_frozen
-        self._frozen_model = None
         self._fingerprints = {}
 
     def freeze(self, model) -> None:
@@ -78,30 +78,19 @@ class ParameterFreezeHook(Hook):
         if self.trainable is not None:
             freeze_parameters(model, self.trainable)
         else:
-            declared = getattr(model, 'trainable_parameter_names', None)
-            if declared is None:
-                raise ValueError(
-                    f'{type(model).__name__} declares no trainable set '
-                    '(trainable_parameter_names()); give '
-                    'ParameterFreezeHook the patterns of what trains '
-                    "(trainable=[r'...'])")
-            set_trainable(model, declared())
-        self._frozen_model = model
+            set_trainable(model, declared_trainable_names(model))
 
     def before_run(self, runner) -> None:
-        if self._frozen_model is not None:
-            return
-        if self.trainable is None:
-            # The model froze itself when it was built, before any DDP
-            # wrap: applying its set again changes nothing DDP registered.
-            self.freeze(self._model(runner))
-            return
-        if is_model_wrapper(runner.model):
+        if self.trainable is not None and is_model_wrapper(runner.model):
             raise RuntimeError(
-                'ParameterFreezeHook cannot freeze a model that is already '
-                "wrapped in DDP; set runner_type='PeftRunner' (adapterx's "
-                'default runtime does), which freezes before wrapping.')
-        self.freeze(runner.model)
+                'ParameterFreezeHook(trainable=[...]) cannot change the '
+                'trainable set of a model that is already wrapped in DDP. '
+                'Declare the set on the model instead, which freezes itself '
+                "when built: peft=dict(type=..., trainable_extra=[r'...'], "
+                "trainable_exclude=[r'...']) for adapterx's classifiers, a "
+                "PeftViTDense backbone for another codebase's models; then "
+                'use ParameterFreezeHook() without patterns.')
+        self.freeze(self._model(runner))
 
     def _model(self, runner):
         return unwrap_model(runner.model)

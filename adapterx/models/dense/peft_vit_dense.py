@@ -7,6 +7,7 @@ from torch import Tensor
 
 from adapterx.models.peft.backbone_methods import (apply_method,
                                                    method_trainable_names)
+from adapterx.models.peft.freeze import set_trainable
 from adapterx.registry import MODELS
 
 
@@ -52,9 +53,10 @@ class PeftViTDense(BaseModule):
     so a 224 checkpoint serves 512 or 1024 inputs.
 
     The method's trainable set is declared under this module's names
-    (:meth:`trainable_parameter_names`); the detector or segmentor of
-    another codebase around it does not freeze itself, so the downstream
-    configs name what trains in their ``ParameterFreezeHook``.
+    (:meth:`trainable_parameter_names`) and applied when the module is
+    built; the neck and heads of the detector or segmentor around it train
+    as that codebase built them (:class:`ParameterFreezeHook` without
+    patterns applies, reports and verifies exactly that).
 
     Auxiliary losses of the wrapper (``auxiliary_losses()``, Adapter-X's
     load balancing) train too, although mmseg's and mmdet's models never
@@ -87,6 +89,9 @@ class PeftViTDense(BaseModule):
             dict(vit, out_indices=self.out_indices))
         with DefaultScope.overwrite_default_scope('adapterx'):
             self.encoder, self.backbone_method = apply_method(peft, encoder)
+        # Frozen when built, before the runner of mmseg or mmdet wraps the
+        # detector in DDP: their models do not freeze themselves.
+        set_trainable(self, self.trainable_parameter_names())
 
     def trainable_parameter_names(self) -> List[str]:
         """The method's trainable set under this module's names."""

@@ -5,15 +5,15 @@ from .angle import (checkpoint_unit_angles, rank_units, select_by_angle,
 from .soups import (GreedySoup, check_ingredients, greedy_soup,
                     ingredient_states, pretrained_checkpoint_of,
                     same_weights_file, uniform_soup)
+from .method import PartialFineTune
 from .strategies import (STRATEGIES, PartialFineTuneStrategy, get_strategy,
-                         norm_and_bias_patterns, strategy_patterns,
-                         strategy_units)
+                         norm_and_bias_patterns, strategy_units)
 from .units import ResidualUnit, find_residual_units, group_units, pick_units
 
 __all__ = [
     'ResidualUnit', 'find_residual_units', 'group_units',
     'pick_units', 'STRATEGIES', 'PartialFineTuneStrategy', 'get_strategy',
-    'strategy_units', 'strategy_patterns', 'norm_and_bias_patterns',
+    'strategy_units', 'norm_and_bias_patterns', 'PartialFineTune',
     'weight_angle', 'unit_angles', 'rank_units', 'select_by_angle',
     'checkpoint_unit_angles', 'pretrained_checkpoint_of',
     'same_weights_file', 'check_ingredients', 'ingredient_states',

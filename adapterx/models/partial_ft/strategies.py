@@ -1,8 +1,7 @@
 """The eight partial fine-tuning strategies: which residual units train.
 
-The head always trains (the hook adds it); a strategy names the rest. Two
-strategies are the paper's (arXiv 2312.15681), six are ours ([choice] in
-``../shared/METHODS.md``):
+The head always trains (the classifier adds it); a strategy names the rest.
+Two strategies are the paper's (arXiv 2312.15681), six are ours:
 
 ==========================  ======  ==========================================
 strategy                    origin  trains (besides the head)
@@ -35,7 +34,7 @@ from typing import List, Sequence, Tuple
 
 import torch.nn as nn
 
-from .units import ResidualUnit, find_residual_units
+from .units import ResidualUnit
 
 NORM_LAYER_TYPES = (nn.LayerNorm, nn.GroupNorm, nn.RMSNorm,
                     nn.modules.batchnorm._BatchNorm)
@@ -120,15 +119,3 @@ def norm_and_bias_patterns(model: nn.Module) -> List[str]:
     return [r'(^|\.)bias$'] + [
         f'^{re.escape(name)}\\.[^.]+$' for name in norm_modules
     ]
-
-
-def strategy_patterns(model: nn.Module, name: str) -> List[str]:
-    """Regular expressions (for :class:`ParameterFreezeHook`) naming what
-    strategy ``name`` trains in ``model``, the head excluded."""
-    strategy = get_strategy(name)
-    if strategy.norms_and_biases:
-        return norm_and_bias_patterns(model)
-    if not strategy.kinds:
-        return []
-    units = find_residual_units(dict(model.named_parameters()))
-    return [unit.pattern for unit in strategy_units(units, name)]

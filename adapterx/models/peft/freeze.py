@@ -68,6 +68,46 @@ def set_trainable(model: nn.Module, names) -> list:
     return [name for name, _ in model.named_parameters() if name in names]
 
 
+def declared_trainable_names(model: nn.Module) -> list:
+    """The parameters of ``model`` that train by its own declaration.
+
+    A model that declares its set (``trainable_parameter_names()``: the
+    classifiers, a PEFT wrapper, :class:`~adapterx.models.PeftViTDense`)
+    gives it. In a model of another codebase (a detector or segmentor
+    around a ``PeftViTDense`` backbone) each outermost declaring submodule
+    decides for its own parameters, and every other parameter keeps what
+    the model set (the neck and task heads are new and train).
+
+    Raises:
+        ValueError: Nothing in ``model`` declares a trainable set.
+    """
+    declared = getattr(model, 'trainable_parameter_names', None)
+    if callable(declared):
+        return declared()
+    owners = {}
+    for name, module in model.named_modules():
+        inside_owner = any(name.startswith(f'{owner}.') for owner in owners)
+        if name and not inside_owner and callable(
+                getattr(module, 'trainable_parameter_names', None)):
+            owners[name] = module.trainable_parameter_names()
+    if not owners:
+        raise ValueError(
+            f'{type(model).__name__} declares no trainable set and holds '
+            'no module that does (trainable_parameter_names()): wrap its '
+            "backbone in a PEFT method (e.g. type='PeftViTDense' with a "
+            "peft=dict(...)), or give ParameterFreezeHook the patterns of "
+            "what trains (trainable=[r'...'])")
+    chosen = {
+        f'{owner}.{name}'
+        for owner, names in owners.items() for name in names
+    }
+    return [
+        name for name, parameter in model.named_parameters()
+        if name in chosen or (parameter.requires_grad and not any(
+            name.startswith(f'{owner}.') for owner in owners))
+    ]
+
+
 def freeze_parameters(model: nn.Module, trainable: Sequence[str]) -> list:
     """Freeze every parameter of ``model`` whose name matches none of the
     ``trainable`` patterns, and unfreeze those that match one.

@@ -5,7 +5,7 @@
 # `model = dict(peft={{_base_.peft}})` (mmengine forbids the same key in two
 # sibling bases).
 #
-# Adapter-X (arXiv 2406.03051) with the settings of ../shared/METHODS.md:
+# Adapter-X (arXiv 2406.03051) with the paper's settings:
 # one shared pool of 4 bottleneck experts (r=8) parallel to every MLP, a
 # per-block top-1 cosine router (routing dim 8, no multi-head split), a
 # prompt generator in every block but the last, fixed scale 0.1 [choice].

@@ -2,7 +2,7 @@
 # the end (a baseline of the EWA paper, arXiv 2308.06093). PEFT base: use
 # with `model = dict(peft={{_base_.peft}})`.
 #
-# [choice] (../shared/METHODS.md): the FFN of every other block (1, 3, 5,
+# [choice]: the FFN of every other block (1, 3, 5,
 # ...) becomes 4 experts, each a copy of the dense FFN at the start; the
 # tokens of a batch are split among them by a uniformly random partition
 # (no router, no balance loss). Evaluation runs the averaged experts, and

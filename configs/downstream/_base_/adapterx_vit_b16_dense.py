@@ -4,11 +4,9 @@
 # applies it.
 _base_ = '../../_base_/peft/adapterx.py'
 
-# mmseg's and mmdet's tools build `runner_type` when a config names one.
-# PeftRunner applies the ParameterFreezeHook's trainable set before it wraps
-# the model in DDP (DDP only reduces gradients of parameters that required
-# grad when it wrapped them); under mmengine's plain Runner the hook could
-# only freeze in before_run, after the wrap, and refuses to.
+# mmseg's and mmdet's tools build `runner_type` when a config names one:
+# PeftRunner's strict checkpoint loading, guarded optimizer wrappers and
+# atomic checkpoints apply to the downstream runs too.
 runner_type = 'adapterx.PeftRunner'
 
 # Google's ImageNet-21k ViT-B/16 (converted as README says). It is loaded
@@ -29,20 +27,12 @@ vit_b16 = dict(
 vit_b16_mean = [127.5, 127.5, 127.5]
 vit_b16_std = [127.5, 127.5, 127.5]
 
-# Adapter-X's trainable set (what the AdapterX wrapper declares) under the
-# dense backbone's parameter names (backbone.encoder.*), and everything
-# outside the backbone: the neck and the decode / auxiliary / RPN / RoI
-# heads, which are new for the task.
-dense_trainable = [
-    r'^backbone\.encoder\.expert_pools\.',
-    r'\.adapterx\.',
-    r'\.(ln2|norm2)\.',
-    r'\.cls_token$',
-    r'^(?!backbone\.)',
-]
+# PeftViTDense froze itself to Adapter-X's trainable set when it was built;
+# the neck and the decode / auxiliary / RPN / RoI heads are new for the task
+# and train. The hook applies, reports and verifies that set; the head of the
+# counts is everything outside the backbone.
 custom_hooks = [
     dict(
         type='adapterx.ParameterFreezeHook',
-        trainable=dense_trainable,
         head_pattern=r'^(?!backbone\.)'),
 ]

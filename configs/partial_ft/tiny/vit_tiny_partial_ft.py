@@ -1,5 +1,5 @@
 # Partial fine-tuning of the test ViT on the tiny data (seconds on a CPU);
 # the tests pick the strategy with
-# --cfg-options custom_hooks.0.strategy=<strategy>.
+# --cfg-options model.peft.strategy=<strategy>.
 _base_ = ['../../tiny/vit_tiny_fullft.py', '../../_base_/peft/partial_ft.py']
 model = dict(peft={{_base_.peft}})

@@ -3,4 +3,18 @@ on OpenMMLab (mmengine, mmpretrain) and timm."""
 from .utils import register_all_modules
 from .version import __version__
 
-__all__ = ['__version__', 'register_all_modules']
+__all__ = [
+    '__version__', 'register_all_modules', 'get_peft_model',
+    'load_peft_model', 'PeftModel'
+]
+
+# The Python API, imported on first use so that ``import adapterx`` (the
+# version, the registries' scope) does not load torch and the models.
+_API = ('get_peft_model', 'load_peft_model', 'PeftModel')
+
+
+def __getattr__(name):
+    if name in _API:
+        from adapterx.models import peft
+        return getattr(peft, name)
+    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')

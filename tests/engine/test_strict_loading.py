@@ -7,6 +7,7 @@ import sys
 
 import pytest
 import torch
+import torch.nn as nn
 from mmengine import DefaultScope
 from mmengine.config import Config
 
@@ -218,3 +219,15 @@ def test_test_time_augmentation_wrapper_loads_the_model_inside(tmp_path):
     apply_checkpoint(tta, checkpoint, 'epoch_1.pth')
     for key, value in source.state_dict().items():
         assert torch.equal(tta.module.state_dict()[key], value), key
+
+
+def test_a_trainable_only_file_keeps_frozen_batchnorm_statistics():
+    # The point transformer's group encoder is frozen, but its BatchNorms'
+    # running statistics move in training mode: a file without them would
+    # test another model than the one trained.
+    model = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.Linear(4, 2))
+    model[:2].requires_grad_(False)
+    assert set(trainable_state_dict(model)) == {
+        '1.running_mean', '1.running_var', '1.num_batches_tracked',
+        '2.weight', '2.bias'
+    }

@@ -32,7 +32,7 @@ from adapterx.checkpoint.comparison import load_checkpoint_weights
 from adapterx.checkpoint.io import check_safetensors_name, save_weights
 from adapterx.checkpoint.loading import (TRAINING_CHECKPOINT, load_checked,
                                          load_trainable_state_dict)
-from adapterx.models.peft_methods import merge_backbone
+from adapterx.models.peft.merge import merge_backbone
 from adapterx.registry import MODELS
 from adapterx.utils import register_all_modules
 from adapterx.utils.tool_args import add_trust_argument

@@ -21,7 +21,7 @@ import torch
 import torch.nn as nn
 
 from ..peft.freeze import compile_patterns
-from ..peft.injected import InjectedModule
+from ..peft.injected import InjectedModule, injected_tensor_names
 from ..peft.wrapper import PeftWrapper
 
 
@@ -126,7 +126,27 @@ class ReparamWrapper(PeftWrapper):
                              '; '.join(blockers))
         for layer in self._adapted_layers:
             getattr(layer, self.injected_attribute).merge_into(layer)
+        self._restore_layers()
+        return self.module
+
+    def unwrap(self):
+        """Remove the method without folding it in.
+
+        Returns:
+            tuple[nn.Module, dict]: The plain backbone (the same object, its
+            layers restored, computing what it computed before the method)
+            and the tensors of the method's modules.
+        """
+        added = injected_tensor_names(self)
+        added_state = {
+            key: value
+            for key, value in self.state_dict().items() if key in added
+        }
+        self._restore_layers()
+        return self.module, added_state
+
+    def _restore_layers(self) -> None:
+        for layer in self._adapted_layers:
             del layer.forward
             delattr(layer, self.injected_attribute)
         self._adapted_layers = []
-        return self.module

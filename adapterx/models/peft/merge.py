@@ -1,27 +1,22 @@
 """Fold a trained PEFT method into its backbone for deployment."""
 import torch.nn as nn
 
-from ..peft.injected import InjectedModule
+from .injected import InjectedModule
 
 
-def merge_backbone(model: nn.Module) -> str:
-    """Replace ``model.backbone`` by the plain backbone computing the same
-    function: a wrapper's ``merge_and_unwrap()`` result, or the backbone
-    itself when no method wraps it (full fine-tuning, linear probing,
-    BitFit, partial fine-tuning train the backbone's own tensors).
-
-    Returns:
-        str: What was merged (the wrapper's class name, or ``'nothing'``).
+def merged_backbone(backbone: nn.Module) -> nn.Module:
+    """The plain backbone computing the same function as ``backbone``: a
+    wrapper's ``merge_and_unwrap()`` result, or ``backbone`` itself when no
+    method wraps it (full fine-tuning, linear probing, BitFit, partial
+    fine-tuning train the backbone's own tensors).
 
     Raises:
         ValueError: The method has no ``merge_and_unwrap`` (anything
             token-routed or prompt-based: Adapter-X, VPT, AdaptFormer, ...),
             naming it, or its change does not fold into these layers.
     """
-    backbone = model.backbone
     if hasattr(backbone, 'merge_and_unwrap'):
-        model.backbone = backbone.merge_and_unwrap()
-        return type(backbone).__name__
+        return backbone.merge_and_unwrap()
     wrapped = isinstance(getattr(backbone, 'module', None), nn.Module)
     injected = any(
         isinstance(module, InjectedModule) for module in backbone.modules())
@@ -34,4 +29,16 @@ def merge_backbone(model: nn.Module) -> str:
             'itself). Deploy it with its config instead. Mergeable methods: '
             'LoRA, SSF, FacT, and BitFit / full fine-tuning / linear probing '
             '(nothing to merge).')
-    return 'nothing'
+    return backbone
+
+
+def merge_backbone(model: nn.Module) -> str:
+    """Replace ``model.backbone`` by :func:`merged_backbone`.
+
+    Returns:
+        str: What was merged (the wrapper's class name, or ``'nothing'``).
+    """
+    backbone = model.backbone
+    model.backbone = merged_backbone(backbone)
+    return 'nothing' if model.backbone is backbone else type(
+        backbone).__name__

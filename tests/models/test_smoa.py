@@ -3,7 +3,6 @@ import math
 import pytest
 import torch
 
-import adapterx.models.adapters  # noqa: F401 (registers the adapters)
 from adapterx.models.adapters import (SMoA, SharedExpertPool, TokenRouter,
                                       switch_balance_loss)
 from adapterx.registry import ADAPTERS

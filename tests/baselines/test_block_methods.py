@@ -52,7 +52,7 @@ def test_feature_maps_and_out_indices_never_see_prompts(method):
     assert [t.shape for t in wrapped] == [t.shape for t in plain] == \
         [(2, 32, 4, 4)] * 3
     if method.startswith('vpt'):
-        assert model.last_prompts.shape == (2, 10, 32)
+        assert model.forward_context.prompts.shape == (2, 10, 32)
 
 
 @pytest.mark.parametrize('method,kind,marker', [
@@ -102,7 +102,7 @@ def test_vpt_without_prompts_is_the_plain_backbone(kind, deep):
     model = wrap('vpt_deep', tiny_backbone(kind), num_prompts=0, deep=deep)
     output = model(tiny_input(kind))
     assert all(torch.equal(a, b) for a, b in zip(output, expected))
-    assert model.last_prompts is None
+    assert model.forward_context.prompts is None
 
 
 def prompts_entering_each_block(model, kind, num_prompts):
@@ -176,13 +176,13 @@ def test_idpt_generates_from_the_tokens_without_positions():
     model(tiny_input('point'))
     torch.testing.assert_close(generator_input[0],
                                previous_output[0][:, 1:])
-    assert model.last_prompts.shape == (2, 1, 32)
+    assert model.forward_context.prompts.shape == (2, 1, 32)
 
 
 def test_dapt_appends_one_prompt_per_block_and_scales_and_shifts():
     model = wrap('dapt', tiny_backbone('point'))
     model(tiny_input('point'))
-    assert model.last_prompts.shape == (2, 3, 32)
+    assert model.forward_context.prompts.shape == (2, 3, 32)
     # A scale-and-shift after every norm and linear layer of each block.
     assert sorted(model._blocks[0].dapt.scale_shifts) == [
         'fc1', 'fc2', 'norm1', 'norm2', 'proj', 'qkv'
@@ -260,7 +260,7 @@ def test_the_3d_prompt_methods_also_patch_vits(kind, final_norm):
     dapt = wrap('dapt', tiny_backbone(kind),
                 backbone_scale_shifts=(final_norm, ))
     assert first_output(dapt(tiny_input(kind))).shape == expected.shape
-    assert dapt.last_prompts.shape == (2, 3, 32)
+    assert dapt.forward_context.prompts.shape == (2, 3, 32)
     idpt = wrap('idpt', tiny_backbone(kind))
     assert first_output(idpt(tiny_input(kind))).shape == expected.shape
-    assert idpt.last_prompts.shape == (2, 1, 32)
+    assert idpt.forward_context.prompts.shape == (2, 1, 32)

@@ -121,7 +121,7 @@ def test_prompt_tokens_never_leave_the_backbone():
     sequence = model(images())[0]
     assert sequence.shape == (2, 1 + 16, 32)  # CLS + 4x4 patches, no prompt
     # One prompt from each block but the last, all of them used inside.
-    assert model.last_prompts.shape == (2, 2, 32)
+    assert model.forward_context.prompts.shape == (2, 2, 32)
     featmap = AdapterX(tiny_vit(out_type='featmap'))(images())[0]
     assert featmap.shape == (2, 32, 4, 4)
 

@@ -94,7 +94,7 @@ def test_adapterx_prompts_reach_the_head_through_the_final_norm():
     inputs = model.data_preprocessor(batch())['inputs']
     with torch.no_grad():
         tokens, prompts = model.extract_feat(inputs)
-        raw_prompts = model.backbone.last_prompts
+        raw_prompts = model.backbone.forward_context.prompts
     # One prompt per block but the last, normalised like the tokens.
     assert raw_prompts.shape == (4, 2, 16)
     torch.testing.assert_close(prompts, model.backbone.module.norm(

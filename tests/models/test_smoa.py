@@ -3,7 +3,6 @@ import math
 import pytest
 import torch
 
-import adapterx.models.adapters  # noqa: F401 (registers the adapters)
 from adapterx.models.adapters import (SMoA, SharedExpertPool, TokenRouter,
                                       switch_balance_loss)
 from adapterx.registry import ADAPTERS
@@ -156,10 +155,10 @@ def test_batched_experts_equal_a_per_expert_loop(num_heads, routing,
     smoa = SMoA(pool, scale=1.0, **routing)
     x = torch.randn(3, 5, 16)
     with torch.autocast('cpu', dtype=torch.bfloat16, enabled=autocast):
-        output = smoa(x)
+        output, routing = smoa(x, return_routing=True)
     assert output.dtype == (torch.bfloat16 if autocast else torch.float32)
     # The reference uses the same routing, in fp32.
-    gates = smoa.last_routing.gates.float()
+    gates = routing.gates.float()
     assert gates.shape == (3, 5, num_heads, 4)
     sub_tokens = x.view(3, 5, num_heads, 16 // num_heads)
     expected = reference_mixture(pool, sub_tokens, gates).view(3, 5, 16)
@@ -206,14 +205,17 @@ def test_router_balance_loss_counts_every_sub_token():
     assert router.projection.weight.grad.abs().sum() > 0
 
 
-def test_smoa_keeps_the_last_routing_and_balance_loss():
-    smoa = SMoA(random_pool())
-    first = smoa(torch.randn(2, 5, 16))
-    assert first.shape == (2, 5, 16)
-    routing = smoa.last_routing
-    smoa(torch.randn(2, 5, 16))
-    assert smoa.last_routing is not routing
-    assert smoa.balance_loss is smoa.last_routing.balance_loss
+def test_smoa_returns_its_routing_on_request():
+    smoa = SMoA(random_pool(), top_k=2)
+    x = torch.randn(2, 5, 16)
+    output, routing = smoa(x, return_routing=True)
+    torch.testing.assert_close(output, smoa(x), rtol=0, atol=0)
+    assert routing.probs.shape == routing.gates.shape == (2, 5, 1, 4)
+    assert ((routing.gates > 0).sum(-1) == 2).all()
+    torch.testing.assert_close(routing.balance_loss,
+                               switch_balance_loss(routing.probs))
+    with torch.no_grad():
+        assert smoa(x, return_routing=True)[1].balance_loss is None
 
 
 def test_scales():

@@ -9,12 +9,13 @@ import torch.nn.functional as F
 
 from adapterx.models import AdapterX
 from adapterx.models.adapters import SMoA, SharedExpertPool
-from adapterx.models.adapters.smoa import switch_balance_loss
+from adapterx.models.adapters.smoa import (RoutingResult,
+                                           switch_balance_loss)
 from .test_adapterx_wrapper import (images, randomise_adapters, tiny_timm_vit,
                                     tiny_vit)
 
 
-def plain_smoa_forward(smoa, x):
+def plain_smoa_forward(smoa, x, return_routing=False):
     """Router: project, score against the normalised embeddings, divide by
     the temperature, softmax, keep the top-k (or all); experts: the hidden
     of every expert, each gated by a repeat_interleave'd gate."""
@@ -39,10 +40,10 @@ def plain_smoa_forward(smoa, x):
     gated = hidden * gates.repeat_interleave(rank, dim=-1)
     mixed = gated @ pool.up_weight.reshape(-1, head_dims) + \
         gates @ pool.up_bias
-    smoa.balance_loss = switch_balance_loss(probs)
-    smoa.last_routing = None
     scale = smoa.scale(x) if callable(smoa.scale) else smoa.scale
-    return mixed.reshape(batch, length, dims) * scale
+    output = mixed.reshape(batch, length, dims) * scale
+    routing = RoutingResult(gates, probs, switch_balance_loss(probs))
+    return (output, routing) if return_routing else output
 
 
 def forward_and_grads(model, smoa_forward, inputs):
@@ -51,7 +52,7 @@ def forward_and_grads(model, smoa_forward, inputs):
     SMoA.forward = smoa_forward
     try:
         features = model(inputs)[-1]
-        prompts = model.last_prompts
+        prompts = model.forward_context.prompts
         loss = (features * torch.linspace(-1, 1, features.numel()).view_as(
             features)).sum() + model.auxiliary_losses()['loss_balance']
         loss.backward()
@@ -100,8 +101,9 @@ def test_inference_skips_the_balance_loss_but_a_loss_still_gets_it():
     trained = model.auxiliary_losses()['loss_balance']
     with torch.no_grad():
         model(inputs)
-        smoas = [b.adapterx.mlp_smoa for b in model._blocks]
-        assert all(smoa.balance_loss is None for smoa in smoas)
+        routings = model.forward_context.routings
+        assert len(routings) == len(model._blocks)
+        assert all(routing.balance_loss is None for routing in routings)
         # e.g. a validation loss: computed from the kept probabilities.
         torch.testing.assert_close(model.auxiliary_losses()['loss_balance'],
                                    trained)

@@ -7,7 +7,8 @@ from torch import Tensor
 from adapterx.registry import ADAPTERS, MODELS
 from ..adapters.smoa import switch_balance_loss
 from ..peft.block_patching import (BlockAdditions, BlockPatchedBackbone,
-                                   PromptStore)
+                                   BranchOutputs)
+from ..peft.forward_context import ForwardContext
 
 PLACEMENTS = {'mlp': ('mlp', ), 'attn': ('attn', ), 'both': ('attn', 'mlp')}
 
@@ -24,33 +25,34 @@ class AdapterXBlockAdapters(BlockAdditions):
     def __init__(self, attn_smoa: Optional[nn.Module],
                  mlp_smoa: Optional[nn.Module],
                  prompt_generator: Optional[nn.Module],
-                 num_prefix_tokens: int, prompt_store: PromptStore):
-        super().__init__(num_prefix_tokens, prompt_store)
+                 num_prefix_tokens: int, context: ForwardContext):
+        super().__init__(num_prefix_tokens, context)
         self.attn_smoa = attn_smoa
         self.mlp_smoa = mlp_smoa
         self.prompt_generator = prompt_generator
-        self._adapter_out = None
 
-    def smoas(self):
-        return [s for s in (self.attn_smoa, self.mlp_smoa) if s is not None]
+    def _routed(self, smoa: Optional[nn.Module],
+                normed: Tensor) -> Optional[Tensor]:
+        """The SMoA's output; its routing joins the forward's context."""
+        if smoa is None:
+            return None
+        output, routing = smoa(normed, return_routing=True)
+        self.context.routings.append(routing)
+        return output
 
     def attention_branch(self, normed: Tensor) -> Optional[Tensor]:
-        if self.attn_smoa is None:
-            return None
-        self._adapter_out = self.attn_smoa(normed)
-        return self._adapter_out
+        return self._routed(self.attn_smoa, normed)
 
     def mlp_branch(self, normed: Tensor) -> Optional[Tensor]:
-        if self.mlp_smoa is None:
-            return None
-        self._adapter_out = self.mlp_smoa(normed)
-        return self._adapter_out
+        return self._routed(self.mlp_smoa, normed)
 
-    def exit_prompts(self, prompts: Optional[Tensor]) -> Optional[Tensor]:
-        adapter_out, self._adapter_out = self._adapter_out, None
+    def exit_prompts(self, prompts: Optional[Tensor],
+                     branches: BranchOutputs) -> Optional[Tensor]:
         if self.prompt_generator is None:
             return prompts
-        new_prompt = self.prompt_generator(adapter_out)
+        adapter_output = branches.attention if branches.mlp is None \
+            else branches.mlp
+        new_prompt = self.prompt_generator(adapter_output)
         return new_prompt if prompts is None else torch.cat(
             [prompts, new_prompt], dim=1)
 
@@ -200,7 +202,7 @@ BlockPatchedBackbone`); :meth:`unwrap` takes both away again.
                     mlp_smoa=build_smoa('mlp', index),
                     prompt_generator=generator,
                     num_prefix_tokens=prefix_tokens,
-                    prompt_store=self._prompt_store))
+                    context=self.forward_context))
         self.patch_blocks(additions)
 
     @staticmethod
@@ -236,12 +238,17 @@ BlockPatchedBackbone`); :meth:`unwrap` takes both away again.
         """The weighted load-balancing loss of the last forward."""
         if self.balance_loss_weight == 0:
             return {}
+        routings = self.forward_context.routings
+        if not routings:
+            raise RuntimeError(
+                'AdapterX.auxiliary_losses: no forward has run yet; the '
+                "balance loss is that of the last forward's routings")
         # A forward without autograd leaves the loss out (SMoA); a loss
         # asked for afterwards (validation loss) is computed from the probs.
         losses = [
-            switch_balance_loss(smoa.last_routing.probs)
-            if smoa.balance_loss is None else smoa.balance_loss
-            for block in self._blocks for smoa in block.adapterx.smoas()
+            switch_balance_loss(routing.probs)
+            if routing.balance_loss is None else routing.balance_loss
+            for routing in routings
         ]
         return dict(loss_balance=self.balance_loss_weight *
                     torch.stack(losses).mean())

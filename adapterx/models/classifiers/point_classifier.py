@@ -4,6 +4,7 @@ import torch
 from mmengine.model import BaseDataPreprocessor
 
 from adapterx.registry import MODELS
+from ..peft.block_patching import BlockPatchedBackbone
 from .peft_image_classifier import PeftImageClassifier
 
 
@@ -45,10 +46,11 @@ class PointClassifier(PeftImageClassifier):
     """A point-cloud classifier: backbone (optionally PEFT-wrapped) and a
     :class:`PointClsHead`.
 
-    The head receives the backbone's normalised tokens and, when a PEFT
-    method generated prompt tokens (Adapter-X / DAPT prompt generators),
-    those prompts passed through the backbone's final norm, as if they had
-    stayed in the sequence to the end (the norm is per token).
+    The head receives the backbone's normalised tokens and, when the
+    forward left prompt tokens in the PEFT wrapper's ``forward_context``
+    (Adapter-X, DAPT, IDPT, VPT), those prompts passed through the
+    backbone's final norm, as if they had stayed in the sequence to the
+    end (the norm is per token).
 
     Args: those of :class:`PeftImageClassifier`; ``data_preprocessor``
     defaults to :class:`PointDataPreprocessor`.
@@ -70,7 +72,9 @@ class PointClassifier(PeftImageClassifier):
             raise ValueError(f"PointClassifier features come from the "
                              f"backbone; stage {stage!r} is not 'neck'")
         tokens = self.backbone(inputs)[-1]
-        prompts = getattr(self.backbone, 'last_prompts', None)
+        prompts = None
+        if isinstance(self.backbone, BlockPatchedBackbone):
+            prompts = self.backbone.forward_context.prompts
         if prompts is not None:
             prompts = self.backbone.norm(prompts)
         return tokens, prompts

@@ -6,20 +6,28 @@ blocks (Adapter-X, AdaptFormer, Convpass, VPT, IDPT, DAPT).
 A patched block computes exactly what its library computes, plus the
 method's additions (a :class:`BlockAdditions` attached to the block)::
 
-    x = additions.enter(x)                    # prompt tokens go in
-    x = x + Attn(LN1(x)) [+ additions.attention_branch(LN1(x))]
-    x = x + MLP(LN2(x))  [+ additions.mlp_branch(LN2(x))]
-    x = additions.exit(x)                     # prompt tokens come out
+    x = additions.enter(x)                      # prompt tokens go in
+    n = LN1(x)
+    x = x + Attn(n)
+    a = additions.attention_branch(n)
+    x = additions.add_branch(x, a)              # x + a (a None: x)
+    n = LN2(x)
+    x = x + MLP(n)
+    m = additions.mlp_branch(n)
+    x = additions.add_branch(x, m)
+    x = additions.exit(x, BranchOutputs(a, m))  # prompt tokens come out
 
 The backbone's own code never sees a prompt token: the block inserts the
 current prompts right after the prefix tokens (class token) on entry and
 takes them out again on exit, so the backbone's output formatting (class
 token, feature maps, ``out_indices``) and the head work on the usual
-sequence. The prompts travel from block to block in a :class:`PromptStore`
-that the wrapper resets at every forward.
+sequence. The prompts travel from block to block in the wrapper's
+:class:`~adapterx.models.peft.forward_context.ForwardContext`, which the
+wrapper resets at every forward; after it, the context holds the prompts
+that left the last block.
 """
 import functools
-from typing import List, Optional, Union
+from typing import List, NamedTuple, Optional, Union
 
 import torch
 import torch.nn as nn
@@ -29,19 +37,16 @@ from ..vit_anatomy import (MMPRETRAIN_VIT_BLOCK, TIMM_BLOCK, block_anatomy,
                            block_embed_dims, num_prefix_tokens, vit_blocks)
 # The methods import these ViT helpers from here too.
 from ..vit_anatomy import block_drop_path_rate, find_vit_blocks  # noqa: F401
+from .forward_context import ForwardContext
 from .injected import InjectedModule
 from .wrapper import PeftWrapper
 
 
-class PromptStore:
-    """The prompt tokens (B, P, C) in flight in one forward pass, shared by
-    the blocks of one backbone. Reset at the start of every forward."""
-
-    def __init__(self):
-        self.prompts = None
-
-    def reset(self) -> None:
-        self.prompts = None
+class BranchOutputs(NamedTuple):
+    """What the additions' branches of one block returned (None where a
+    branch added nothing), handed to :meth:`BlockAdditions.exit`."""
+    attention: Optional[Tensor]
+    mlp: Optional[Tensor]
 
 
 class BlockAdditions(InjectedModule):
@@ -53,14 +58,14 @@ class BlockAdditions(InjectedModule):
     Args:
         num_prefix_tokens (int): Class (and other prefix) tokens before the
             patch or group tokens; prompts go right after them.
-        prompt_store (PromptStore): Shared by the blocks of one backbone.
+        context (ForwardContext): The wrapper's, shared by the blocks of
+            one backbone.
     """
 
-    def __init__(self, num_prefix_tokens: int, prompt_store: PromptStore):
+    def __init__(self, num_prefix_tokens: int, context: ForwardContext):
         super().__init__()
         self.num_prefix_tokens = num_prefix_tokens
-        self.prompt_store = prompt_store
-        self._num_prompts = 0
+        self.context = context
 
     def entry_prompts(self, x: Tensor,
                       carried: Optional[Tensor]) -> Optional[Tensor]:
@@ -69,40 +74,42 @@ class BlockAdditions(InjectedModule):
         previous block."""
         return carried
 
-    def exit_prompts(self, prompts: Optional[Tensor]) -> Optional[Tensor]:
+    def exit_prompts(self, prompts: Optional[Tensor],
+                     branches: BranchOutputs) -> Optional[Tensor]:
         """The prompts handed to the next block, given this block's output
-        at the prompt positions."""
+        at the prompt positions and what its branches returned."""
         return prompts
 
     def attention_branch(self, normed: Tensor) -> Optional[Tensor]:
-        """A term added to the attention residual, from LN1's output."""
+        """A branch parallel to attention, from LN1's output."""
         return None
 
     def mlp_branch(self, normed: Tensor) -> Optional[Tensor]:
-        """A term added to the MLP residual, from LN2's output."""
+        """A branch parallel to the MLP, from LN2's output."""
         return None
 
+    def add_branch(self, x: Tensor, branch: Optional[Tensor]) -> Tensor:
+        """The residual stream ``x`` with a branch's output added (None:
+        nothing to add)."""
+        return x if branch is None else x + branch
+
     def enter(self, x: Tensor) -> Tensor:
-        prompts = self.entry_prompts(x, self.prompt_store.prompts)
-        self._num_prompts = 0 if prompts is None else prompts.shape[1]
+        prompts = self.entry_prompts(x, self.context.prompts)
+        self.context.prompts = prompts
         if prompts is None:
             return x
         prefix = self.num_prefix_tokens
         return torch.cat([x[:, :prefix], prompts, x[:, prefix:]], dim=1)
 
-    def exit(self, x: Tensor) -> Tensor:
+    def exit(self, x: Tensor, branches: BranchOutputs) -> Tensor:
         prompts = None
-        if self._num_prompts:
-            prefix, end = self.num_prefix_tokens, \
-                self.num_prefix_tokens + self._num_prompts
+        if self.context.prompts is not None:
+            prefix = self.num_prefix_tokens
+            end = prefix + self.context.prompts.shape[1]
             prompts = x[:, prefix:end]
             x = torch.cat([x[:, :prefix], x[:, end:]], dim=1)
-        self.prompt_store.prompts = self.exit_prompts(prompts)
+        self.context.prompts = self.exit_prompts(prompts, branches)
         return x
-
-
-def _plus(x: Tensor, extra: Optional[Tensor]) -> Tensor:
-    return x if extra is None else x + extra
 
 
 def mmpretrain_block_forward(block, additions: BlockAdditions,
@@ -110,11 +117,15 @@ def mmpretrain_block_forward(block, additions: BlockAdditions,
     """mmpretrain ``TransformerEncoderLayer`` with ``additions``."""
     x = additions.enter(x)
     normed = block.ln1(x)
-    x = _plus(x + block.attn(normed), additions.attention_branch(normed))
+    x = x + block.attn(normed)
+    attention = additions.attention_branch(normed)
+    x = additions.add_branch(x, attention)
     normed = block.ln2(x)
     # mmpretrain's FFN adds its input's residual (and drop path) itself.
-    x = _plus(block.ffn(normed, identity=x), additions.mlp_branch(normed))
-    return additions.exit(x)
+    x = block.ffn(normed, identity=x)
+    mlp = additions.mlp_branch(normed)
+    x = additions.add_branch(x, mlp)
+    return additions.exit(x, BranchOutputs(attention, mlp))
 
 
 def timm_block_forward(block, additions: BlockAdditions, x: Tensor,
@@ -123,12 +134,14 @@ def timm_block_forward(block, additions: BlockAdditions, x: Tensor,
     x = additions.enter(x)
     normed = block.norm1(x)
     attended = block.attn(normed, attn_mask=attn_mask, is_causal=is_causal)
-    x = _plus(x + block.drop_path1(block.ls1(attended)),
-              additions.attention_branch(normed))
+    x = x + block.drop_path1(block.ls1(attended))
+    attention = additions.attention_branch(normed)
+    x = additions.add_branch(x, attention)
     normed = block.norm2(x)
-    x = _plus(x + block.drop_path2(block.ls2(block.mlp(normed))),
-              additions.mlp_branch(normed))
-    return additions.exit(x)
+    x = x + block.drop_path2(block.ls2(block.mlp(normed)))
+    mlp = additions.mlp_branch(normed)
+    x = additions.add_branch(x, mlp)
+    return additions.exit(x, BranchOutputs(attention, mlp))
 
 
 # The forwards above mirror their library's block forward, keyed by the
@@ -164,7 +177,7 @@ class BlockPatchedBackbone(PeftWrapper):
     def __init__(self, module: Union[dict, nn.Module], init_cfg=None):
         super().__init__(module, init_cfg=init_cfg)
         self._blocks = vit_blocks(self.module, type(self).__name__)
-        self._prompt_store = PromptStore()
+        self.forward_context = ForwardContext()
 
     @property
     def embed_dims(self) -> int:
@@ -197,14 +210,8 @@ class BlockPatchedBackbone(PeftWrapper):
         self.load_state_dict(own, strict=False)
 
     def forward(self, *args, **kwargs):
-        self._prompt_store.reset()
+        self.forward_context.reset()
         return self.module(*args, **kwargs)
-
-    @property
-    def last_prompts(self) -> Optional[Tensor]:
-        """The prompt tokens that left the last block in the last forward,
-        (B, P, C), for heads that pool them (IDPT / DAPT 3D heads)."""
-        return self._prompt_store.prompts
 
     def adapter_state_dict(self) -> dict:
         """The method's tensors alone, under this module's state-dict keys

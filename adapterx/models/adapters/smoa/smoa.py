@@ -1,4 +1,4 @@
-from typing import Union
+from typing import Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -54,8 +54,6 @@ class SMoA(nn.Module):
             self.scale = ADAPTERS.build(scale)
         else:
             self.scale = float(scale)
-        self.balance_loss = None
-        self.last_routing = None
 
     @property
     def expert_pool(self) -> SharedExpertPool:
@@ -71,10 +69,11 @@ class SMoA(nn.Module):
             text += f', scale={self.scale}'
         return text
 
-    def forward(self, x: Tensor) -> Tensor:
-        """(B, L, d) -> (B, L, d), scaled. Keeps the routing of the call in
-        ``last_routing`` and its load-balancing loss in ``balance_loss``
-        (None when run without autograd)."""
+    def forward(self, x: Tensor, return_routing: bool = False
+                ) -> Union[Tensor, Tuple[Tensor, RoutingResult]]:
+        """(B, L, d) -> (B, L, d), scaled; with ``return_routing``, also the
+        call's :class:`RoutingResult` (its load-balancing loss None when run
+        without autograd)."""
         pool = self.expert_pool
         batch, length, dims = x.shape
         sub_tokens = x.reshape(batch, length, pool.num_heads,
@@ -96,8 +95,7 @@ class SMoA(nn.Module):
             routing = self.router.route(logits)
         mixed = pool.combine(pool.expert_hidden(projected),
                              routing.gates).reshape(batch, length, dims)
-        self.balance_loss = routing.balance_loss
-        self.last_routing = routing
         scale = self.scale(x) if isinstance(self.scale,
                                             nn.Module) else self.scale
-        return mixed * scale
+        output = mixed * scale
+        return (output, routing) if return_routing else output

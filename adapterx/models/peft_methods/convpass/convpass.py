@@ -8,7 +8,8 @@ from torch import Tensor
 
 from adapterx.registry import MODELS
 from ...peft.block_patching import (BlockAdditions, BlockPatchedBackbone,
-                                    PromptStore, block_drop_path_rate)
+                                    block_drop_path_rate)
+from ...peft.forward_context import ForwardContext
 
 PLACEMENTS = ('both', 'attn')
 
@@ -103,8 +104,8 @@ class ConvpassBlockBypasses(BlockAdditions):
 
     def __init__(self, attn_bypass: ConvBypass,
                  mlp_bypass: Optional[ConvBypass], num_prefix_tokens: int,
-                 prompt_store: PromptStore):
-        super().__init__(num_prefix_tokens, prompt_store)
+                 context: ForwardContext):
+        super().__init__(num_prefix_tokens, context)
         self.attn_bypass = attn_bypass
         self.mlp_bypass = mlp_bypass
 
@@ -165,5 +166,5 @@ class Convpass(BlockPatchedBackbone):
                 bypass(block),
                 bypass(block) if placement == 'both' else None,
                 num_prefix_tokens=prefix,
-                prompt_store=self._prompt_store) for block in self._blocks
+                context=self.forward_context) for block in self._blocks
         ])

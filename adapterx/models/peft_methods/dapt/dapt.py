@@ -8,7 +8,8 @@ from torch import Tensor
 from adapterx.registry import MODELS
 from ...adapters import PromptGenerator
 from ...peft.block_patching import (BlockAdditions, BlockPatchedBackbone,
-                                    PromptStore, block_drop_path_rate)
+                                    BranchOutputs, block_drop_path_rate)
+from ...peft.forward_context import ForwardContext
 from ...vit_anatomy import block_anatomy
 from ..ssf.layer import ScaleShift
 from .modules import DynamicAdapter
@@ -42,22 +43,25 @@ class DAPTBlockAdditions(BlockAdditions):
 
     def __init__(self, adapter: DynamicAdapter, drop_path_rate: float,
                  prompt_generator: PromptGenerator, scale_shifts: dict,
-                 num_prefix_tokens: int, prompt_store: PromptStore):
-        super().__init__(num_prefix_tokens, prompt_store)
+                 num_prefix_tokens: int, context: ForwardContext):
+        super().__init__(num_prefix_tokens, context)
         self.adapter = adapter
         self.drop_path = DropPath(drop_path_rate) if drop_path_rate > 0 \
             else nn.Identity()
         self.prompt_generator = prompt_generator
         self.scale_shifts = nn.ModuleDict(scale_shifts)
-        self._adapter_out = None
 
     def mlp_branch(self, normed: Tensor) -> Tensor:
-        self._adapter_out = self.adapter(normed)
-        return self.drop_path(self._adapter_out)
+        return self.adapter(normed)
 
-    def exit_prompts(self, prompts: Optional[Tensor]) -> Tensor:
-        adapter_out, self._adapter_out = self._adapter_out, None
-        new_prompt = self.prompt_generator(adapter_out)
+    def add_branch(self, x: Tensor, branch: Optional[Tensor]) -> Tensor:
+        # Stochastic depth acts on the residual alone: the prompt generator
+        # reads the adapter's output as it is.
+        return x if branch is None else x + self.drop_path(branch)
+
+    def exit_prompts(self, prompts: Optional[Tensor],
+                     branches: BranchOutputs) -> Tensor:
+        new_prompt = self.prompt_generator(branches.mlp)
         return new_prompt if prompts is None else torch.cat(
             [prompts, new_prompt], dim=1)
 
@@ -71,8 +75,9 @@ class DAPT(BlockPatchedBackbone):
     In every block: a :class:`DynamicAdapter` parallel to the MLP; an
     internal prompt ``mean(GELU(adapter out)) * gamma + beta`` appended
     after the class token for all later blocks (12 prompts after 12
-    blocks; the head pools their mean through :attr:`last_prompts`); and a
-    :class:`ScaleShift` after LN1, qkv, attention proj, LN2, fc1 and fc2.
+    blocks; the head pools their mean, read from
+    ``forward_context.prompts``); and a :class:`ScaleShift` after LN1, qkv,
+    attention proj, LN2, fc1 and fc2.
     Backbone-level scale-and-shifts follow the modules named in
     ``backbone_scale_shifts`` (DAPT: the group encoder and the final norm,
     which also scales the prompts the classifier normalises).
@@ -136,7 +141,7 @@ class DAPT(BlockPatchedBackbone):
                     PromptGenerator(self.embed_dims),
                     scale_shifts,
                     num_prefix_tokens=self.num_prefix_tokens,
-                    prompt_store=self._prompt_store))
+                    context=self.forward_context))
         self.patch_blocks(additions)
 
     @staticmethod

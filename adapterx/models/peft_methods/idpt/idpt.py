@@ -4,17 +4,9 @@ import torch.nn as nn
 from torch import Tensor
 
 from adapterx.registry import MODELS
-from ...peft.block_patching import (BlockAdditions, BlockPatchedBackbone,
-                                    PromptStore)
+from ...peft.block_patching import BlockAdditions, BlockPatchedBackbone
+from ...peft.forward_context import ForwardContext
 from .edgeconv_prompt import EdgeConvPromptGenerator
-
-
-class _Positions:
-    """The position embeddings of the last forward's group tokens, caught
-    from the backbone's position module (shared like a PromptStore)."""
-
-    def __init__(self):
-        self.value = None
 
 
 class IDPTPrompt(BlockAdditions):
@@ -25,21 +17,20 @@ class IDPTPrompt(BlockAdditions):
 
     Backbones that add position embeddings before every block
     (``PointTransformer``) hand the block ``tokens + positions``; IDPT
-    generates from the tokens alone, so the caught positions are taken off
-    first.
+    generates from the tokens alone, so the positions of the forward
+    (``context.positions``, see :class:`IDPT`) are taken off first.
     """
 
-    def __init__(self, generator: nn.Module, positions: _Positions,
-                 num_prefix_tokens: int, prompt_store: PromptStore):
-        super().__init__(num_prefix_tokens, prompt_store)
+    def __init__(self, generator: nn.Module, num_prefix_tokens: int,
+                 context: ForwardContext):
+        super().__init__(num_prefix_tokens, context)
         self.generator = generator
-        self._positions = positions
 
     def entry_prompts(self, x: Tensor,
                       carried: Optional[Tensor]) -> Tensor:
         tokens = x[:, self.num_prefix_tokens:]
-        if self._positions.value is not None:
-            tokens = tokens - self._positions.value
+        if self.context.positions is not None:
+            tokens = tokens - self.context.positions
         return self.generator(tokens)
 
 
@@ -51,9 +42,16 @@ class IDPT(BlockPatchedBackbone):
     Before block ``prompt_block`` (IDPT: the last), an EdgeConv module
     turns that block's input tokens into one prompt token per sample,
     inserted after the class token. The prompt leaves the sequence after
-    the last block and reaches IDPT's head through :attr:`last_prompts`
-    (``PointClsHead`` pooling ``('cls', 'prompt_mean', 'max')``: class
-    token, prompt, max over groups).
+    the last block and reaches IDPT's head through
+    ``forward_context.prompts`` (``PointClsHead`` pooling
+    ``('cls', 'prompt_mean', 'max')``: class token, prompt, max over
+    groups).
+
+    On a backbone that adds its position embeddings before every block
+    (``add_positions_every_block``), a forward hook on its position module
+    (``pos_embed``) records them in the forward's context: the backbone
+    adds them before calling the block, so the block cannot tell them
+    apart otherwise.
 
     IDPT's code also adds a fixed random position (std 0.02, never
     trained) to the prompt; ours adds none, since a frozen random tensor
@@ -82,25 +80,26 @@ class IDPT(BlockPatchedBackbone):
             raise ValueError(f'IDPT: prompt_block {prompt_block} is not a '
                              f'block index of the {num_blocks} blocks')
         prompt_block %= num_blocks
-        positions = _Positions()
-        self._positions = positions
         position_module = getattr(self.module, 'pos_embed', None)
         self._position_hook = None
         if isinstance(position_module, nn.Module) and getattr(
                 self.module, 'add_positions_every_block', False):
             self._position_hook = position_module.register_forward_hook(
-                lambda module, inputs, output: setattr(
-                    positions, 'value', output))
+                self._record_positions)
         prefix = self.num_prefix_tokens
         additions = [None] * prompt_block + [
             IDPTPrompt(
                 EdgeConvPromptGenerator(self.embed_dims, **(generator or {})),
-                positions, prefix, self._prompt_store)
+                prefix, self.forward_context)
         ] + [
-            BlockAdditions(prefix, self._prompt_store)
+            BlockAdditions(prefix, self.forward_context)
             for _ in range(prompt_block + 1, num_blocks)
         ]
         self.patch_blocks(additions)
+
+    def _record_positions(self, position_module: nn.Module, inputs,
+                          positions: Tensor) -> None:
+        self.forward_context.positions = positions
 
     def unwrap(self):
         if self._position_hook is not None:

@@ -7,8 +7,8 @@ from mmengine.model.weight_init import trunc_normal_
 from torch import Tensor
 
 from adapterx.registry import MODELS
-from ...peft.block_patching import (BlockAdditions, BlockPatchedBackbone,
-                                    PromptStore)
+from ...peft.block_patching import BlockAdditions, BlockPatchedBackbone
+from ...peft.forward_context import ForwardContext
 from ...vit_anatomy import patch_size
 
 
@@ -27,14 +27,14 @@ class VPTBlockPrompts(BlockAdditions):
         init_bound (float, optional): Prompts ~ U(-bound, bound); None:
             truncated normal, std 0.02.
         dropout (float): Dropout on the prompts (each sample its own mask).
-        num_prefix_tokens (int), prompt_store (PromptStore): See
+        num_prefix_tokens (int), context (ForwardContext): See
             :class:`BlockAdditions`.
     """
 
     def __init__(self, num_prompts: int, embed_dims: int,
                  init_bound: Optional[float], dropout: float,
-                 num_prefix_tokens: int, prompt_store: PromptStore):
-        super().__init__(num_prefix_tokens, prompt_store)
+                 num_prefix_tokens: int, context: ForwardContext):
+        super().__init__(num_prefix_tokens, context)
         self.prompts = nn.Parameter(torch.empty(num_prompts, embed_dims)) \
             if num_prompts else None
         self.dropout = nn.Dropout(dropout)
@@ -61,7 +61,7 @@ class VPT(BlockPatchedBackbone):
     Deep: every block gets its own set, replacing the previous block's
     prompt outputs. The prompts leave the sequence after the last block, so
     the class token, feature maps and ``out_indices`` are the plain
-    backbone's; :attr:`last_prompts` holds them.
+    backbone's; ``forward_context.prompts`` holds them.
 
     The prompts change the backbone's output from step 0 (they take part in
     attention); with ``num_prompts=0`` the model is the plain backbone.
@@ -117,6 +117,6 @@ class VPT(BlockPatchedBackbone):
                 init_bound=bound,
                 dropout=dropout,
                 num_prefix_tokens=self.num_prefix_tokens,
-                prompt_store=self._prompt_store)
+                context=self.forward_context)
             for index in range(len(self._blocks))
         ])

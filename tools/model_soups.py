@@ -1,8 +1,9 @@
-"""Uniform or greedy soup of fine-tuned checkpoints (full or partial).
+"""Uniform, greedy or per-unit mean soup of fine-tuned checkpoints (full or
+partial).
 
     python tools/model_soups.py CONFIG CKPT CKPT [CKPT ...]
         --out SOUP.safetensors
-        [--mode {uniform,greedy}] [--split {val,test}]
+        [--mode {uniform,greedy,unit_mean}] [--split {val,test}]
         [--metric accuracy/top1] [--work-dir DIR] [--trust-checkpoint]
         [--cfg-options k=v ...]
 
@@ -16,7 +17,16 @@ frozen tensors are the pretrained ones: zero delta).
 - ``uniform``: the pretrained weights plus the mean of the K deltas.
 - ``greedy``: ingredients ranked by their ``--metric`` on ``--split`` (the
   config's ``val`` or ``test`` loader and evaluator), best first; each next
-  one joins only if the soup's score rises.
+  one joins unless the soup's score falls (a tie keeps it).
+- ``unit_mean``: for partial runs that trained different units, each tensor
+  is the pretrained one plus the mean delta of the ingredients that changed
+  it (a uniform soup halves the delta of a unit only one run trained).
+
+``--split`` must be held out from every ingredient's training data (read
+from the config each checkpoint records, CONFIG's for one that records
+none): VTAB-1k's ``val200`` is inside ``train800val200``, so soups of
+VTAB-1k runs are made of runs trained on ``train800`` and scored on
+``val200``. A split inside the training data is refused, naming both.
 
 The soup's score on ``--split`` is printed, and the soup is written to
 ``--out``, a safetensors file (no pickle) that ``tools/test.py CONFIG
@@ -31,10 +41,10 @@ from mmengine.config import Config
 
 from adapterx.checkpoint.comparison import load_checkpoint_weights
 from adapterx.checkpoint.io import check_safetensors_name, save_weights
-from adapterx.models.partial_ft import (check_ingredients, greedy_soup,
-                                        ingredient_states,
+from adapterx.models.partial_ft import (check_held_out, check_ingredients,
+                                        greedy_soup, ingredient_states,
                                         pretrained_checkpoint_of,
-                                        uniform_soup)
+                                        uniform_soup, unit_mean_soup)
 from adapterx.utils import register_all_modules
 from adapterx.utils.tool_args import (add_common_arguments,
                                       apply_common_arguments, build_runner,
@@ -48,13 +58,15 @@ def parse_args():
         'checkpoints', nargs='+', help='fine-tuned checkpoints')
     parser.add_argument('--out', required=True, help='output .safetensors')
     parser.add_argument(
-        '--mode', choices=['uniform', 'greedy'], default='greedy')
+        '--mode', choices=['uniform', 'greedy', 'unit_mean'],
+        default='greedy')
     parser.add_argument(
         '--split',
         choices=['val', 'test'],
         default='val',
-        help="the held-out split (the config's loader and evaluator) that "
-        'scores the ingredients and the soup')
+        help="the split (the config's loader and evaluator) that scores "
+        "the ingredients and the soup; held out from the ingredients' "
+        'training data')
     parser.add_argument(
         '--metric', default='accuracy/top1', help='the score (higher wins)')
     add_common_arguments(parser, 'the checkpoints and pretrained weights')
@@ -98,6 +110,8 @@ def main():
     ingredients = [
         load_checkpoint_weights(path, trust=trust) for path in args.checkpoints
     ]
+    check_held_out(ingredients, cfg[f'{args.split}_dataloader']['dataset'],
+                   cfg.train_dataloader.dataset, f'--split {args.split}')
     runner = build_runner(cfg)
     split_data = getattr(runner, f'{args.split}_dataloader').dataset
     check_ingredients(ingredients, pretrained, trust=trust,
@@ -115,7 +129,8 @@ def main():
         soup, chosen, score = result.state_dict, result.chosen, result.score
         scores, trials = result.scores, result.trials
     else:
-        soup = uniform_soup(ingredients, reference)
+        recipe = uniform_soup if args.mode == 'uniform' else unit_mean_soup
+        soup = recipe(ingredients, reference)
         chosen, scores, trials = args.checkpoints, {}, []
         score = evaluate(soup)
 

@@ -69,6 +69,14 @@ VTAB1K_ALIASES = {'cifar100': 'cifar', 'oxford_pet': 'oxford_iiit_pet'}
 
 VTAB1K_SPLITS = ('train800', 'val200', 'train800val200', 'test')
 
+# Split -> the splits whose images it holds, itself included.
+VTAB1K_SPLIT_CONTENTS = {
+    'train800': ('train800', ),
+    'val200': ('val200', ),
+    'train800val200': ('train800', 'val200', 'train800val200'),
+    'test': ('test', ),
+}
+
 _LAYOUT = (
     'VTAB-1k expects one folder per task under the data root ('
     f'{", ".join(VTAB1K_TASKS)}), each holding '
@@ -137,6 +145,12 @@ class VTAB1k(BaseDataset):
             metainfo=indexed_class_names(metainfo, self.num_classes,
                                          kwargs.get('classes')),
             **kwargs)
+
+    @staticmethod
+    def split_contains(split, other):
+        """Whether every image of split ``other`` is in ``split`` of the
+        same task (``train800val200`` holds ``train800`` and ``val200``)."""
+        return other in VTAB1K_SPLIT_CONTENTS.get(split, (split, ))
 
     def load_data_list(self):
         if self.data_root:

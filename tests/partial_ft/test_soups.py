@@ -5,10 +5,12 @@ import torch
 from mmengine.config import Config
 
 from adapterx.checkpoint import CheckpointWeights, average_state_dicts
-from adapterx.models.partial_ft import (check_ingredients, greedy_soup,
+from adapterx.models.partial_ft import (check_held_out, check_ingredients,
+                                        dataset_holds, greedy_soup,
                                         ingredient_states,
                                         pretrained_checkpoint_of,
-                                        same_weights_file, uniform_soup)
+                                        same_weights_file, uniform_soup,
+                                        unit_mean_soup)
 from adapterx.utils.stored_config import StoredConfigError
 
 
@@ -106,6 +108,18 @@ def test_greedy_soup_keeps_what_helps_and_leaves_out_what_hurts():
     for name in target:
         torch.testing.assert_close(result.state_dict[name], target[name])
     assert result.score == pytest.approx(0, abs=1e-5)
+
+
+def test_greedy_soup_keeps_an_ingredient_that_ties():
+    """Model soups keeps an ingredient when the soup's score does not fall
+    (``>=``): on a score that every soup ties, all join."""
+    states = {f'{index}.pth': random_state(index) for index in range(3)}
+    result = greedy_soup(states, lambda state: 0.5)
+    assert result.chosen == ['0.pth', '1.pth', '2.pth']
+    assert [(name, score, kept) for name, score, kept in result.trials] == [
+        ('1.pth', 0.5, True), ('2.pth', 0.5, True)]
+    for name, value in average_state_dicts(list(states.values())).items():
+        assert torch.equal(result.state_dict[name], value), name
 
 
 @pytest.mark.parametrize('seed', range(5))
@@ -220,3 +234,111 @@ def test_an_ingredients_stored_config_is_read_not_executed(
                        match=r'The config stored in a\.pth sets model'):
         check_ingredients([checkpoint], pretrained)
     assert not sentinel.exists()
+
+
+UNIT_SHAPES = (('attn', (4, 3)), ('ffn', (4, 5)), ('head', (2, 4)),
+               ('frozen', (3, )))
+
+
+def test_unit_mean_soup_keeps_each_runs_delta_on_its_own_units():
+    """An attention-only and an FFN-only run (both train the head): the
+    per-unit mean is each run on the unit it trained, their mean on the
+    head, the reference where neither trained; the uniform soup halves
+    the single deltas."""
+    reference = random_state(0, UNIT_SHAPES)
+    trained = random_state(1, UNIT_SHAPES)
+    attention_run = CheckpointWeights(
+        'attention_only.pth', dict(reference, attn=trained['attn'],
+                                   head=trained['head']))
+    # The FFN run as a trainable-only file: its other tensors are filled in.
+    ffn_head = random_state(2, UNIT_SHAPES)['head']
+    ffn_run = CheckpointWeights('trainable_ffn_only.safetensors',
+                                {'ffn': trained['ffn'], 'head': ffn_head},
+                                {}, trainable_only=True)
+    soup = unit_mean_soup([attention_run, ffn_run], reference)
+    assert soup.keys() == reference.keys()
+    assert torch.equal(soup['attn'], trained['attn'])
+    assert torch.equal(soup['ffn'], trained['ffn'])
+    assert torch.equal(soup['frozen'], reference['frozen'])
+    head_mean = (trained['head'].double() + ffn_head.double()) / 2
+    assert torch.equal(soup['head'], head_mean.float())
+
+    uniform = uniform_soup([attention_run, ffn_run], reference)
+    half_delta = reference['attn'] + (trained['attn'] - reference['attn']) / 2
+    torch.testing.assert_close(uniform['attn'], half_delta)
+    assert torch.equal(uniform['head'], soup['head'])
+
+
+def test_unit_mean_soup_of_runs_that_trained_everything_is_uniform():
+    reference = random_state(0)
+    ingredients = [full(random_state(seed)) for seed in (1, 2, 3)]
+    soup = unit_mean_soup(ingredients, reference)
+    uniform = uniform_soup(ingredients, reference)
+    for name, value in uniform.items():
+        assert torch.equal(soup[name], value), name
+
+
+def vtab(split, task='dtd', data_root='data/vtab-1k',
+         pipeline=(dict(type='LoadImageFromFile'), )):
+    return dict(type='VTAB1k', data_root=data_root, task=task, split=split,
+                pipeline=list(pipeline))
+
+
+@pytest.mark.parametrize('training, scored, held', [
+    (vtab('train800val200'), vtab('val200'), True),
+    (vtab('train800val200'), vtab('train800'), True),
+    (vtab('train800val200'), vtab('train800val200', pipeline=[]), True),
+    (vtab('train800'), vtab('val200'), False),
+    (vtab('val200'), vtab('train800val200'), False),
+    (vtab('train800val200'), vtab('test'), False),
+    (vtab('train800val200'), vtab('val200', task='eurosat'), False),
+    (vtab('train800val200'), vtab('val200', data_root='other'), False),
+    # Any other dataset holds only an identical one.
+    (dict(type='CUB200', data_root='data/fgvc', split='train'),
+     dict(type='CUB200', data_root='data/fgvc', split='val'), False),
+    (dict(type='CustomDataset', data_root='d', ann_file='train.txt',
+          pipeline=[dict(type='RandomFlip')], test_mode=False),
+     dict(type='CustomDataset', data_root='./d', ann_file='train.txt',
+          pipeline=[], test_mode=True), True),
+    (dict(type='CustomDataset', data_root='d', ann_file='train.txt'),
+     dict(type='CustomDataset', data_root='d', ann_file='test.txt'), False),
+    # Wrappers hold what they wrap.
+    (dict(type='ConcatDataset', datasets=[vtab('train800'),
+                                          vtab('val200')]),
+     vtab('val200'), True),
+    (dict(type='RepeatDataset', times=2, dataset=vtab('train800')),
+     vtab('val200'), False),
+])
+def test_dataset_holds(training, scored, held):
+    assert dataset_holds(training, scored) is held
+
+
+def stored_training(path, dataset):
+    cfg = Config(dict(train_dataloader=dict(batch_size=2, dataset=dataset)))
+    return full(random_state(0), str(path), cfg=cfg.pretty_text)
+
+
+def test_scoring_on_an_ingredients_training_data_is_refused_naming_both():
+    final_run = stored_training('final/epoch_100.pth',
+                                vtab('train800val200'))
+    with pytest.raises(ValueError,
+                       match=r"--split val scores on VTAB1k\(task='dtd', "
+                       r"split='val200'.*inside the training data of "
+                       r"final/epoch_100\.pth \(VTAB1k\(task='dtd', "
+                       r"split='train800val200'.*train800"):
+        check_held_out([final_run], vtab('val200'), vtab('train800'),
+                       '--split val')
+
+
+def test_runs_trained_on_train800_score_on_val200():
+    """The config each checkpoint records decides; CONFIG's training data
+    stands in for a checkpoint that records none."""
+    tuning_run = stored_training('tune/epoch_100.pth', vtab('train800'))
+    bare = CheckpointWeights('bare.pth', random_state(0))
+    check_held_out([tuning_run], vtab('val200'), vtab('train800val200'),
+                   '--split val')
+    check_held_out([tuning_run, bare], vtab('val200'), vtab('train800'),
+                   '--split val')
+    with pytest.raises(ValueError, match=r'training data of bare\.pth'):
+        check_held_out([tuning_run, bare], vtab('val200'),
+                       vtab('train800val200'), '--split val')

@@ -39,7 +39,7 @@ def run_in_process(script, *args):
 
 
 def pretrained_options(path):
-    return [f'model.backbone.init_cfg.type=Pretrained',
+    return ['model.backbone.init_cfg.type=Pretrained',
             f'model.backbone.init_cfg.checkpoint={path}']
 
 
@@ -149,6 +149,12 @@ def test_greedy_soup_of_the_run_never_ends_below_its_best_ingredient(
 
 
 @pytest.mark.parametrize('options, message', [
+    # Scored on the run's own training list.
+    (['test_dataloader.dataset.ann_file=train.txt'],
+     r"--split test scores on CustomDataset\(ann_file='train\.txt', "
+     r"data_root=.*inside the training data of .*"
+     r"trainable_epoch_2\.safetensors \(CustomDataset\(ann_file="
+     r"'train\.txt'"),
     (['test_dataloader.dataset.classes=[cat,dog,fox,owl]'],
      r"trainable_epoch_2\.safetensors and the soup config's data have "
      r"different classes \(4 vs 4; the first difference is class 0: "
@@ -159,8 +165,8 @@ def test_greedy_soup_of_the_run_never_ends_below_its_best_ingredient(
 ])
 def test_soup_tool_refuses_a_trainable_only_file_that_does_not_belong(
         selection_run, tiny_image_root, options, message):
-    """A trainable-only file records its config and classes, as a runner
-    checkpoint does, so these are checked for it too."""
+    """A trainable-only file records its config, classes and training
+    data, as a runner checkpoint does, so these are checked for it too."""
     root = selection_run['root']
     other = root / 'other.pth'
     torch.save({name: value + 1 for name, value in
@@ -175,3 +181,59 @@ def test_soup_tool_refuses_a_trainable_only_file_that_does_not_belong(
             *data_root_options(tiny_image_root),
             *pretrained_options(root / 'pretrained.pth'), *options)
     assert not (root / 'refused.safetensors').exists()
+
+
+@pytest.fixture(scope='module')
+def disjoint_runs(selection_run, tiny_image_root):
+    """An attention-only and an FFN-only run from the same pretrained
+    weights."""
+    root = selection_run['root']
+    runs = {}
+    for strategy in ('attention_only', 'ffn_only'):
+        work_dir = root / strategy
+        train(TINY_PARTIAL, work_dir, f'model.peft.strategy={strategy}',
+              *pretrained_options(root / 'pretrained.pth'),
+              data_root=tiny_image_root)
+        runs[strategy] = work_dir / 'epoch_2.pth'
+    return runs
+
+
+def test_unit_mean_soup_keeps_each_partial_runs_units(
+        selection_run, disjoint_runs, tiny_image_root):
+    """The per-unit mean of an attention-only and an FFN-only run, made as
+    a user makes it: each block's attention unit is the attention run's,
+    its FFN unit the FFN run's, the head their mean, the rest pretrained."""
+    root = selection_run['root']
+    out = root / 'unit_mean.safetensors'
+    log = run_tool(
+        sys.executable, REPO_ROOT / 'tools' / 'model_soups.py', TINY_PARTIAL,
+        disjoint_runs['attention_only'], disjoint_runs['ffn_only'], '--mode',
+        'unit_mean', '--split', 'test', '--out', out, '--work-dir',
+        root / 'unit_mean_work', '--cfg-options',
+        *data_root_options(tiny_image_root),
+        *pretrained_options(root / 'pretrained.pth'))
+    soup = load_runner_checkpoint(str(out))
+    assert soup['meta']['adapterx_soup']['mode'] == 'unit_mean'
+    assert 'unit_mean soup of 2' in log
+    attention, ffn = (load_runner_checkpoint(str(path))['state_dict']
+                      for path in disjoint_runs.values())
+    pretrained = {f'backbone.{name}': value
+                  for name, value in selection_run['pretrained'].items()}
+    for name, value in soup['state_dict'].items():
+        if name.startswith('head.'):
+            expected = ((attention[name].double() + ffn[name].double()) /
+                        2).float()
+        elif name.startswith('backbone.layers.') and (
+                '.ln1.' in name or '.attn.' in name):
+            expected = attention[name]
+        elif name.startswith('backbone.layers.') and (
+                '.ln2.' in name or '.ffn.' in name):
+            expected = ffn[name]
+        else:
+            expected = pretrained[name]
+        assert torch.equal(value, expected), name
+    # Each run changed its own units only, so the soup holds both deltas.
+    assert not torch.equal(attention['backbone.layers.0.attn.qkv.weight'],
+                           pretrained['backbone.layers.0.attn.qkv.weight'])
+    assert not torch.equal(ffn['backbone.layers.0.ffn.layers.1.weight'],
+                           pretrained['backbone.layers.0.ffn.layers.1.weight'])

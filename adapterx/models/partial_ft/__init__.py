@@ -2,9 +2,10 @@
 strategies, the fine-tuned angle, and soups of partial fine-tuning runs."""
 from .angle import (checkpoint_unit_angles, rank_units, select_by_angle,
                     unit_angles, weight_angle)
-from .soups import (GreedySoup, check_ingredients, greedy_soup,
-                    ingredient_states, pretrained_checkpoint_of,
-                    same_weights_file, uniform_soup)
+from .soups import (GreedySoup, check_held_out, check_ingredients,
+                    dataset_holds, greedy_soup, ingredient_states,
+                    pretrained_checkpoint_of, same_weights_file,
+                    uniform_soup, unit_mean_soup)
 from .method import PartialFineTune
 from .strategies import (STRATEGIES, PartialFineTuneStrategy, get_strategy,
                          norm_and_bias_patterns, strategy_units)
@@ -16,6 +17,7 @@ __all__ = [
     'strategy_units', 'norm_and_bias_patterns', 'PartialFineTune',
     'weight_angle', 'unit_angles', 'rank_units', 'select_by_angle',
     'checkpoint_unit_angles', 'pretrained_checkpoint_of',
-    'same_weights_file', 'check_ingredients', 'ingredient_states',
-    'uniform_soup', 'GreedySoup', 'greedy_soup'
+    'same_weights_file', 'check_ingredients', 'dataset_holds',
+    'check_held_out', 'ingredient_states', 'uniform_soup', 'unit_mean_soup',
+    'GreedySoup', 'greedy_soup'
 ]

@@ -8,10 +8,21 @@ from ``theta_pre`` (:func:`ingredient_states`). The average is computed as
 the mean of the completed checkpoints (the same value) in float64, so a soup
 of identical checkpoints is that checkpoint exactly.
 
-[choice] Greedy soup: rank the ingredients by their score on a held-out
-split, start from the best one and add each next one only if the soup's
-score rises; it starts at its best ingredient and only accepts improvements,
-so it never ends below it.
+Greedy soup (model soups, Wortsman et al. 2022): rank the ingredients by
+their score on a held-out split, start from the best one and add each next
+one if the soup's score does not fall (a tie keeps it, as the paper's
+``>=``); it starts at its best ingredient and accepts no loss, so it never
+ends below it.
+
+Per-unit mean soup (:func:`unit_mean_soup`), for partial runs that trained
+different units: each tensor is ``theta_pre`` plus the mean delta of the
+ingredients that changed it. A uniform soup of an attention-only and an
+FFN-only run halves both deltas (each run adds a zero delta where it did not
+train); this soup keeps each, and averages where runs overlap.
+
+The score must come from data none of the ingredients trained on
+(:func:`check_held_out`): VTAB-1k's ``val200`` is inside ``train800val200``,
+the training split of the final runs.
 
 Refused before any averaging (:func:`check_ingredients`):
 
@@ -39,6 +50,7 @@ from adapterx.checkpoint.comparison import (CheckpointWeights,
                                             complete_state,
                                             load_checkpoint_weights)
 from adapterx.checkpoint.state_dicts import average_state_dicts
+from adapterx.registry import DATASETS
 from adapterx.utils.stored_config import read_stored_config
 
 StateDict = Mapping[str, Tensor]
@@ -131,6 +143,133 @@ def _check_pretrained_origin(ingredients, pretrained, trust) -> None:
                 'averages runs from the same pretrained weights')
 
 
+# Dataset settings that do not decide which samples a dataset holds.
+NON_SAMPLE_SETTINGS = ('pipeline', 'test_mode', 'lazy_init', 'serialize_data',
+                       'max_refetch', 'image_check', '_scope_')
+# Settings that name a dataset's samples in the error messages.
+DESCRIBED_SETTINGS = ('task', 'split', 'ann_file', 'data_root')
+
+
+def _dataset_leaves(dataset: Mapping) -> List[Mapping]:
+    """The datasets a dataset config reads: the ones a wrapper
+    (``ConcatDataset``'s ``datasets``, ``RepeatDataset``'s ``dataset``)
+    holds, or the config itself."""
+    if 'datasets' in dataset:
+        return [leaf for inner in dataset['datasets']
+                for leaf in _dataset_leaves(inner)]
+    if isinstance(dataset.get('dataset'), Mapping):
+        return _dataset_leaves(dataset['dataset'])
+    return [dataset]
+
+
+def _plain(value):
+    if isinstance(value, Mapping):
+        return {key: _plain(inner) for key, inner in value.items()}
+    if isinstance(value, (list, tuple)):
+        return tuple(_plain(inner) for inner in value)
+    return value
+
+
+def _dataset_class(dataset: Mapping):
+    dataset_type = dataset.get('type')
+    if isinstance(dataset_type, str):
+        return DATASETS.get(dataset_type)
+    return dataset_type
+
+
+def _sample_settings(dataset: Mapping, ignored) -> dict:
+    settings = {
+        key: _plain(value)
+        for key, value in dataset.items()
+        if key not in NON_SAMPLE_SETTINGS and key not in ignored
+    }
+    settings['type'] = _dataset_class(dataset) or dataset.get('type')
+    if isinstance(settings.get('data_root'), str):
+        settings['data_root'] = osp.abspath(settings['data_root'])
+    return settings
+
+
+def _leaf_holds(training: Mapping, scored: Mapping) -> bool:
+    split_contains = getattr(_dataset_class(training), 'split_contains',
+                             None)
+    if split_contains is None:
+        return _sample_settings(training, ()) == _sample_settings(scored, ())
+    ignored = ('split', )
+    return (_sample_settings(training, ignored) == _sample_settings(
+        scored, ignored) and split_contains(training.get('split'),
+                                            scored.get('split')))
+
+
+def dataset_holds(training: Mapping, scored: Mapping) -> bool:
+    """Whether the dataset config ``training`` holds every sample of the
+    dataset config ``scored``.
+
+    Datasets whose class defines ``split_contains(split, other)`` (VTAB-1k:
+    ``train800val200`` holds ``val200``) hold another split of the same
+    data; any other dataset holds only an identical one (the same settings
+    but for the pipeline and other settings that read the same samples).
+    A wrapper (``ConcatDataset``, ``RepeatDataset``) holds what its
+    datasets hold.
+    """
+    return any(
+        _leaf_holds(train_leaf, scored_leaf)
+        for train_leaf in _dataset_leaves(training)
+        for scored_leaf in _dataset_leaves(scored))
+
+
+def _describe_dataset(dataset: Mapping) -> str:
+    leaves = _dataset_leaves(dataset)
+    return ' + '.join(
+        f"{leaf.get('type')}("
+        + ', '.join(f'{key}={leaf[key]!r}'
+                    for key in DESCRIBED_SETTINGS if key in leaf) + ')'
+        for leaf in leaves)
+
+
+def _training_dataset_of(weights: CheckpointWeights,
+                        default: Mapping) -> Mapping:
+    """The training dataset config a checkpoint records (its stored
+    config's ``train_dataloader.dataset``, read as data), or ``default``
+    for a checkpoint that records none."""
+    if 'cfg' not in weights.meta:
+        return default
+    stored = read_stored_config(weights.meta['cfg'], weights.path,
+                                ['train_dataloader'])
+    return stored.get('train_dataloader', {}).get('dataset', default)
+
+
+def check_held_out(ingredients: Sequence[CheckpointWeights],
+                   scored: Mapping, training: Mapping,
+                   scored_name: str) -> None:
+    """Refuse to score a soup on data an ingredient trained on.
+
+    Args:
+        ingredients: The loaded checkpoints.
+        scored (Mapping): The dataset config the soup is scored on.
+        training (Mapping): The soup config's training dataset config, taken
+            for the ingredients that record no config of their own.
+        scored_name (str): How the user chose ``scored``, for the message
+            (``'--split val'``).
+
+    Raises:
+        ValueError: ``scored`` is inside an ingredient's training data (see
+            :func:`dataset_holds`); the message names both.
+    """
+    for weights in ingredients:
+        trained_on = _training_dataset_of(weights, training)
+        if dataset_holds(trained_on, scored):
+            raise ValueError(
+                f'{scored_name} scores on {_describe_dataset(scored)}, '
+                f'which is inside the training data of {weights.path} '
+                f'({_describe_dataset(trained_on)}): a score on training '
+                'data measures fit, and a greedy soup would pick the runs '
+                'that fit best. Score on held-out data: train the '
+                'ingredients on a split that leaves it out (VTAB-1k: '
+                "train800, with --cfg-options train_dataloader.dataset."
+                "split=train800, then score on val200), or score on "
+                'another split.')
+
+
 def ingredient_states(ingredients: Sequence[CheckpointWeights],
                       reference: StateDict) -> List[Dict[str, Tensor]]:
     """Every ingredient as a full state dict of the model: a trainable-only
@@ -160,6 +299,25 @@ def uniform_soup(ingredients: Sequence[CheckpointWeights],
     return average_state_dicts(ingredient_states(ingredients, reference))
 
 
+def unit_mean_soup(ingredients: Sequence[CheckpointWeights],
+                   reference: StateDict) -> Dict[str, Tensor]:
+    """Each tensor ``reference + mean(delta_k)`` over the ingredients ``k``
+    that changed it (``theta_k != reference`` anywhere), ``reference``
+    where none did: runs that trained disjoint units each keep their
+    delta, runs that trained the same tensor share it."""
+    states = ingredient_states(ingredients, reference)
+    soup = {}
+    for key, pretrained in reference.items():
+        changed = [{key: state[key]} for state in states
+                   if not torch.equal(state[key], pretrained)]
+        if changed:
+            soup[key] = average_state_dicts(changed,
+                                            like={key: pretrained})[key]
+        else:
+            soup[key] = pretrained.clone()
+    return soup
+
+
 @dataclass
 class GreedySoup:
     """The result of :func:`greedy_soup`.
@@ -182,7 +340,8 @@ class GreedySoup:
 def greedy_soup(states: Mapping[str, StateDict],
                 evaluate: Callable[[StateDict], float]) -> GreedySoup:
     """Greedy soup of full state dicts (by name) under a held-out score
-    ``evaluate`` (higher is better)."""
+    ``evaluate`` (higher is better): an ingredient that leaves the score
+    as it is stays."""
     scores = {name: evaluate(state) for name, state in states.items()}
     ranked = sorted(states, key=lambda name: -scores[name])
     chosen = ranked[:1]
@@ -192,7 +351,7 @@ def greedy_soup(states: Mapping[str, StateDict],
         candidate = average_state_dicts(
             [states[kept] for kept in chosen + [name]])
         score = evaluate(candidate)
-        kept = score > best
+        kept = score >= best
         trials.append((name, score, kept))
         if kept:
             chosen.append(name)

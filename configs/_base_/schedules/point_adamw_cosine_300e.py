@@ -1,12 +1,30 @@
 # The Point-BERT / Point-MAE / DAPT fine-tuning schedule: AdamW lr 5e-4,
 # weight decay 0.05, batch 32, 300 epochs (10 linear warm-up epochs, then
 # cosine), gradient clipping at norm 10.
+#
+# Weight decay as in Point-MAE's and DAPT's optimizer builder
+# (`add_weight_decay`, called with an empty skip list): none on 1-D
+# parameters (norms, the head's BatchNorm, biases, prompt-generator gamma and
+# beta, scales and shifts), on biases, and on parameters whose name contains
+# 'token' (the class token); every other trainable tensor decays, including
+# the class token's position `cls_pos` (its name has no 'token'). An expert
+# pool stores its experts' biases stacked (`down_bias`, `up_bias`, one row
+# per expert): each row is the bias of one expert's Linear layer there, so
+# they do not decay either. Frozen parameters are not in the optimizer.
 max_epochs = 300
 warmup_epochs = 10
 
 optim_wrapper = dict(
     optimizer=dict(type='AdamW', lr=5e-4, weight_decay=0.05),
     clip_grad=dict(max_norm=10),
+    paramwise_cfg=dict(
+        flat_decay_mult=0.0,
+        bias_decay_mult=0.0,
+        custom_keys={
+            'token': dict(decay_mult=0.0),
+            '.down_bias': dict(decay_mult=0.0),
+            '.up_bias': dict(decay_mult=0.0),
+        }),
 )
 
 param_scheduler = [

@@ -30,7 +30,7 @@ def pretrained_tiny_backbone(tmp_path_factory):
 
 
 def pretrained_options(path):
-    return [f'model.backbone.init_cfg.type=Pretrained',
+    return ['model.backbone.init_cfg.type=Pretrained',
             f'model.backbone.init_cfg.checkpoint={path}']
 
 
@@ -151,6 +151,28 @@ def test_a_changed_frozen_tensor_fails_the_run(tmp_path):
         model[0].bias[0] += 1e-6  # frozen
     with pytest.raises(RuntimeError, match=r"\['0\.bias'\]"):
         hook.after_train(runner)
+
+
+def test_unfreezing_after_the_optimizer_was_built_is_refused(tmp_path):
+    from mmengine.optim import build_optim_wrapper
+    model = nn.Sequential(nn.Linear(3, 3), nn.Linear(3, 2))
+    model[0].requires_grad_(False)
+    runner = fake_runner(model, tmp_path)
+    # As mmengine's Runner.train: the optimizer first, then before_run.
+    runner.optim_wrapper = build_optim_wrapper(
+        model,
+        dict(optimizer=dict(type='AdamW', lr=1e-3, weight_decay=0.05),
+             paramwise_cfg=dict(bias_decay_mult=0.0)))
+    hook = ParameterFreezeHook(trainable=[r'^0\.weight$', r'^1\.'])
+    hook.before_run(runner)
+    with pytest.raises(RuntimeError,
+                       match=r"in no optimizer parameter group, e\.g\. "
+                       r"\['0\.weight'\].*trainable_extra"):
+        hook.before_train(runner)
+    # Unfreezing nothing the optimizer lacks is fine.
+    within_the_optimizer = ParameterFreezeHook(trainable=[r'^1\.'])
+    within_the_optimizer.before_run(runner)
+    within_the_optimizer.before_train(runner)
 
 
 def test_freezing_an_already_ddp_wrapped_model_is_refused(tmp_path):

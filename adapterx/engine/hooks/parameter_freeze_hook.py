@@ -8,6 +8,7 @@ import torch
 from mmengine.dist import master_only
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
+from mmengine.optim import OptimWrapper, OptimWrapperDict
 
 from adapterx.checkpoint.state_dicts import unwrap_model
 from adapterx.models.peft import freeze_parameters, trainable_parameter_report
@@ -97,6 +98,7 @@ class ParameterFreezeHook(Hook):
 
     def before_train(self, runner) -> None:
         model = self._model(runner)
+        _check_optimizer_holds_trainable(runner, model)
         report = trainable_parameter_report(model, self.head_pattern)
         runner.logger.info(f'Trainable parameters: {report.summary()}')
         self._write_report(runner, report)
@@ -143,3 +145,34 @@ class ParameterFreezeHook(Hook):
         runner.logger.info(
             f'Verified: none of the {len(self._fingerprints)} frozen '
             'parameter tensors changed during training.')
+
+
+def _check_optimizer_holds_trainable(runner, model) -> None:
+    """Refuse to train parameters that the optimizer does not hold: with a
+    ``paramwise_cfg`` mmengine leaves out the parameters frozen when it
+    builds the optimizer (before ``before_run``), so unfreezing them later
+    would silently leave them at their initial values."""
+    optim_wrapper = getattr(runner, 'optim_wrapper', None)
+    if isinstance(optim_wrapper, OptimWrapperDict):
+        wrappers = list(optim_wrapper.values())
+    elif isinstance(optim_wrapper, OptimWrapper):
+        wrappers = [optim_wrapper]
+    else:
+        return
+    held = {
+        id(parameter)
+        for wrapper in wrappers for group in wrapper.optimizer.param_groups
+        for parameter in group['params']
+    }
+    missing = [
+        name for name, parameter in model.named_parameters()
+        if parameter.requires_grad and id(parameter) not in held
+    ]
+    if missing:
+        raise RuntimeError(
+            f'{len(missing)} trainable parameter(s) are in no optimizer '
+            f'parameter group, e.g. {missing[:5]}: they were frozen when the '
+            'optimizer was built (a paramwise_cfg leaves frozen parameters '
+            'out) and made trainable after, so they would never change. '
+            'Declare them on the model, which freezes itself when built: '
+            "peft=dict(type=..., trainable_extra=[r'...']).")

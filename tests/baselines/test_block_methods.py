@@ -229,7 +229,7 @@ def test_adaptformer_block_is_the_papers_formula():
 
 
 def test_convpass_class_token_sees_only_the_kernel_centre():
-    from adapterx.models.peft_methods.convpass import ConvBypass
+    from adapterx.models.methods.convpass import ConvBypass
     torch.manual_seed(0)
     bypass = ConvBypass(32, scale=1.0, dropout=0.0)
     torch.nn.init.normal_(bypass.up.weight)

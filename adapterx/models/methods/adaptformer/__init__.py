@@ -1,0 +1,3 @@
+from .model import AdaptFormer
+
+__all__ = ['AdaptFormer']

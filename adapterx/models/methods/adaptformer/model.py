@@ -1,53 +1,47 @@
+from typing import Union
+
 import torch.nn as nn
 
 from adapterx.registry import MODELS
-from ..adapterx import AdapterX
+from ...peft.block_patching import BlockPatchedBackbone
+from .layers import AdaptFormerAdapter
 
 
 @MODELS.register_module()
-class AdaptFormer(AdapterX):
+class AdaptFormer(BlockPatchedBackbone):
     """AdaptFormer (arXiv 2205.13535): a scaled bottleneck parallel to the
-    MLP of every block,
+    MLP of every block of an mmpretrain or timm ViT or ``PointTransformer``,
     ``x = x + MLP(LN2(x)) + s * up(ReLU(down(LN2(x))))``.
 
-    Exactly Adapter-X with one expert per block: a single expert needs no
-    router (SMoA then has no routing parameters and gate 1), there is no
-    sharing and no prompt generator. The parameters are those of AdaptFormer
-    (per block ``2 d r + r + d``; r=8 on ViT-B/16: 0.16 M) under Adapter-X's
-    names (``expert_pools.mlp_<block>``).
-
-    Initialisation as AdaptFormer's code ("lora" option): down weight
-    Kaiming uniform, down bias, up weight and up bias zero, so the backbone
-    is unchanged at step 0.
+    Each block gets its own :class:`AdaptFormerAdapter`
+    (``block.adaptformer``), whose bottleneck is a one-expert pool of the
+    reusable SMoA module: per block ``2 d r + r + d`` parameters (r=8 on
+    ViT-B/16: 0.16 M), and only these train.
 
     Args:
-        module (dict | nn.Module): The backbone (see :class:`AdapterX`).
+        module (dict | nn.Module): The backbone (see
+            :class:`BlockPatchedBackbone`).
         bottleneck_dims (int): r. AdaptFormer's VTAB-1k tables use 8 (its
             video experiments 64). Defaults to 8.
         scale (float): s. Defaults to 0.1 (the paper's).
         dropout (float): Dropout inside the bottleneck. Defaults to 0.
     """
 
-    # AdaptFormer trains its bottlenecks alone: no block norm, no token.
-    retrained_backbone_parameters = ()
+    additions_name = 'adaptformer'
 
     def __init__(self,
-                 module,
+                 module: Union[dict, nn.Module],
                  bottleneck_dims: int = 8,
                  scale: float = 0.1,
                  dropout: float = 0.0,
                  init_cfg=None):
-        super().__init__(
-            module,
-            num_experts=1,
-            bottleneck_dims=bottleneck_dims,
-            scale=scale,
-            expert_act_cfg=dict(type='ReLU'),
-            expert_dropout=dropout,
-            placement='mlp',
-            sharing_groups='per_block',
-            prompt_generator=None,
-            balance_loss_weight=0.0,
-            init_cfg=init_cfg)
-        for pool in self.expert_pools.values():
-            nn.init.zeros_(pool.down_bias)
+        super().__init__(module, init_cfg=init_cfg)
+        self.patch_blocks([
+            AdaptFormerAdapter(
+                self.embed_dims,
+                bottleneck_dims,
+                scale=scale,
+                dropout=dropout,
+                num_prefix_tokens=self.num_prefix_tokens,
+                context=self.forward_context) for _ in self._blocks
+        ])

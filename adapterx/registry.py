@@ -86,7 +86,7 @@ VISUALIZERS = _child('VISUALIZERS', 'visualizer', 'mmpretrain.visualization')
 VISBACKENDS = _child('VISBACKENDS', 'vis_backend', 'mmpretrain.visualization')
 
 ADAPTERS = SuggestingRegistry(
-    'adapter', scope='adapterx', locations=['adapterx.models.adapters'])
+    'adapter', scope='adapterx', locations=['adapterx.models.modules'])
 
 __all__ = [
     'RUNNERS', 'RUNNER_CONSTRUCTORS', 'LOOPS', 'HOOKS', 'LOG_PROCESSORS',

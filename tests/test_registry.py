@@ -32,7 +32,7 @@ def test_adapterx_scope_finds_its_own_and_mmpretrains_components():
     # mmengine's own components are found through mmpretrain's node.
     assert adapterx_registry.HOOKS.get('CheckpointHook') is not None
     assert adapterx_registry.ADAPTERS.get('SMoA').__module__ == \
-        'adapterx.models.adapters.smoa.smoa'
+        'adapterx.models.modules.smoa.smoa'
 
 
 def test_scoped_names_from_the_root_and_from_other_codebases():

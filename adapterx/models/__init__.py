@@ -1,15 +1,15 @@
-"""Models: PEFT wrappers, adapters, classifiers and weight converters."""
+"""Models: the PEFT core, reusable modules, the PEFT methods, classifiers
+and weight converters."""
 # Imported for what they register.
-from . import adapters, converters, merging, peft  # noqa: F401
-from .adapterx import AdapterX
+from . import converters, merging, modules, peft  # noqa: F401
 from .backbones import PointTransformer
 from .classifiers import (PeftImageClassifier, PointClassifier,
                           PointDataPreprocessor)
 from .dense import PeftViTDense, SimpleFeaturePyramid
 from .ewa import MoEViT
 from .heads import PointClsHead
-from .peft_methods import (DAPT, IDPT, SSF, VPT, AdaptFormer, Convpass,
-                           FacT, LoRA)
+from .methods import (DAPT, IDPT, SSF, VPT, AdaptFormer, AdapterX, Convpass,
+                      FacT, LoRA)
 
 __all__ = [
     'AdaptFormer', 'AdapterX', 'Convpass', 'DAPT', 'FacT', 'IDPT', 'LoRA',

@@ -25,8 +25,8 @@ PAPER_SETS = {
     'vpt_shallow': r'^backbone\.module\.layers\.0\.vpt\.prompts$',
     'vpt_deep': r'^backbone\.module\.layers\.\d\.vpt\.prompts$',
     # AdaptFormer: the adapters (down, up and their biases).
-    'adaptformer':
-    r'^backbone\.expert_pools\.mlp_\d\.(down|up)_(weight|bias)$',
+    'adaptformer': r'^backbone\.module\.layers\.\d\.adaptformer\.adapter\.'
+                   r'(down|up)_(weight|bias)$',
     # Convpass: the bypasses ('adapter' in the name in its code).
     'convpass': r'^backbone\.module\.layers\.\d\.convpass\.(attn|mlp)_bypass\.',
     # IDPT: every name with 'cls': prompt module, class token and position.

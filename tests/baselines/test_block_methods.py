@@ -56,9 +56,9 @@ def test_feature_maps_and_out_indices_never_see_prompts(method):
 
 
 @pytest.mark.parametrize('method,kind,marker', [
-    ('adaptformer', 'mmpretrain', 'expert_pools'),
-    ('adaptformer', 'timm', 'expert_pools'),
-    ('adaptformer', 'point', 'expert_pools'),
+    ('adaptformer', 'mmpretrain', '.adaptformer.'),
+    ('adaptformer', 'timm', '.adaptformer.'),
+    ('adaptformer', 'point', '.adaptformer.'),
     ('convpass', 'mmpretrain', '.convpass.'),
     ('convpass', 'timm', '.convpass.'),
 ])
@@ -211,25 +211,35 @@ def test_convpass_needs_a_square_patch_grid():
         model(torch.randn(1, 3, 32, 16))
 
 
-def test_adaptformer_block_is_the_papers_formula():
+@pytest.mark.parametrize('kind', ['mmpretrain', 'timm', 'point'])
+def test_adaptformer_block_is_the_papers_formula(kind):
     """x' = x + Attn(LN1 x); out = x' + MLP(LN2 x') + s up(ReLU(down(LN2 x')))
-    with one router-free expert per block and no routing parameters."""
-    model = wrap('adaptformer', tiny_backbone('timm'))
-    randomise(model, 'expert_pools')
+    in every block, from the block's own weights: one router-free expert
+    per block, no routing parameters."""
+    model = wrap('adaptformer', tiny_backbone(kind), scale=0.5)
+    randomise(model, '.adaptformer.')
     assert not any('router' in name or 'expert_embeddings' in name
                    for name, _ in model.named_parameters())
-    block, pool = model._blocks[0], model.expert_pools.mlp_0
     x = torch.randn(2, 17, 32)
-    after_attention = x + block.attn(block.norm1(x))
-    normed = block.norm2(after_attention)
-    adapter = torch.relu(normed @ pool.down_weight[0] + pool.down_bias[0]) \
-        @ pool.up_weight[0] + pool.up_bias[0]
-    expected = after_attention + block.mlp(normed) + 0.1 * adapter
-    torch.testing.assert_close(block(x), expected)
+    for block in model._blocks:
+        pool = block.adaptformer.adapter
+        assert pool.down_weight.shape == (1, 32, 8)
+        mmpretrain = hasattr(block, 'ln1')
+        norm1, norm2 = (block.ln1, block.ln2) if mmpretrain else (
+            block.norm1, block.norm2)
+        after_attention = x + block.attn(norm1(x))
+        normed = norm2(after_attention)
+        adapter = torch.relu(normed @ pool.down_weight[0] +
+                             pool.down_bias[0]) @ pool.up_weight[0] + \
+            pool.up_bias[0]
+        mlp = block.ffn(normed, identity=0) if mmpretrain else block.mlp(
+            normed)
+        expected = after_attention + mlp + 0.5 * adapter
+        torch.testing.assert_close(block(x), expected)
 
 
 def test_convpass_class_token_sees_only_the_kernel_centre():
-    from adapterx.models.peft_methods.convpass import ConvBypass
+    from adapterx.models.methods.convpass import ConvBypass
     torch.manual_seed(0)
     bypass = ConvBypass(32, scale=1.0, dropout=0.0)
     torch.nn.init.normal_(bypass.up.weight)

@@ -8,7 +8,7 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmpretrain.structures import DataSample
 
-from adapterx.models.adapterx import find_vit_blocks
+from adapterx.models.vit_anatomy import find_vit_blocks
 from adapterx.registry import MODELS
 from ..utils import REPO_ROOT, tiny_config_with
 

@@ -1,7 +1,6 @@
 import torch
 
-import adapterx.models.adapters  # noqa: F401 (registers the adapters)
-from adapterx.models.adapters import PromptGenerator
+from adapterx.models.modules import PromptGenerator
 from adapterx.registry import ADAPTERS
 
 

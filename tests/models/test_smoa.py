@@ -3,8 +3,8 @@ import math
 import pytest
 import torch
 
-from adapterx.models.adapters import (SMoA, SharedExpertPool, TokenRouter,
-                                      switch_balance_loss)
+from adapterx.models.modules import (SMoA, SharedExpertPool, TokenRouter,
+                                     switch_balance_loss)
 from adapterx.registry import ADAPTERS
 
 

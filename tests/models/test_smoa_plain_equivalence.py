@@ -8,9 +8,8 @@ import torch
 import torch.nn.functional as F
 
 from adapterx.models import AdapterX
-from adapterx.models.adapters import SMoA, SharedExpertPool
-from adapterx.models.adapters.smoa import (RoutingResult,
-                                           switch_balance_loss)
+from adapterx.models.modules import SMoA, SharedExpertPool
+from adapterx.models.modules.smoa import RoutingResult, switch_balance_loss
 from .test_adapterx_wrapper import (images, randomise_adapters, tiny_timm_vit,
                                     tiny_vit)
 

@@ -10,7 +10,7 @@ from mmpretrain.models import VisionTransformer as MMPretrainViT
 from timm.models.vision_transformer import VisionTransformer as TimmViT
 
 from adapterx.models import PointTransformer
-from adapterx.models.peft_methods.vpt.vpt import VPT
+from adapterx.models.methods.vpt import VPT
 from adapterx.models.vit_anatomy import (MMPRETRAIN_VIT, MMPRETRAIN_VIT_BLOCK,
                                          SWIN_BLOCK, TIMM_BLOCK, TIMM_VIT,
                                          block_anatomy, block_drop_path_rate,

@@ -1,3 +1,10 @@
+"""The PEFT core that every method in ``adapterx.models.methods`` builds
+on: the wrapper base (:mod:`.wrapper`), per-block forward patching and its
+per-forward context (:mod:`.block_patching`, :mod:`.forward_context`),
+re-parameterised layers that fold into the weights (:mod:`.reparam`),
+freezing and parameter counting (:mod:`.freeze`), the methods that only
+choose backbone parameters (:mod:`.backbone_methods`), merging into the
+weights (:mod:`.merge`) and the Python API (:mod:`.api`)."""
 from .api import (METHOD_NAMES, PeftModel, get_peft_model,
                   load_peft_model)
 from .backbone_methods import (BackboneMethod, BitFit, FullFineTune,

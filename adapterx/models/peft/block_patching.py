@@ -35,8 +35,6 @@ from torch import Tensor
 
 from ..vit_anatomy import (MMPRETRAIN_VIT_BLOCK, TIMM_BLOCK, block_anatomy,
                            block_embed_dims, num_prefix_tokens, vit_blocks)
-# The methods import these ViT helpers from here too.
-from ..vit_anatomy import block_drop_path_rate, find_vit_blocks  # noqa: F401
 from .forward_context import ForwardContext
 from .injected import InjectedModule
 from .wrapper import PeftWrapper

@@ -1,0 +1,208 @@
+from typing import Optional, Sequence, Union
+
+import torch
+import torch.nn as nn
+
+from adapterx.registry import ADAPTERS, MODELS
+from ...modules.smoa import switch_balance_loss
+from ...peft.block_patching import BlockPatchedBackbone
+from .layers import AdapterXBlockAdapters
+
+PLACEMENTS = {'mlp': ('mlp', ), 'attn': ('attn', ), 'both': ('attn', 'mlp')}
+
+
+def _is_list_of_index_lists(value) -> bool:
+    return isinstance(value, (list, tuple)) and all(
+        isinstance(group, (list, tuple)) and all(
+            isinstance(index, int) and not isinstance(index, bool)
+            for index in group) for group in value)
+
+
+@MODELS.register_module()
+class AdapterX(BlockPatchedBackbone):
+    """Adapter-X (arXiv 2406.03051) on an mmpretrain or timm ViT backbone.
+
+    A Sharing Mixture of Adapters (SMoA) in every block: one pool of
+    bottleneck adapter experts (and expert embeddings) shared by all the
+    blocks of a sharing group, and a per-block token-level router; plus a
+    per-block Prompt Generator whose prompt token joins the sequence of all
+    later blocks. The blocks get an ``adapterx`` submodule and a patched
+    ``forward`` (:class:`~adapterx.models.peft.block_patching.\
+BlockPatchedBackbone`); :meth:`unwrap` takes both away again.
+
+    Trainable, as in the paper: the shared experts and expert embeddings,
+    the per-block routers and prompt generators, each block's LN2
+    (block-specific, starting from the pretrained one) and the class token
+    (and the point transformer's class position).
+
+    Args:
+        module (dict | nn.Module): The backbone (config or module):
+            mmpretrain ``VisionTransformer``, a timm ``VisionTransformer``,
+            or mmpretrain's ``TIMMBackbone`` around one. A config is built
+            and its ``init_weights`` (pretrained weights) run before the
+            adapters are added.
+        num_experts (int): Experts in each shared pool. Defaults to 4.
+        bottleneck_dims (int): Width r of each expert. Defaults to 8.
+        routing_dims (int): Dimension of the router projection and expert
+            embeddings. Defaults to 8.
+        num_heads (int): Multi-head split of each token into sub-tokens that
+            are routed separately. Defaults to 1.
+        top_k (int): Experts per sub-token (hard routing). Defaults to 1.
+        soft_routing (bool): Weight all experts by their probabilities
+            instead of top-k. Defaults to False.
+        router_temperature (float): Divides the cosine routing logits.
+        scale (float | dict): SMoA output scale: a fixed s (AdaptFormer) or
+            a config such as ``dict(type='DynamicTokenScale')`` (DAPT's
+            per-token scale; ``embed_dims`` is filled in). Defaults to 0.1.
+        expert_act_cfg (dict): Activation inside each expert.
+        expert_dropout (float): Dropout inside each expert.
+        placement (str): ``'mlp'`` (parallel to the MLP, the paper's),
+            ``'attn'`` (parallel to attention) or ``'both'`` (a pool and a
+            router for each).
+        sharing_groups (str | list[list[int]]): Blocks that share one pool:
+            ``'all'`` (one pool for every block, the paper's), ``'per_block'``
+            (no sharing, the ablation), or lists of block indices, each
+            block in exactly one.
+        prompt_generator (dict, optional): Config of the per-block prompt
+            generator (``embed_dims`` is filled in); None disables prompts.
+        prompt_blocks (list[int], optional): Blocks with a prompt generator.
+            None: every block but the last (a last-block prompt would reach
+            no later block and, with a class-token head, nothing at all).
+        balance_loss_weight (float): Weight of the Switch-style
+            load-balancing loss, averaged over the routers; 0 disables it.
+            Defaults to 0.01.
+    """
+
+    additions_name = 'adapterx'
+    retrained_backbone_parameters = (r'\.(ln2|norm2)\.',
+                                     r'\.cls_(token|pos)$')
+
+    def __init__(self,
+                 module: Union[dict, nn.Module],
+                 num_experts: int = 4,
+                 bottleneck_dims: int = 8,
+                 routing_dims: int = 8,
+                 num_heads: int = 1,
+                 top_k: int = 1,
+                 soft_routing: bool = False,
+                 router_temperature: float = 1.0,
+                 scale: Union[float, dict] = 0.1,
+                 expert_act_cfg: dict = dict(type='ReLU'),
+                 expert_dropout: float = 0.0,
+                 placement: str = 'mlp',
+                 sharing_groups: Union[str, Sequence[Sequence[int]]] = 'all',
+                 prompt_generator: Optional[dict] = dict(
+                     type='PromptGenerator'),
+                 prompt_blocks: Optional[Sequence[int]] = None,
+                 balance_loss_weight: float = 0.01,
+                 init_cfg=None):
+        super().__init__(module, init_cfg=init_cfg)
+        blocks = self._blocks
+        if placement not in PLACEMENTS:
+            raise ValueError(f'placement must be one of {list(PLACEMENTS)}, '
+                             f'got {placement!r}')
+        if balance_loss_weight < 0:
+            raise ValueError('balance_loss_weight must be >= 0, got '
+                             f'{balance_loss_weight}')
+        self.balance_loss_weight = balance_loss_weight
+        groups = self._check_groups(sharing_groups, len(blocks))
+        prompt_blocks = self._check_prompt_blocks(prompt_blocks, len(blocks))
+
+        embed_dims = self.embed_dims
+        # One pool per (placement, sharing group): the parameters live here,
+        # once; every SMoA of the group routes to the same module.
+        self.expert_pools = nn.ModuleDict()
+        pool_of_block = {}
+        for where in PLACEMENTS[placement]:
+            for group_index, group in enumerate(groups):
+                pool = ADAPTERS.build(
+                    dict(
+                        type='SharedExpertPool',
+                        embed_dims=embed_dims,
+                        num_experts=num_experts,
+                        bottleneck_dims=bottleneck_dims,
+                        routing_dims=routing_dims,
+                        num_heads=num_heads,
+                        act_cfg=expert_act_cfg,
+                        dropout=expert_dropout))
+                self.expert_pools[f'{where}_{group_index}'] = pool
+                for block_index in group:
+                    pool_of_block[where, block_index] = pool
+
+        def build_smoa(where, block_index):
+            if (where, block_index) not in pool_of_block:
+                return None
+            block_scale = scale if not isinstance(scale, dict) else dict(
+                scale, embed_dims=embed_dims)
+            return ADAPTERS.build(
+                dict(
+                    type='SMoA',
+                    expert_pool=pool_of_block[where, block_index],
+                    top_k=top_k,
+                    soft=soft_routing,
+                    temperature=router_temperature,
+                    scale=block_scale))
+
+        prefix_tokens = self.num_prefix_tokens
+        additions = []
+        for index in range(len(blocks)):
+            generator = None
+            if prompt_generator is not None and index in prompt_blocks:
+                generator = ADAPTERS.build(
+                    dict(prompt_generator, embed_dims=embed_dims))
+            additions.append(
+                AdapterXBlockAdapters(
+                    attn_smoa=build_smoa('attn', index),
+                    mlp_smoa=build_smoa('mlp', index),
+                    prompt_generator=generator,
+                    num_prefix_tokens=prefix_tokens,
+                    context=self.forward_context))
+        self.patch_blocks(additions)
+
+    @staticmethod
+    def _check_groups(sharing_groups, num_blocks):
+        if sharing_groups == 'all':
+            return [list(range(num_blocks))]
+        if sharing_groups == 'per_block':
+            return [[index] for index in range(num_blocks)]
+        form = ("'all', 'per_block' or a list of lists of block indices "
+                'such as [[0, 1], [2, 3]], each block '
+                f'0..{num_blocks - 1} in exactly one list')
+        if not _is_list_of_index_lists(sharing_groups):
+            raise ValueError(
+                f'AdapterX sharing_groups must be {form}; got '
+                f'{sharing_groups!r}.')
+        flat = [index for group in sharing_groups for index in group]
+        if sorted(flat) != list(range(num_blocks)):
+            raise ValueError(
+                f'AdapterX sharing_groups {sharing_groups} must be {form}.')
+        return [list(group) for group in sharing_groups]
+
+    @staticmethod
+    def _check_prompt_blocks(prompt_blocks, num_blocks):
+        if prompt_blocks is None:
+            return set(range(num_blocks - 1))
+        invalid = [i for i in prompt_blocks if not 0 <= i < num_blocks]
+        if invalid:
+            raise ValueError(f'prompt_blocks {invalid} are not block indices '
+                             f'0..{num_blocks - 1}')
+        return set(prompt_blocks)
+
+    def auxiliary_losses(self) -> dict:
+        """The weighted load-balancing loss of the last forward."""
+        if self.balance_loss_weight == 0:
+            return {}
+        routings = self.forward_context.routings
+        if not routings:
+            raise RuntimeError(
+                'AdapterX.auxiliary_losses: no forward has run yet; the '
+                "balance loss is that of the last forward's routings")
+        # A forward without autograd leaves the loss out (SMoA); a loss
+        # asked for afterwards (validation loss) is computed from the probs.
+        losses = [
+            switch_balance_loss(routing.probs)
+            if routing.balance_loss is None else routing.balance_loss
+            for routing in routings
+        ]
+        return dict(loss_balance=self.balance_loss_weight *
+                    torch.stack(losses).mean())

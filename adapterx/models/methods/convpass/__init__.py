@@ -1,0 +1,4 @@
+from .layers import ConvBypass, ConvpassBlockBypasses
+from .model import Convpass
+
+__all__ = ['Convpass', 'ConvBypass', 'ConvpassBlockBypasses']

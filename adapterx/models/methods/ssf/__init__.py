@@ -1,0 +1,3 @@
+from .model import SSF
+
+__all__ = ['SSF']

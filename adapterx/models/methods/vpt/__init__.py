@@ -1,0 +1,4 @@
+from .layers import VPTBlockPrompts
+from .model import VPT
+
+__all__ = ['VPT', 'VPTBlockPrompts']

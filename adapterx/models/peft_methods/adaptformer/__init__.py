@@ -1,3 +1,0 @@
-from .adaptformer import AdaptFormer
-
-__all__ = ['AdaptFormer']

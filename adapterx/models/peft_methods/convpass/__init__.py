@@ -1,3 +1,0 @@
-from .convpass import Convpass, ConvBypass
-
-__all__ = ['Convpass', 'ConvBypass']

@@ -1,4 +1,0 @@
-from .dapt import DAPT, DAPTBlockAdditions
-from .modules import DynamicAdapter
-
-__all__ = ['DAPT', 'DAPTBlockAdditions', 'DynamicAdapter']

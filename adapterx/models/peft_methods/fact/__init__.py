@@ -1,4 +1,0 @@
-from .layer import FacTFactors, FacTIncrement
-from .model import FacT
-
-__all__ = ['FacT', 'FacTFactors', 'FacTIncrement']

@@ -1,4 +1,0 @@
-from .layer import LoRABranch
-from .model import LoRA
-
-__all__ = ['LoRA', 'LoRABranch']

@@ -1,4 +1,0 @@
-from .layer import ScaleShift
-from .model import SSF
-
-__all__ = ['SSF', 'ScaleShift']

@@ -1,3 +1,0 @@
-from .vpt import VPT, VPTBlockPrompts
-
-__all__ = ['VPT', 'VPTBlockPrompts']

@@ -5,6 +5,7 @@ from mmpretrain.structures import DataSample
 
 from adapterx.models import AdapterX, PeftImageClassifier
 from adapterx.models.peft import freeze_parameters
+from adapterx.models.peft.injected import added_state_dict
 from ..fixtures import in_eval_mode, tiny_mmpretrain_vit
 from ..fixtures import tiny_timm_backbone as timm_backbone
 from ..fixtures import tiny_timm_vit as timm_vit
@@ -204,7 +205,7 @@ def test_same_function_on_timm_and_mmpretrain_vits():
     mmpretrain_model = AdapterX(mmpretrain_vit)
     adapters = {
         key.replace('module.blocks.', 'module.layers.'): value
-        for key, value in timm_model.adapter_state_dict().items()
+        for key, value in added_state_dict(timm_model).items()
     }
     missing, unexpected = mmpretrain_model.load_state_dict(
         adapters, strict=False)

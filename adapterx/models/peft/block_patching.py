@@ -36,7 +36,7 @@ from torch import Tensor
 from ..vit_anatomy import (MMPRETRAIN_VIT_BLOCK, TIMM_BLOCK, block_anatomy,
                            block_embed_dims, num_prefix_tokens, vit_blocks)
 from .forward_context import ForwardContext
-from .injected import InjectedModule
+from .injected import InjectedModule, added_state_dict
 from .wrapper import PeftWrapper
 
 
@@ -203,7 +203,7 @@ class BlockPatchedBackbone(PeftWrapper):
         # (PointTransformer: every Linear and LayerNorm; mmpretrain's ViT:
         # every Conv2d); the methods' initialisation (zero up-projections)
         # is put back afterwards.
-        own = {k: v.clone() for k, v in self.adapter_state_dict().items()}
+        own = {k: v.clone() for k, v in added_state_dict(self).items()}
         super().init_weights()
         self.load_state_dict(own, strict=False)
 
@@ -211,24 +211,15 @@ class BlockPatchedBackbone(PeftWrapper):
         self.forward_context.reset()
         return self.module(*args, **kwargs)
 
-    def adapter_state_dict(self) -> dict:
-        """The method's tensors alone, under this module's state-dict keys
-        (not the backbone's own tensors)."""
-        marker = f'.{self.additions_name}.'
-        return {
-            key: value
-            for key, value in self.state_dict().items()
-            if not key.startswith('module.') or marker in key
-        }
-
     def unwrap(self):
         """Remove the method from the backbone.
 
         Returns:
             tuple[nn.Module, dict]: The plain backbone (the same module
-            object, its blocks restored) and :meth:`adapter_state_dict`.
+            object, its blocks restored) and the tensors of the method's
+            modules (:func:`~adapterx.models.peft.injected.added_state_dict`).
         """
-        adapter_state = self.adapter_state_dict()
+        adapter_state = added_state_dict(self)
         for block in self._blocks:
             del block.forward
             delattr(block, self.additions_name)

@@ -50,3 +50,16 @@ def injected_tensor_names(module: nn.Module) -> set:
         for keys in peft_added_modules(module).values()
         for key in keys
     }
+
+
+def added_state_dict(module: nn.Module) -> dict:
+    """The tensors of the modules a PEFT method added to ``module``
+    (:func:`injected_tensor_names`), under ``module``'s state-dict keys:
+    not the backbone tensors a method retrains (Adapter-X's norms), which
+    :meth:`~adapterx.models.peft.PeftModel.adapter_state_dict` adds to make
+    the set that training changes."""
+    added = injected_tensor_names(module)
+    return {
+        key: value
+        for key, value in module.state_dict().items() if key in added
+    }

@@ -21,7 +21,7 @@ import torch
 import torch.nn as nn
 
 from .freeze import compile_patterns
-from .injected import InjectedModule, injected_tensor_names
+from .injected import InjectedModule, added_state_dict
 from .wrapper import PeftWrapper
 
 
@@ -137,11 +137,7 @@ class ReparamWrapper(PeftWrapper):
             layers restored, computing what it computed before the method)
             and the tensors of the method's modules.
         """
-        added = injected_tensor_names(self)
-        added_state = {
-            key: value
-            for key, value in self.state_dict().items() if key in added
-        }
+        added_state = added_state_dict(self)
         self._restore_layers()
         return self.module, added_state
 

@@ -1,3 +1,4 @@
+import json
 import re
 import sys
 
@@ -11,7 +12,8 @@ pytestmark = pytest.mark.slow  # every test here starts training
 def test_demo_runs_the_three_methods_and_prints_the_table(tmp_path):
     output = run_tool(sys.executable,
                       REPO_ROOT / 'tools' / 'demo' / 'run_demo.py', 'digits',
-                      '--work-dir', tmp_path, '--max-epochs', '1')
+                      '--work-dir', tmp_path, '--max-epochs', '1',
+                      '--results-json', tmp_path / 'demo.json')
     rows = {}
     for method in ('Adapter-X', 'Full fine-tuning', 'Linear probing'):
         line = next(line for line in output.splitlines()
@@ -27,3 +29,9 @@ def test_demo_runs_the_three_methods_and_prints_the_table(tmp_path):
     assert rows['Linear probing'][1:3] == ['0', '0.00']
     # The pretrained demo backbone was loaded, not a random one.
     assert 'vit_demo_shapes.pth' in output
+    # The README's table comes from this file, with its provenance.
+    record = json.loads((tmp_path / 'demo.json').read_text())
+    assert [row[0] for row in record['rows']] == list(rows)
+    assert record['rows'][0][1:] == rows['Adapter-X']
+    assert record['command'].startswith('tools/demo/run_demo.py digits')
+    assert len(record['commit']) >= 40 and record['machine']['cores'] >= 1

@@ -2,7 +2,7 @@
 full fine-tuning and linear probing of the same backbone.
 
     .venv/bin/python tools/demo/run_demo.py [{digits,points}]
-        [--work-dir DIR] [--max-epochs N]
+        [--work-dir DIR] [--max-epochs N] [--results-json FILE]
 
 ``digits`` (the default, 2D): a small ViT pretrained on generated shape
 images (tools/demo/vit_demo_shapes.pth) adapted to scikit-learn's
@@ -14,7 +14,9 @@ tools/demo/pretrain_demo_backbone.py.
 Prints test accuracy, trainable parameters and time per method. Trainable
 parameters are given both ways the papers count them: without the head,
 as a share of the backbone (the 2D convention), and with the head, as a
-share of the whole model (the 3D convention).
+share of the whole model (the 3D convention). ``--results-json`` writes
+the table with the commit, command and machine (the README's tables come
+from docs/results/demo_{digits,points}.json).
 """
 import argparse
 import os.path as osp
@@ -25,9 +27,13 @@ from mmengine.config import Config
 from adapterx.models.peft import trainable_parameter_report
 from adapterx.registry import RUNNERS
 from adapterx.utils import register_all_modules
+from adapterx.utils.cpu_threads import configure_cpu_threads
+from adapterx.utils.results import write_results
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 METHODS = ('Adapter-X', 'Full fine-tuning', 'Linear probing')
+HEADER = ('method', 'test acc %', 'trainable w/o head', '% of backbone',
+          'trainable w/ head', '% of model', 'time s')
 # demo -> (title, config of each method)
 DEMOS = {
     'digits': ('Digits demo (scikit-learn digits, ViT pretrained on shapes)',
@@ -67,7 +73,12 @@ def main():
         type=int,
         help='stop every method after this many epochs (a quick check; the '
         'learning-rate schedule still spans the configs\' 10 epochs)')
+    parser.add_argument(
+        '--results-json',
+        help='also write the table, with the commit, command and machine, '
+        'to this JSON file (docs/results/demo_<demo>.json for the README)')
     args = parser.parse_args()
+    configure_cpu_threads()
     register_all_modules(init_default_scope=False)
 
     rows = []
@@ -77,20 +88,22 @@ def main():
         accuracy, report, seconds = run(
             config_name, osp.join(work_dir, osp.splitext(config_name)[0]),
             args.max_epochs)
-        rows.append((method, accuracy, report, seconds))
+        rows.append([
+            method, f'{accuracy:.2f}', f'{report.trainable_without_head:,}',
+            f'{report.percent_of_backbone_without_head:.2f}',
+            f'{report.trainable:,}',
+            f'{report.percent_of_model_with_head:.2f}', f'{seconds:.1f}'
+        ])
 
-    header = (f'{"method":<18} {"test acc %":>10} {"trainable w/o head":>19} '
-              f'{"% backbone":>10} {"trainable w/ head":>18} {"% model":>8} '
-              f'{"time s":>7}')
+    widths = [max(len(cell) for cell in column)
+              for column in zip(HEADER, *rows)]
     print(f'\n{title}')
-    print(header)
-    print('-' * len(header))
-    for method, accuracy, report, seconds in rows:
-        print(f'{method:<18} {accuracy:>10.2f} '
-              f'{report.trainable_without_head:>19,} '
-              f'{report.percent_of_backbone_without_head:>10.2f} '
-              f'{report.trainable:>18,} '
-              f'{report.percent_of_model_with_head:>8.2f} {seconds:>7.1f}')
+    for row in [HEADER, ['-' * width for width in widths], *rows]:
+        print('  '.join(cell.rjust(width) if index else cell.ljust(width)
+                        for index, (cell, width) in enumerate(
+                            zip(row, widths))))
+    if args.results_json:
+        write_results(args.results_json, title, HEADER, rows, REPO_ROOT)
 
 
 if __name__ == '__main__':

@@ -5,7 +5,7 @@ as random-partition MoEs with and without Experts Weights Averaging, each
 MoE converted back to the dense ViT.
 
     .venv/bin/python tools/demo/run_ewa_experiment.py [--seeds 0 1 2]
-        [--work-dir DIR]
+        [--work-dir DIR] [--results-json FILE]
 
 Configs: configs/ewa/demo/digits_scratch_{dense,ewa,moe_random_partition}.py.
 For each seed and method it prints the test accuracy of the model as
@@ -13,7 +13,10 @@ trained (MoEs evaluated with their experts averaged, their default), of
 the MoE evaluated with random partitions as in training, and of the
 converted dense model (``dense_final.safetensors``, tested with the dense config,
 as ``tools/test.py`` does), plus the spread of the experts around their
-mean (RMS over all expert weights) and the wall time.
+mean (RMS over all expert weights) and the wall time; with more than one
+seed, each method's mean and standard deviation over the seeds.
+``--results-json`` writes the table with the commit, command and machine
+(the README's table comes from docs/results/ewa_digits.json).
 """
 import argparse
 import os.path as osp
@@ -25,6 +28,8 @@ from mmengine.config import Config
 from adapterx.models.ewa import MoEFFN
 from adapterx.registry import RUNNERS
 from adapterx.utils import register_all_modules
+from adapterx.utils.cpu_threads import configure_cpu_threads
+from adapterx.utils.results import write_results
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG_DIR = osp.join(REPO_ROOT, 'configs', 'ewa', 'demo')
@@ -71,8 +76,35 @@ def run_method(config_name, work_dir, seed):
     return row
 
 
-def cell(row, key, pattern):
-    return format(row[key], pattern) if key in row else '-'
+HEADER = ('seed', 'method', 'as trained', 'MoE, random partitions',
+          'converted dense', 'expert spread', 'time s')
+# Row keys of the columns after seed and method, and their formats.
+COLUMNS = (('trained', '.2f'), ('partitioned', '.2f'), ('converted', '.2f'),
+           ('spread', '.2e'), ('seconds', '.1f'))
+
+
+def cell(values, pattern):
+    """One cell: a value, or mean ± standard deviation over seeds."""
+    if not values:
+        return '-'
+    if len(values) == 1:
+        return format(values[0], pattern)
+    return (f'{format(statistics.mean(values), pattern)} ± '
+            f'{format(statistics.stdev(values), pattern)}')
+
+
+def table_rows(runs, seeds):
+    rows = [[str(seed), method] +
+            [cell([row[key]] if key in row else [], pattern)
+             for key, pattern in COLUMNS] for seed, method, row in runs]
+    if len(seeds) > 1:
+        for method in METHODS:
+            method_runs = [row for _, name, row in runs if name == method]
+            rows.append([f'mean ± sd ({len(seeds)} seeds)', method] + [
+                cell([row[key] for row in method_runs if key in row],
+                     pattern) for key, pattern in COLUMNS
+            ])
+    return rows
 
 
 def main():
@@ -87,28 +119,32 @@ def main():
         nargs='+',
         default=[0],
         help='one run of each method per seed')
+    parser.add_argument(
+        '--results-json',
+        help='also write the table, with the commit, command and machine, '
+        'to this JSON file (docs/results/ewa_digits.json for the README)')
     args = parser.parse_args()
+    configure_cpu_threads()
     register_all_modules(init_default_scope=False)
 
-    rows = []
+    runs = []
     for seed in args.seeds:
         for method, config_name in METHODS.items():
             work_dir = osp.join(args.work_dir, f'seed{seed}',
                                 osp.splitext(config_name)[0])
-            rows.append((seed, method,
+            runs.append((seed, method,
                          run_method(config_name, work_dir, seed)))
 
-    print('\nEWA experiment (small ViT from scratch, scikit-learn digits; '
-          'test top-1 %)')
-    print('| seed | method | as trained | MoE, random partitions | '
-          'converted dense | expert spread | time s |')
-    print('|---|---|---|---|---|---|---|')
-    for seed, method, row in rows:
-        print(f'| {seed} | {method} | {row["trained"]:.2f} | '
-              f'{cell(row, "partitioned", ".2f")} | '
-              f'{cell(row, "converted", ".2f")} | '
-              f'{cell(row, "spread", ".2e")} | {row["seconds"]:.1f} |')
-
+    title = ('EWA experiment (small ViT from scratch, scikit-learn digits; '
+             'test top-1 %)')
+    rows = table_rows(runs, args.seeds)
+    print(f'\n{title}')
+    for row in [HEADER, ['---'] * len(HEADER), *rows]:
+        print('| ' + ' | '.join(row) + ' |')
+    if args.results_json:
+        write_results(args.results_json, title, HEADER, rows, REPO_ROOT,
+                      data=[dict(seed=seed, method=method, **row)
+                            for seed, method, row in runs])
 
 if __name__ == '__main__':
     main()

@@ -1,0 +1,84 @@
+"""The README's tables of measured results are rendered from their files
+under docs/results/, which say how they were measured."""
+import json
+import sys
+
+import pytest
+
+from adapterx.utils.cpu_threads import configure_cpu_threads
+from adapterx.utils.results import (render_results_blocks, render_table,
+                                    results_blocks, write_results)
+from .utils import REPO_ROOT, run_tool
+
+README = (REPO_ROOT / 'README.md').read_text()
+
+
+def test_every_readme_results_table_equals_its_file():
+    assert results_blocks(README), 'the README has no results block'
+    assert render_results_blocks(README, str(REPO_ROOT)) == README, (
+        'a README results table differs from its file under docs/results/; '
+        'run tools/update_readme_results.py')
+
+
+@pytest.mark.parametrize(
+    'match', results_blocks(README), ids=lambda match: match['path'])
+def test_each_results_file_says_how_it_was_measured(match):
+    record = json.loads((REPO_ROOT / match['path']).read_text())
+    assert record['command'].split()[0].startswith('tools/')
+    assert len(record['commit'].split('+')[0]) == 40
+    assert record['machine']['cores'] >= 1 and record['machine']['cpu']
+    # The README shows the command that wrote the file.
+    assert record['command'].split(' --results-json')[0] in README.replace(
+        '\\\n    ', '')
+
+
+def test_tables_are_rendered_from_the_rows(tmp_path):
+    path = tmp_path / 'results' / 'table.json'
+    write_results(str(path), 'title', ['a', 'b'], [['1', '2'], ['3', '4']],
+                  str(REPO_ROOT), data={'raw': 1.5})
+    record = json.loads(path.read_text())
+    assert render_table(record) == '| a | b |\n|---|---|\n| 1 | 2 |\n| 3 | 4 |\n'
+    assert record['data'] == {'raw': 1.5}
+    text = (f'before\n<!-- results: {path.relative_to(tmp_path)} -->\nstale\n'
+            '<!-- /results -->\nafter\n')
+    assert render_results_blocks(text, str(tmp_path)) == (
+        f'before\n<!-- results: {path.relative_to(tmp_path)} -->\n'
+        '| a | b |\n|---|---|\n| 1 | 2 |\n| 3 | 4 |\n<!-- /results -->\n'
+        'after\n')
+    with pytest.raises(ValueError, match='every row needs 2 cells'):
+        write_results(str(path), 'title', ['a', 'b'], [['1']],
+                      str(REPO_ROOT))
+
+
+def test_a_block_naming_a_missing_file_says_so(tmp_path):
+    text = '<!-- results: docs/results/none.json -->\n<!-- /results -->\n'
+    with pytest.raises(FileNotFoundError, match='none.json -->'):
+        render_results_blocks(text, str(tmp_path))
+
+
+def test_the_check_command_fails_on_a_stale_table(tmp_path):
+    stale = README.replace('<!-- /results -->', '| stale |\n<!-- /results -->',
+                           1)
+    readme = tmp_path / 'README.md'
+    readme.write_text(stale)
+    tool = REPO_ROOT / 'tools' / 'update_readme_results.py'
+    with pytest.raises(AssertionError, match='differs from its file'):
+        run_tool(sys.executable, tool, '--check', '--readme', readme)
+    run_tool(sys.executable, tool, '--readme', readme)
+    assert readme.read_text() == README
+
+
+def test_the_users_omp_num_threads_wins(monkeypatch):
+    import torch
+    before = torch.get_num_threads()
+    try:
+        monkeypatch.setenv('OMP_NUM_THREADS', '1')
+        assert configure_cpu_threads() == 1 == torch.get_num_threads()
+        monkeypatch.delenv('OMP_NUM_THREADS')
+        monkeypatch.setattr('os.sched_getaffinity', lambda pid: set(range(6)))
+        assert configure_cpu_threads() == 3
+        monkeypatch.setenv('OMP_NUM_THREADS', 'many')
+        with pytest.raises(ValueError, match="OMP_NUM_THREADS='many'"):
+            configure_cpu_threads()
+    finally:
+        torch.set_num_threads(before)

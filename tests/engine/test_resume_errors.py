@@ -16,10 +16,10 @@ def test_resume_with_other_parameter_groups_names_the_file(
     before = checkpoint.read_bytes()
     with pytest.raises(ValueError) as error:
         # The same model in the same work dir, --resume, with one optimizer
-        # group per parameter (no decay on norms) instead of one in all.
+        # group in all instead of the schedule's one per parameter.
         train_in_process(
             TINY_CONFIG, work_dir, tiny_image_root, resume=True,
-            **{'optim_wrapper.paramwise_cfg': dict(norm_decay_mult=0.0)})
+            **{'optim_wrapper.paramwise_cfg': None})
     assert str(error.value) == (
         f'{checkpoint} was written by a run whose optimizer held other '
         'parameters or parameter groups (another method, trainable set or '

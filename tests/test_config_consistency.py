@@ -17,6 +17,7 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
 from adapterx.datasets import FGVC_DATASETS, VTAB1K_TASKS
+from adapterx.engine.consistency import check_peft_reaches_model
 from adapterx.models.peft import trainable_parameter_report
 from adapterx.registry import DATASETS, MODELS
 from .utils import REPO_ROOT
@@ -54,6 +55,28 @@ def test_config_parses(path):
     cfg = Config.fromfile(str(path))
     assert cfg.default_scope == 'adapterx'
     assert cfg.model.type in ('PeftImageClassifier', 'PointClassifier')
+    # A PEFT base's method reaches the model (else it fine-tunes
+    # everything; the runner refuses such a config).
+    if 'peft' in cfg:
+        check_peft_reaches_model(cfg, cfg.model.to_dict())
+
+
+@pytest.mark.parametrize('demo,method', [
+    (demo, method) for demo in ('digits', 'points')
+    for method in ('adapterx', 'full_finetune', 'linear_probe')
+])
+def test_demo_configs_train_what_their_method_names(demo, method):
+    init_default_scope('adapterx')
+    model = MODELS.build(
+        Config.fromfile(str(CONFIGS / 'demo' / f'{demo}_{method}.py')).model)
+    report = trainable_parameter_report(model)
+    expected = dict(adapterx=None, full_finetune=report.backbone,
+                    linear_probe=0)[method]
+    if expected is None:
+        assert 0 < report.trainable_without_head < report.backbone / 10
+    else:
+        assert report.trainable_without_head == expected
+    assert report.trainable_head == report.head
 
 
 def dataloader_value(cfg, key):
@@ -118,7 +141,7 @@ def test_point_config_builds_and_matches_its_dataset(path):
         assert cfg.model.head.pooling == ('cls', 'prompt_mean', 'max')
         assert report.percent_of_model_with_head < 2.1
     else:
-        assert cfg.model.get('peft') is None
+        assert cfg.model.peft == dict(type='FullFineTune')
         assert report.trainable == report.total
 
 

@@ -4,6 +4,27 @@ from adapterx.datasets.point_transforms import ResamplePoints
 from adapterx.models.backbones import PointGrouper
 
 
+def check_peft_reaches_model(cfg, model) -> None:
+    """Fail before a run starts when a config inherits a PEFT base (which
+    sets the top-level ``peft``) but does not hand it to its model.
+
+    The classifiers treat a missing ``peft`` as full fine-tuning, so such a
+    config would train every parameter whatever its base names. An
+    explicit ``model.peft=None`` (a merged checkpoint tested as a plain
+    backbone) is a choice and passes.
+    """
+    if cfg is None or not isinstance(model, dict) or 'peft' not in cfg:
+        return
+    if 'peft' not in model:
+        method = cfg['peft'].get('type') if isinstance(
+            cfg['peft'], dict) else cfg['peft']
+        raise ValueError(
+            f'The config sets peft (type {method!r}, from its PEFT base) but '
+            'its model has no peft key, so the model would train every '
+            'parameter (full fine-tuning). Hand the method to the model: '
+            'model = dict(peft={{_base_.peft}}).')
+
+
 def check_dataset_fits_model(model, dataset, loop_name: str) -> None:
     """Fail before a run starts when the data cannot go through the model:
     :func:`check_num_classes` and :func:`check_points_per_cloud`."""

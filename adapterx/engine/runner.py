@@ -24,7 +24,7 @@ from adapterx.utils.registry_suggestions import suggest_close_types
 from .loops import ResumableEpochBasedTrainLoop, ResumableIterBasedTrainLoop
 from .optim_wrappers import GUARDED_TYPES
 from .hooks import AtomicCheckpointHook, EpochSeedHook, RankConsistencyHook
-from .consistency import check_dataset_fits_model
+from .consistency import check_dataset_fits_model, check_peft_reaches_model
 from .random_state import capture_random_state
 from .worker_seeding import with_worker_seeding
 
@@ -81,6 +81,9 @@ class PeftRunner(Runner):
       the config sets ``load_strict=False``: mmengine loads whatever
       matches and logs the rest, which leaves a random backbone for a
       wrong file.
+    - A config whose PEFT base sets ``peft`` must hand it to the model
+      (:func:`check_peft_reaches_model`), which would otherwise fine-tune
+      everything.
     - The model's class count must be the datasets', and every point cloud
       must hold the points the model samples (checked when each loop is
       built, before any step).
@@ -107,6 +110,7 @@ class PeftRunner(Runner):
 
     @suggest_close_types()
     def __init__(self, *args, **kwargs):
+        check_peft_reaches_model(kwargs.get('cfg'), kwargs.get('model'))
         super().__init__(*args, **kwargs)
 
     # Dataloaders, loops, optimizer and schedulers are built lazily, here.

@@ -7,3 +7,4 @@ _base_ = [
     '../_base_/peft/full_finetune.py',
     '../_base_/default_runtime.py',
 ]
+model = dict(peft={{_base_.peft}})

@@ -7,3 +7,4 @@ _base_ = [
     '../_base_/peft/linear_probe.py',
     '../_base_/default_runtime.py',
 ]
+model = dict(peft={{_base_.peft}})

@@ -221,3 +221,17 @@ def test_the_declared_set_of_a_detector_is_its_backbones_and_the_rest():
 def test_trainable_must_be_a_non_empty_list(bad):
     with pytest.raises(ValueError, match='non-empty list'):
         ParameterFreezeHook(trainable=bad)
+
+
+def test_a_peft_base_that_does_not_reach_the_model_is_refused():
+    from mmengine.config import Config
+
+    from adapterx.engine.consistency import check_peft_reaches_model
+    cfg = Config(dict(peft=dict(type='LinearProbe'),
+                      model=dict(type='PointClassifier')))
+    with pytest.raises(ValueError, match=r"peft \(type 'LinearProbe'.*train "
+                       r'every parameter.*peft=\{\{_base_\.peft\}\}'):
+        check_peft_reaches_model(cfg, cfg.model.to_dict())
+    # A merged checkpoint tested as a plain backbone: model.peft=None.
+    check_peft_reaches_model(cfg, dict(cfg.model, peft=None))
+    check_peft_reaches_model(Config(dict(model=dict())), dict())

@@ -13,6 +13,7 @@ _base_ = [
     '../../_base_/default_runtime.py',
 ]
 model = dict(
+    peft={{_base_.peft}},
     backbone=dict(num_groups=64, drop_path_rate=0.1),
     head=dict(num_classes=40, loss=dict(label_smooth_val=0.2 * 40 / 39)),
 )

@@ -13,6 +13,7 @@ _base_ = [
     '../../_base_/default_runtime.py',
 ]
 model = dict(
+    peft={{_base_.peft}},
     backbone=dict(num_groups=128, drop_path_rate=0.1),
     head=dict(num_classes=15),
 )

@@ -1,5 +1,6 @@
 """Tiny backbones of the three families adapterx adapts (mmpretrain's ViT,
-timm's ViT, the point transformer), shared by the tests.
+timm's ViT, the point transformer) and 3-class classifiers around them,
+shared by the tests.
 
 All are 32 wide with 2 heads on 32x32 images in 8x8 patches (the point
 transformer on small groups); depth and MLP width are parameters because
@@ -13,7 +14,8 @@ import torch
 from mmpretrain.models import TIMMBackbone, VisionTransformer
 from timm.models.vision_transformer import VisionTransformer as TimmViT
 
-from adapterx.models import PointTransformer
+from adapterx.models import (PeftImageClassifier, PointClassifier,
+                             PointTransformer)
 
 WIDTH = 32
 IMAGE_SIZE = 32
@@ -78,6 +80,28 @@ def tiny_point_transformer(depth=2, group_embed_dims=WIDTH, num_groups=8,
     return PointTransformer(arch=point_arch(depth, group_embed_dims),
                             num_groups=num_groups, group_size=group_size,
                             **options)
+
+
+def tiny_vit_classifier(peft, num_layers=2):
+    """A 3-class ``PeftImageClassifier`` on the tiny mmpretrain ViT, adapted
+    by ``peft`` (a method's config, or None for full fine-tuning)."""
+    return PeftImageClassifier(
+        backbone=vit_config(num_layers),
+        head=dict(type='VisionTransformerClsHead', num_classes=3,
+                  in_channels=WIDTH, loss=dict(type='CrossEntropyLoss')),
+        peft=peft)
+
+
+def tiny_point_classifier(peft, depth=2, **head_options):
+    """A 3-class ``PointClassifier`` on the tiny point transformer (16
+    groups of 8 points), adapted by ``peft``; ``head_options`` go to the
+    ``PointClsHead``."""
+    return PointClassifier(
+        backbone=dict(type='PointTransformer', arch=point_arch(depth),
+                      num_groups=16, group_size=8),
+        head=dict(type='PointClsHead', num_classes=3, in_channels=WIDTH,
+                  loss=dict(type='CrossEntropyLoss'), **head_options),
+        peft=peft)
 
 
 def in_eval_mode(module):

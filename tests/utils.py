@@ -6,6 +6,7 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 TINY_CONFIG = REPO_ROOT / 'configs' / 'tiny' / 'vit_tiny_fullft.py'
+PEFT_BASES = REPO_ROOT / 'configs' / '_base_' / 'peft'
 
 
 def data_root_options(data_root):
@@ -14,6 +15,12 @@ def data_root_options(data_root):
         f'{split}_dataloader.dataset.data_root={data_root}'
         for split in ('train', 'val', 'test')
     ]
+
+
+def peft_base(method):
+    """The ``peft`` dict of the PEFT base config ``<method>.py``."""
+    from mmengine.config import Config
+    return Config.fromfile(str(PEFT_BASES / f'{method}.py')).peft.to_dict()
 
 
 def run_tool(*args, timeout=600):

@@ -8,7 +8,9 @@ from mmengine.registry import init_default_scope
 
 from adapterx.registry import MODELS
 from ..fixtures import first_output, tiny_point_transformer
-from .tiny_models import CASES, peft_base, tiny_backbone, tiny_input
+from ..utils import peft_base
+from .tiny_backbones import (BLOCK_METHOD_CASES, three_block_backbone,
+                             three_block_batch)
 
 
 @pytest.fixture(autouse=True)
@@ -34,10 +36,10 @@ def randomise(model, marker):
                 parameter.normal_(0, 0.2)
 
 
-@pytest.mark.parametrize('method,kind', CASES)
+@pytest.mark.parametrize('method,kind', BLOCK_METHOD_CASES)
 def test_outputs_have_the_plain_backbones_shapes(method, kind):
-    plain = tiny_backbone(kind)(tiny_input(kind))
-    wrapped = wrap(method, tiny_backbone(kind))(tiny_input(kind))
+    plain = three_block_backbone(kind)(three_block_batch(kind))
+    wrapped = wrap(method, three_block_backbone(kind))(three_block_batch(kind))
     assert [t.shape for t in wrapped] == [t.shape for t in plain]
 
 
@@ -46,9 +48,10 @@ def test_outputs_have_the_plain_backbones_shapes(method, kind):
 def test_feature_maps_and_out_indices_never_see_prompts(method):
     """Dense prediction reads every block's tokens as a feature map."""
     options = dict(out_type='featmap', out_indices=(0, 1, 2))
-    plain = tiny_backbone('mmpretrain', **options)(tiny_input('mmpretrain'))
-    model = wrap(method, tiny_backbone('mmpretrain', **options))
-    wrapped = model(tiny_input('mmpretrain'))
+    plain = three_block_backbone('mmpretrain', **options)(
+        three_block_batch('mmpretrain'))
+    model = wrap(method, three_block_backbone('mmpretrain', **options))
+    wrapped = model(three_block_batch('mmpretrain'))
     assert [t.shape for t in wrapped] == [t.shape for t in plain] == \
         [(2, 32, 4, 4)] * 3
     if method.startswith('vpt'):
@@ -64,31 +67,33 @@ def test_feature_maps_and_out_indices_never_see_prompts(method):
 ])
 def test_zero_initialised_methods_leave_the_output_unchanged(
         method, kind, marker):
-    expected = first_output(tiny_backbone(kind)(tiny_input(kind)))
-    model = wrap(method, tiny_backbone(kind))
-    assert torch.equal(first_output(model(tiny_input(kind))), expected)
+    expected = first_output(
+        three_block_backbone(kind)(three_block_batch(kind)))
+    model = wrap(method, three_block_backbone(kind))
+    assert torch.equal(first_output(model(three_block_batch(kind))), expected)
     randomise(model, marker)
-    assert not torch.allclose(first_output(model(tiny_input(kind))),
+    assert not torch.allclose(first_output(model(three_block_batch(kind))),
                               expected)
 
 
 @pytest.mark.parametrize('method,kind', [
-    (method, kind) for method, kind in CASES
+    (method, kind) for method, kind in BLOCK_METHOD_CASES
     if method in ('vpt_shallow', 'vpt_deep', 'idpt', 'dapt')
 ])
 def test_prompt_methods_change_the_output_from_step_0(method, kind):
     """Prompt tokens take part in attention from the start (and DAPT's
     scale-and-shift vectors start near, not at, the identity), so these
     methods do not reproduce the backbone at step 0."""
-    expected = first_output(tiny_backbone(kind)(tiny_input(kind)))
-    output = first_output(wrap(method, tiny_backbone(kind))(
-        tiny_input(kind)))
+    expected = first_output(
+        three_block_backbone(kind)(three_block_batch(kind)))
+    output = first_output(wrap(method, three_block_backbone(kind))(
+        three_block_batch(kind)))
     assert output.shape == expected.shape
     assert not torch.allclose(output, expected, atol=1e-4)
 
 
 def test_dapt_adapters_start_at_zero():
-    model = wrap('dapt', tiny_backbone('point'))
+    model = wrap('dapt', three_block_backbone('point'))
     tokens = torch.randn(2, 5, 32)
     for block in model._blocks:
         assert torch.equal(block.dapt.adapter(tokens),
@@ -98,9 +103,12 @@ def test_dapt_adapters_start_at_zero():
 @pytest.mark.parametrize('kind', ['mmpretrain', 'timm', 'point'])
 @pytest.mark.parametrize('deep', [False, True])
 def test_vpt_without_prompts_is_the_plain_backbone(kind, deep):
-    expected = tiny_backbone(kind)(tiny_input(kind))
-    model = wrap('vpt_deep', tiny_backbone(kind), num_prompts=0, deep=deep)
-    output = model(tiny_input(kind))
+    expected = three_block_backbone(kind)(three_block_batch(kind))
+    model = wrap('vpt_deep',
+                 three_block_backbone(kind),
+                 num_prompts=0,
+                 deep=deep)
+    output = model(three_block_batch(kind))
     assert all(torch.equal(a, b) for a, b in zip(output, expected))
     assert model.forward_context.prompts is None
 
@@ -114,13 +122,13 @@ def prompts_entering_each_block(model, kind, num_prompts):
         norm.register_forward_pre_hook(
             lambda module, inputs: seen.append(inputs[0][:, 1:1 +
                                                          num_prompts]))
-    model(tiny_input(kind))
+    model(three_block_batch(kind))
     return seen
 
 
 @pytest.mark.parametrize('kind', ['mmpretrain', 'timm', 'point'])
 def test_vpt_deep_replaces_the_prompts_in_every_block(kind):
-    model = wrap('vpt_deep', tiny_backbone(kind), num_prompts=3)
+    model = wrap('vpt_deep', three_block_backbone(kind), num_prompts=3)
     seen = prompts_entering_each_block(model, kind, 3)
     assert len(seen) == 3
     for block, tokens in zip(model._blocks, seen):
@@ -129,7 +137,7 @@ def test_vpt_deep_replaces_the_prompts_in_every_block(kind):
 
 @pytest.mark.parametrize('kind', ['mmpretrain', 'timm'])
 def test_vpt_shallow_carries_the_first_blocks_prompts(kind):
-    model = wrap('vpt_shallow', tiny_backbone(kind), num_prompts=3)
+    model = wrap('vpt_shallow', three_block_backbone(kind), num_prompts=3)
     seen = prompts_entering_each_block(model, kind, 3)
     first = model._blocks[0].vpt.prompts
     assert torch.equal(seen[0], first.expand(2, -1, -1))
@@ -140,23 +148,26 @@ def test_vpt_shallow_carries_the_first_blocks_prompts(kind):
 
 
 def test_vpt_initialises_with_the_patch_size_bound():
-    model = wrap('vpt_shallow', tiny_backbone('mmpretrain'), num_prompts=200)
+    model = wrap('vpt_shallow',
+                 three_block_backbone('mmpretrain'),
+                 num_prompts=200)
     prompts = model._blocks[0].vpt.prompts
     bound = (6 / (3 * 8 * 8 + 32))**0.5
     assert prompts.abs().max() <= bound
     assert prompts.abs().max() > 0.9 * bound
 
 
-@pytest.mark.parametrize('method,kind', CASES)
+@pytest.mark.parametrize('method,kind', BLOCK_METHOD_CASES)
 def test_unwrap_gives_the_plain_backbone_back(method, kind):
-    backbone = tiny_backbone(kind)
+    backbone = three_block_backbone(kind)
     state = {k: v.clone() for k, v in backbone.state_dict().items()}
-    expected = first_output(backbone(tiny_input(kind)))
+    expected = first_output(backbone(three_block_batch(kind)))
     model = wrap(method, backbone)
     unwrapped, adapter_state = model.unwrap()
     assert unwrapped is backbone
     assert unwrapped.state_dict().keys() == state.keys()
-    assert torch.equal(first_output(unwrapped(tiny_input(kind))), expected)
+    assert torch.equal(first_output(unwrapped(three_block_batch(kind))),
+                       expected)
     assert adapter_state and not any(key in state for key in adapter_state)
 
 
@@ -164,24 +175,24 @@ def test_idpt_generates_from_the_tokens_without_positions():
     """PointTransformer adds the positions before every block; IDPT's
     prompt comes from the residual tokens alone (the previous block's
     output)."""
-    plain = tiny_backbone('point')
+    plain = three_block_backbone('point')
     previous_output = []
     plain.blocks[1].register_forward_hook(
         lambda module, inputs, output: previous_output.append(output))
-    plain(tiny_input('point'))
-    model = wrap('idpt', tiny_backbone('point'))
+    plain(three_block_batch('point'))
+    model = wrap('idpt', three_block_backbone('point'))
     generator_input = []
     model._blocks[-1].idpt.generator.register_forward_pre_hook(
         lambda module, inputs: generator_input.append(inputs[0]))
-    model(tiny_input('point'))
+    model(three_block_batch('point'))
     torch.testing.assert_close(generator_input[0],
                                previous_output[0][:, 1:])
     assert model.forward_context.prompts.shape == (2, 1, 32)
 
 
 def test_dapt_appends_one_prompt_per_block_and_scales_and_shifts():
-    model = wrap('dapt', tiny_backbone('point'))
-    model(tiny_input('point'))
+    model = wrap('dapt', three_block_backbone('point'))
+    model(three_block_batch('point'))
     assert model.forward_context.prompts.shape == (2, 3, 32)
     # A scale-and-shift after every norm and linear layer of each block.
     assert sorted(model._blocks[0].dapt.scale_shifts) == [
@@ -191,7 +202,7 @@ def test_dapt_appends_one_prompt_per_block_and_scales_and_shifts():
     with torch.no_grad():
         model.scale_shifts.norm.scale.fill_(0)
         model.scale_shifts.norm.shift.fill_(3)
-    assert torch.all(model(tiny_input('point'))[0] == 3)
+    assert torch.all(model(three_block_batch('point'))[0] == 3)
 
 
 @pytest.mark.parametrize('method,options,message', [
@@ -202,11 +213,12 @@ def test_dapt_appends_one_prompt_per_block_and_scales_and_shifts():
 ])
 def test_bad_settings_are_named(method, options, message):
     with pytest.raises(ValueError, match=message):
-        wrap(method, tiny_backbone('point'), **options)
+        wrap(method, three_block_backbone('point'), **options)
 
 
 def test_convpass_needs_a_square_patch_grid():
-    model = wrap('convpass', tiny_backbone('mmpretrain', img_size=(32, 16)))
+    model = wrap('convpass',
+                 three_block_backbone('mmpretrain', img_size=(32, 16)))
     with pytest.raises(ValueError, match='8 tokens .* no square patch grid'):
         model(torch.randn(1, 3, 32, 16))
 
@@ -216,7 +228,7 @@ def test_adaptformer_block_is_the_papers_formula(kind):
     """x' = x + Attn(LN1 x); out = x' + MLP(LN2 x') + s up(ReLU(down(LN2 x')))
     in every block, from the block's own weights: one router-free expert
     per block, no routing parameters."""
-    model = wrap('adaptformer', tiny_backbone(kind), scale=0.5)
+    model = wrap('adaptformer', three_block_backbone(kind), scale=0.5)
     randomise(model, '.adaptformer.')
     assert not any('router' in name or 'expert_embeddings' in name
                    for name, _ in model.named_parameters())
@@ -266,11 +278,12 @@ def test_the_backbones_init_weights_keeps_the_methods_initialisation():
 @pytest.mark.parametrize('kind,final_norm', [('mmpretrain', 'ln1'),
                                              ('timm', 'norm')])
 def test_the_3d_prompt_methods_also_patch_vits(kind, final_norm):
-    expected = first_output(tiny_backbone(kind)(tiny_input(kind)))
-    dapt = wrap('dapt', tiny_backbone(kind),
+    expected = first_output(
+        three_block_backbone(kind)(three_block_batch(kind)))
+    dapt = wrap('dapt', three_block_backbone(kind),
                 backbone_scale_shifts=(final_norm, ))
-    assert first_output(dapt(tiny_input(kind))).shape == expected.shape
+    assert first_output(dapt(three_block_batch(kind))).shape == expected.shape
     assert dapt.forward_context.prompts.shape == (2, 3, 32)
-    idpt = wrap('idpt', tiny_backbone(kind))
-    assert first_output(idpt(tiny_input(kind))).shape == expected.shape
+    idpt = wrap('idpt', three_block_backbone(kind))
+    assert first_output(idpt(three_block_batch(kind))).shape == expected.shape
     assert idpt.forward_context.prompts.shape == (2, 1, 32)

@@ -10,38 +10,40 @@ from timm.models.vision_transformer import Block as TimmBlock
 
 from adapterx.models.peft import InjectedModule
 from adapterx.registry import MODELS
-from .tiny_backbones import (BACKBONES, METHODS, features, perturb,
-                             tiny_backbone)
+from ..fixtures import first_output
+from .tiny_backbones import (BACKBONE_KINDS, REPARAM_METHODS, perturb,
+                             two_block_backbone_and_batch)
 
 TRAINED_WORDS = ('.lora.', '.ssf.', 'factors.')
 ZERO_INIT = ('lora', 'lora_whole_qkv', 'fact_tt', 'fact_tk')
 
 
 def wrap(method, backbone, **overrides):
-    return MODELS.build(dict(METHODS[method], module=backbone, **overrides))
+    return MODELS.build(
+        dict(REPARAM_METHODS[method], module=backbone, **overrides))
 
 
-@pytest.mark.parametrize('kind', BACKBONES)
+@pytest.mark.parametrize('kind', BACKBONE_KINDS)
 @pytest.mark.parametrize('method', ZERO_INIT)
 def test_zero_init_methods_leave_the_output_unchanged(kind, method):
-    backbone, inputs = tiny_backbone(kind)
-    expected = features(backbone, inputs)
+    backbone, inputs = two_block_backbone_and_batch(kind)
+    expected = first_output(backbone(inputs))
     wrapped = wrap(method, backbone)
-    assert torch.equal(features(wrapped, inputs), expected)
+    assert torch.equal(first_output(wrapped(inputs)), expected)
 
 
-@pytest.mark.parametrize('kind', BACKBONES)
+@pytest.mark.parametrize('kind', BACKBONE_KINDS)
 def test_ssf_starts_as_identity_or_near_it(kind):
-    backbone, inputs = tiny_backbone(kind)
-    expected = features(backbone, inputs)
+    backbone, inputs = two_block_backbone_and_batch(kind)
+    expected = first_output(backbone(inputs))
     identity = wrap('ssf', copy.deepcopy(backbone), init_std=0.0)
-    assert torch.equal(features(identity, inputs), expected)
+    assert torch.equal(first_output(identity(inputs)), expected)
     paper_init = wrap('ssf', backbone)
     scales = torch.cat([
         p for n, p in paper_init.named_parameters() if n.endswith('.ssf.scale')
     ])
     assert 0.01 < scales.std() < 0.03 and abs(scales.mean() - 1) < 0.01
-    assert not torch.equal(features(paper_init, inputs), expected)
+    assert not torch.equal(first_output(paper_init(inputs)), expected)
 
 
 def mergeable(method, kind):
@@ -49,16 +51,16 @@ def mergeable(method, kind):
     return not (method == 'ssf' and kind == 'point')
 
 
-@pytest.mark.parametrize('kind', BACKBONES)
-@pytest.mark.parametrize('method', list(METHODS))
+@pytest.mark.parametrize('kind', BACKBONE_KINDS)
+@pytest.mark.parametrize('method', list(REPARAM_METHODS))
 def test_merge_gives_the_plain_backbone_with_the_same_output(kind, method):
-    backbone, inputs = tiny_backbone(kind)
+    backbone, inputs = two_block_backbone_and_batch(kind)
     plain_keys = set(backbone.state_dict())
     wrapped = wrap(method, backbone).eval()
     perturb(wrapped, TRAINED_WORDS)
-    adapted = features(wrapped, inputs)
-    assert not torch.allclose(adapted, features(
-        tiny_backbone(kind)[0], inputs))
+    adapted = first_output(wrapped(inputs))
+    plain, _ = two_block_backbone_and_batch(kind)
+    assert not torch.allclose(adapted, first_output(plain(inputs)))
     if not mergeable(method, kind):
         before = copy.deepcopy(backbone.state_dict())
         with pytest.raises(ValueError, match=r'blocks\.0\.attn\.qkv: .*bias'):
@@ -71,7 +73,7 @@ def test_merge_gives_the_plain_backbone_with_the_same_output(kind, method):
     assert set(merged.state_dict()) == plain_keys
     assert not any(isinstance(m, InjectedModule) for m in merged.modules())
     assert 'forward' not in vars(merged)
-    torch.testing.assert_close(features(merged, inputs),
+    torch.testing.assert_close(first_output(merged(inputs)),
                                adapted,
                                rtol=0,
                                atol=1e-5)
@@ -79,7 +81,7 @@ def test_merge_gives_the_plain_backbone_with_the_same_output(kind, method):
 
 def test_lora_on_q_and_v_is_the_dense_formula():
     """W_q and W_v get (alpha / r) B A each, W_k nothing."""
-    backbone, inputs = tiny_backbone('timm')
+    backbone, inputs = two_block_backbone_and_batch('timm')
     qkv = backbone.blocks[0].attn.qkv
     weight, bias = qkv.weight.detach().clone(), qkv.bias.detach().clone()
     wrap('lora', backbone, alpha=16)
@@ -99,7 +101,7 @@ def test_lora_on_q_and_v_is_the_dense_formula():
 def test_fact_tk_increment_is_the_tucker_formula():
     """dW_j = s V (sum_k C[:, :, k] P[k, j])^T U for the j-th d x d matrix
     (row-major within each layer), every block's layers in order."""
-    backbone, _ = tiny_backbone('timm')
+    backbone, _ = two_block_backbone_and_batch('timm')
     originals = {
         name: layer.weight.detach().clone()
         for name, layer in backbone.named_modules()
@@ -133,9 +135,9 @@ def test_fact_tk_increment_is_the_tucker_formula():
 
 def test_lora_equals_hf_peft_on_a_timm_vit():
     peft = pytest.importorskip('peft')
-    backbone, inputs = tiny_backbone('timm')
+    backbone, inputs = two_block_backbone_and_batch('timm')
     reference = copy.deepcopy(backbone)
-    plain = features(reference, inputs)
+    plain = first_output(reference(inputs))
     ours = wrap('lora_whole_qkv', backbone, target_modules=[r'attn\.qkv$'])
     perturb(ours, ('.lora.', ))
     hf = peft.get_peft_model(
@@ -160,14 +162,14 @@ def test_lora_equals_hf_peft_on_a_timm_vit():
                                atol=1e-5)
 
 
-@pytest.mark.parametrize('method', list(METHODS))
+@pytest.mark.parametrize('method', list(REPARAM_METHODS))
 def test_point_transformer_forward_backward(method):
-    backbone, inputs = tiny_backbone('point')
+    backbone, inputs = two_block_backbone_and_batch('point')
     wrapped = wrap(method, backbone).train()
     for name, parameter in wrapped.named_parameters():
         parameter.requires_grad_(any(w in name for w in TRAINED_WORDS))
     perturb(wrapped, TRAINED_WORDS)  # so that no factor is exactly zero
-    out = features(wrapped, inputs)
+    out = first_output(wrapped(inputs))
     assert out.shape == (2, 1 + 8, 32)
     out.square().mean().backward()
     trained = [(n, p) for n, p in wrapped.named_parameters()
@@ -188,6 +190,6 @@ def test_point_transformer_forward_backward(method):
      (dict(type='SSF', init_std=-1), 'init_std'),
      (dict(type='FacT', mode='cp'), 'mode')])
 def test_bad_settings_are_refused_clearly(config, message):
-    backbone, _ = tiny_backbone('timm')
+    backbone, _ = two_block_backbone_and_batch('timm')
     with pytest.raises(ValueError, match=message):
         MODELS.build(dict(config, module=backbone))

@@ -16,12 +16,11 @@ from mmengine.registry import init_default_scope
 from adapterx.checkpoint import (TRAINABLE_ONLY_KEY, load_runner_checkpoint,
                                  trainable_state_dict)
 from adapterx.registry import MODELS
-from ..utils import (REPO_ROOT, data_root_options, run_tool,
+from ..utils import (PEFT_BASES, REPO_ROOT, data_root_options, run_tool,
                      tiny_config_with, train_in_process)
 from .tiny_backbones import perturb
 
 MERGE_TOOL = REPO_ROOT / 'tools' / 'deployment' / 'merge_adapters.py'
-PEFT_BASES = REPO_ROOT / 'configs' / '_base_' / 'peft'
 
 
 @pytest.fixture(scope='module')

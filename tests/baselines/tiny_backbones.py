@@ -1,22 +1,41 @@
-"""Tiny versions of the three backbone families the methods adapt, and
-the methods' wrappers as configs."""
+"""Tiny backbones of the three families the baseline methods adapt, their
+input batches, and the methods' configs they are tested with.
+
+Two sizes, because the tests compare against numbers that follow from them:
+the re-parameterising methods (LoRA, SSF, FacT) on 2 blocks with a 4x
+MLP, the block methods (VPT, AdaptFormer, Convpass, IDPT, DAPT) on 3
+seeded blocks."""
 import torch
 
-from ..fixtures import (tiny_mmpretrain_vit, tiny_point_transformer,
-                        tiny_timm_vit)
+from ..fixtures import (in_eval_mode, tiny_mmpretrain_vit,
+                        tiny_point_transformer, tiny_timm_vit)
 
-METHODS = {
+BACKBONE_KINDS = ('mmpretrain', 'timm', 'point')
+REPARAM_METHODS = {
     'lora': dict(type='LoRA'),
     'lora_whole_qkv': dict(type='LoRA', qkv_parts=None, rank=4, alpha=8),
     'ssf': dict(type='SSF'),
     'fact_tt': dict(type='FacT', mode='tt', rank=4),
     'fact_tk': dict(type='FacT', mode='tk', rank=4, scale=0.5),
 }
-BACKBONES = ('mmpretrain', 'timm', 'point')
+# block method (its PEFT base config's name) -> the kinds of backbone it
+# applies to.
+BLOCK_METHOD_KINDS = {
+    'vpt_shallow': ('mmpretrain', 'timm', 'point'),
+    'vpt_deep': ('mmpretrain', 'timm', 'point'),
+    'adaptformer': ('mmpretrain', 'timm', 'point'),
+    'convpass': ('mmpretrain', 'timm'),
+    'idpt': ('point', ),
+    'dapt': ('point', ),
+}
+BLOCK_METHOD_CASES = [(method, kind)
+                      for method, kinds in BLOCK_METHOD_KINDS.items()
+                      for kind in kinds]
 
 
-def tiny_backbone(kind: str):
-    """(backbone in eval mode, an input batch)."""
+def two_block_backbone_and_batch(kind):
+    """(a 2-block backbone of ``kind`` in eval mode, an input batch of 2);
+    the backbone is not seeded, the batch is."""
     generator = torch.Generator().manual_seed(0)
     if kind == 'mmpretrain':
         backbone = tiny_mmpretrain_vit(feedforward_channels=128,
@@ -28,15 +47,29 @@ def tiny_backbone(kind: str):
     else:
         backbone = tiny_point_transformer(num_groups=8, group_size=4)
         inputs = torch.randn(2, 64, 3, generator=generator)
-    backbone.eval()  # mmpretrain's ViT.train() returns None
-    return backbone, inputs
+    return in_eval_mode(backbone), inputs
 
 
-def features(backbone, inputs):
-    """The backbone's output as one tensor (mmpretrain and the point
-    transformer return tuples)."""
-    output = backbone(inputs)
-    return output[-1] if isinstance(output, tuple) else output
+def three_block_backbone(kind, **kwargs):
+    """A 3-block backbone of ``kind``, seeded, in eval mode; ``kwargs``
+    go to mmpretrain's ViT."""
+    torch.manual_seed(0)
+    if kind == 'mmpretrain':
+        return in_eval_mode(tiny_mmpretrain_vit(num_layers=3, **kwargs))
+    if kind == 'timm':
+        return in_eval_mode(tiny_timm_vit(depth=3))
+    backbone = tiny_point_transformer(depth=3, num_groups=16, group_size=8)
+    backbone.init_weights()
+    return in_eval_mode(backbone)
+
+
+def three_block_batch(kind, batch=2):
+    """A seeded input batch for ``three_block_backbone(kind)`` (16 groups of
+    8 points need 128 points)."""
+    generator = torch.Generator().manual_seed(2)
+    if kind == 'point':
+        return torch.randn(batch, 128, 3, generator=generator)
+    return torch.randn(batch, 3, 32, 32, generator=generator)
 
 
 @torch.no_grad()

@@ -1,27 +1,19 @@
-"""A tiny ViT and a minimal segmentation model around the dense backbone,
-laid out as mmseg's (``backbone``, ``neck``, ``decode_head``), so the
-downstream configs' trainable patterns apply to it unchanged."""
+"""The dense backbone's config on the tiny ViT, and a minimal segmentation
+model around it laid out as mmseg's (``backbone``, ``neck``,
+``decode_head``), so the downstream configs' trainable patterns apply to it
+unchanged."""
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.model import BaseModel
 
 from adapterx.registry import MODELS
-
-EMBED_DIMS = 32
-PATCH_SIZE = 8
+from ..fixtures import WIDTH, vit_config
 
 
-def tiny_vit(**overrides) -> dict:
-    return dict(
-        dict(
-            type='VisionTransformer',
-            arch=dict(
-                embed_dims=EMBED_DIMS, num_layers=4, num_heads=2,
-                feedforward_channels=64),
-            img_size=32,
-            patch_size=PATCH_SIZE,
-            out_type='featmap'), **overrides)
+def tiny_vit(out_type='featmap', **options) -> dict:
+    """The tiny mmpretrain ViT with 4 blocks, giving feature maps."""
+    return vit_config(num_layers=4, out_type=out_type, **options)
 
 
 def dense_backbone(peft, vit=None, out_indices=(0, 1, 2, 3)) -> dict:
@@ -44,7 +36,7 @@ class TinySegmentor(BaseModel):
         self.neck = MODELS.build(
             dict(
                 type='adapterx.SimpleFeaturePyramid',
-                in_channels=EMBED_DIMS,
+                in_channels=WIDTH,
                 out_channels=16,
                 scale_factors=(4, 2, 1, 0.5)))
         self.decode_head = nn.Conv2d(16, num_classes, 1)

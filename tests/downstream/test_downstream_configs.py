@@ -15,11 +15,11 @@ import torch
 from mmengine import Config
 
 from adapterx.engine import PeftRunner
-from adapterx.models import PeftImageClassifier
 from adapterx.models.peft import trainable_parameter_report
 from adapterx.registry import HOOKS, MODELS, RUNNERS
+from ..fixtures import WIDTH, vit_classifier
 from ..utils import REPO_ROOT
-from .dense_models import EMBED_DIMS, tiny_vit
+from .dense_models import tiny_vit
 from .peft_methods import DENSE_BASE
 
 DOWNSTREAM = REPO_ROOT / 'configs' / 'downstream'
@@ -70,12 +70,10 @@ def test_adapterx_parts_build_and_train_adapterx_set():
 
     classification = Config.fromfile(
         REPO_ROOT / 'configs' / '_base_' / 'peft' / 'adapterx.py')
-    classifier = PeftImageClassifier(
-        backbone={k: v for k, v in base.vit_b16.items()
-                  if k not in ('out_type', 'init_cfg')},
-        head=dict(type='VisionTransformerClsHead', num_classes=2,
-                  in_channels=768),
-        peft=classification.peft)
+    classifier = vit_classifier(
+        {k: v for k, v in base.vit_b16.items()
+         if k not in ('out_type', 'init_cfg')},
+        classification.peft, num_classes=2, in_channels=768)
 
     def backbone_trainable(model, prefix):
         return {name[len(prefix):] for name, p in model.named_parameters()
@@ -110,16 +108,16 @@ def tiny(cfg, package):
     """The config with the test ViT (no pretrained file) and heads small
     enough for a CPU step; everything else as the config has it."""
     cfg.model.backbone.vit = tiny_vit()
-    cfg.model.neck.in_channels = EMBED_DIMS
+    cfg.model.neck.in_channels = WIDTH
     if package == 'mmseg':
         cfg.model.backbone.out_indices = (0, 1, 2, 3)
-        cfg.model.neck.out_channels = EMBED_DIMS
+        cfg.model.neck.out_channels = WIDTH
         cfg.model.data_preprocessor.size = (64, 64)
         cfg.model.decode_head.update(
-            in_channels=[EMBED_DIMS] * 4, channels=16,
+            in_channels=[WIDTH] * 4, channels=16,
             norm_cfg=dict(type='BN', requires_grad=True))
         cfg.model.auxiliary_head.update(
-            in_channels=EMBED_DIMS, channels=8,
+            in_channels=WIDTH, channels=8,
             norm_cfg=dict(type='BN', requires_grad=True))
     else:
         cfg.model.backbone.out_indices = (3, )

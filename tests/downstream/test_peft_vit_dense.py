@@ -11,15 +11,16 @@ from mmpretrain.models import VisionTransformer
 
 from adapterx.models.peft.freeze import declared_trainable_names
 from adapterx.registry import MODELS
-from .dense_models import (EMBED_DIMS, PATCH_SIZE, TinySegmentor,
-                           dense_backbone, segmentation_batch, tiny_vit)
+from ..fixtures import PATCH_SIZE, WIDTH
+from .dense_models import (TinySegmentor, dense_backbone, segmentation_batch,
+                           tiny_vit)
 from .peft_methods import PEFT_METHODS
 
 TIMM_VIT = dict(
     type='TIMMBackbone',
     model_name='vit_tiny_patch16_224',
     features_only=True,
-    embed_dim=EMBED_DIMS,
+    embed_dim=WIDTH,
     depth=4,
     num_heads=2,
     img_size=32,
@@ -47,7 +48,7 @@ def test_maps_at_every_out_index_and_pyramid_strides(peft, vit):
     # 64x48 is not the ViT's 32x32: the position embedding is interpolated.
     images, _ = segmentation_batch(size=(64, 48))
     maps = model.backbone(images)
-    assert [m.shape for m in maps] == [(2, EMBED_DIMS, 8, 6)] * 4
+    assert [m.shape for m in maps] == [(2, WIDTH, 8, 6)] * 4
     levels = model.neck(maps)
     # With 16x16 patches these would be strides 4, 8, 16 and 32.
     assert [tuple(level.shape[-2:]) for level in levels] == [
@@ -69,8 +70,8 @@ def test_maps_are_the_patch_tokens_without_class_or_prompt_tokens(peft):
     for feature_map, sequence in zip(maps, sequences):
         # One class token and 8x6 patch tokens: whatever prompts the method
         # added have left the sequence.
-        assert sequence.shape == (2, 1 + 8 * 6, EMBED_DIMS)
-        patches = sequence[:, 1:].reshape(2, 8, 6, EMBED_DIMS)
+        assert sequence.shape == (2, 1 + 8 * 6, WIDTH)
+        patches = sequence[:, 1:].reshape(2, 8, 6, WIDTH)
         torch.testing.assert_close(feature_map, patches.permute(0, 3, 1, 2))
 
 

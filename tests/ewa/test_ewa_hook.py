@@ -14,7 +14,7 @@ from mmengine.optim.optimizer import amp_optimizer_wrapper
 from adapterx.engine import GuardedOptimWrapper
 from adapterx.engine.hooks.ewa_hook import DenseConversionHook, EWAHook
 from adapterx.models.ewa import RandomPartitionMoE
-from .tiny_models import tiny_mlp
+from ..fixtures import tiny_mlp
 
 INPUTS = torch.randn(4, 6, 8, generator=torch.Generator().manual_seed(0))
 

@@ -14,9 +14,9 @@ from mmengine.registry import init_default_scope
 from adapterx.checkpoint import load_runner_checkpoint
 from adapterx.models.ewa import MoEFFN, MoEViT, convert_to_dense
 from adapterx.registry import HOOKS, MODELS
+from ..fixtures import IMAGE_SIZE, PATCH_SIZE, WIDTH, vit_arch
 from ..utils import REPO_ROOT, data_root_options, run_tool
 from ..utils import train_in_process as train
-from .tiny_models import TINY_ARCH
 
 EWA_CONFIGS = REPO_ROOT / 'configs' / 'ewa'
 DENSE_TINY = REPO_ROOT / 'configs' / 'tiny' / 'vit_tiny_fullft.py'
@@ -84,9 +84,10 @@ POINT_CONFIGS = sorted((EWA_CONFIGS / 'point').glob('*.py'))
 def test_config_builds_its_model_and_hooks(path):
     """With the backbone shrunk to the test ViT (and no pretrained file)."""
     cfg = Config.fromfile(str(path))
-    cfg.model.backbone.update(arch=TINY_ARCH, img_size=32, patch_size=8,
+    cfg.model.backbone.update(arch=vit_arch(num_layers=4),
+                              img_size=IMAGE_SIZE, patch_size=PATCH_SIZE,
                               init_cfg=None)
-    cfg.model.head.in_channels = TINY_ARCH['embed_dims']
+    cfg.model.head.in_channels = WIDTH
     model = MODELS.build(cfg.model)
     peft = cfg.model.get('peft')
     if peft is None:

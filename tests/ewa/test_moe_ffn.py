@@ -1,5 +1,7 @@
 """MoE FFNs against dense references: batched experts, the averaged
 evaluation and conversion, the EWA update, the top-1 baseline."""
+import copy
+
 import pytest
 import torch
 import torch.nn as nn
@@ -7,12 +9,31 @@ from mmcv.cnn.bricks.transformer import FFN
 
 from adapterx.models.ewa import (ExpertLinear, RandomPartitionMoE, Top1MoE,
                                  expert_spread)
-from .tiny_models import expert_as_dense, spread_experts, tiny_mlp
+from ..fixtures import tiny_mlp
+from .experts import spread_experts
 
 
 def tokens(shape=(3, 7, 8), dtype=torch.float64):
     return torch.randn(*shape, generator=torch.Generator().manual_seed(1),
                        dtype=dtype)
+
+
+def expert_as_dense(moe, expert):
+    """The MoE's FFN with expert ``expert``'s weights, as a dense module:
+    the reference a token routed to that expert must match."""
+    def linear_of(stacked):
+        linear = nn.Linear(stacked.in_features, stacked.out_features,
+                           bias=stacked.bias is not None,
+                           dtype=stacked.weight.dtype)
+        with torch.no_grad():
+            linear.weight.copy_(stacked.weight[expert])
+            if stacked.bias is not None:
+                linear.bias.copy_(stacked.bias[expert])
+        return linear
+
+    return copy.deepcopy(
+        moe.experts,
+        {id(m): linear_of(m) for m in moe.expert_linears()})
 
 
 def test_expert_linear_runs_each_expert_on_its_row():

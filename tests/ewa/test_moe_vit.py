@@ -4,20 +4,21 @@ import pytest
 import torch
 from mmpretrain.structures import DataSample
 
-from adapterx.models import PeftImageClassifier
 from adapterx.models.ewa import (MoEViT, RandomPartitionMoE, Top1MoE,
                                  convert_to_dense)
-from ..fixtures import first_output, in_eval_mode, tiny_mmpretrain_vit
-from ..fixtures import tiny_point_transformer as point_transformer
-from ..fixtures import tiny_timm_backbone as timm_backbone
-from ..fixtures import vit_config
-from .tiny_models import (DEPTH, images, spread_experts, tiny_timm_vit,
-                          tiny_vit)
+from ..fixtures import (first_output, image_batch, in_eval_mode,
+                        seeded_builder, tiny_mmpretrain_vit,
+                        tiny_point_transformer, tiny_timm_backbone,
+                        tiny_timm_vit, tiny_vit_classifier, vit_config)
+from .experts import spread_experts
 
-
-def tiny_timm_backbone():
-    torch.manual_seed(0)
-    return timm_backbone(depth=DEPTH)
+DEPTH = 4
+build_vit = seeded_builder(tiny_mmpretrain_vit, num_layers=DEPTH)
+build_timm_vit = seeded_builder(tiny_timm_vit, depth=DEPTH)
+build_timm_backbone = seeded_builder(tiny_timm_backbone, depth=DEPTH)
+build_point_transformer = seeded_builder(
+    tiny_point_transformer, depth=DEPTH, group_embed_dims=24)
+classifier = seeded_builder(tiny_vit_classifier, num_layers=DEPTH)
 
 
 def plain_backbone_like(build):
@@ -30,19 +31,15 @@ def plain_backbone_like(build):
     return backbone
 
 
-def tiny_point_transformer():
-    torch.manual_seed(0)
-    return point_transformer(depth=DEPTH, group_embed_dims=24)
-
-
 def point_clouds(batch=2):
     return torch.rand(batch, 64, 3,
                       generator=torch.Generator().manual_seed(2))
 
 
 @pytest.mark.parametrize('build, inputs', [
-    (tiny_vit, images), (tiny_timm_vit, images), (tiny_timm_backbone, images),
-    (tiny_point_transformer, point_clouds)
+    (build_vit, image_batch), (build_timm_vit, image_batch),
+    (build_timm_backbone, image_batch),
+    (build_point_transformer, point_clouds)
 ], ids=['mmpretrain', 'timm', 'TIMMBackbone', 'PointTransformer'])
 def test_converted_model_is_the_unmodified_backbone(build, inputs):
     model = MoEViT(build(), moe=dict(type='RandomPartitionMoE',
@@ -66,16 +63,16 @@ def test_converted_model_is_the_unmodified_backbone(build, inputs):
 
 
 def test_every_other_block_becomes_an_moe():
-    model = MoEViT(tiny_vit())
+    model = MoEViT(build_vit())
     layers = model.module.layers
     assert [isinstance(block.ffn.layers, RandomPartitionMoE)
             for block in layers] == [False, True, False, True]
-    timm_model = MoEViT(tiny_timm_vit(), moe_blocks=[0, 2],
+    timm_model = MoEViT(build_timm_vit(), moe_blocks=[0, 2],
                         moe=dict(type='Top1MoE', num_experts=2))
     assert [isinstance(block.mlp, Top1MoE)
             for block in timm_model.module.blocks] == [True, False, True,
                                                        False]
-    assert len(MoEViT(tiny_vit(), moe_blocks='all').moe_layers()) == 4
+    assert len(MoEViT(build_vit(), moe_blocks='all').moe_layers()) == 4
 
 
 @pytest.mark.parametrize('kwargs, message', [
@@ -89,7 +86,7 @@ def test_every_other_block_becomes_an_moe():
 ])
 def test_invalid_settings_name_the_value(kwargs, message):
     with pytest.raises(ValueError, match=message):
-        MoEViT(tiny_vit(), **kwargs)
+        MoEViT(build_vit(), **kwargs)
 
 
 def test_unsupported_blocks_are_refused():
@@ -103,13 +100,13 @@ def test_unsupported_blocks_are_refused():
 def test_experts_start_from_the_initialised_ffn():
     """mmpretrain initialises its FFNs in init_weights (and loads pretrained
     weights there): the wrapper does it before making the experts."""
-    reference = tiny_vit()
+    reference = build_vit()
     reference.init_weights()
-    model = MoEViT(tiny_vit())
+    model = MoEViT(build_vit())
     assert model.module.is_init
     expected = reference.layers[1].ffn.layers[0][0].weight
     experts = model.module.layers[1].ffn.layers.experts[0][0].weight
-    assert not torch.equal(tiny_vit().layers[1].ffn.layers[0][0].weight,
+    assert not torch.equal(build_vit().layers[1].ffn.layers[0][0].weight,
                            expected)  # init_weights did change it
     assert all(torch.equal(expert, expected) for expert in experts)
 
@@ -130,15 +127,6 @@ def test_experts_start_from_the_pretrained_ffn(tmp_path):
     assert all(torch.equal(expert, expected) for expert in experts)
 
 
-def classifier(peft):
-    torch.manual_seed(0)
-    return PeftImageClassifier(
-        backbone=vit_config(num_layers=DEPTH),
-        head=dict(type='VisionTransformerClsHead', num_classes=3,
-                  in_channels=32),
-        peft=peft)
-
-
 def test_converted_classifier_loads_into_the_dense_classifier():
     model = classifier(dict(type='MoEViT'))
     spread_experts(model)
@@ -146,17 +134,17 @@ def test_converted_classifier_loads_into_the_dense_classifier():
     dense = classifier(None)
     dense.load_state_dict(convert_to_dense(model).state_dict(), strict=True)
     dense.eval()
-    assert torch.equal(dense(images(), mode='tensor'),
-                       model(images(), mode='tensor'))
+    assert torch.equal(dense(image_batch(), mode='tensor'),
+                       model(image_batch(), mode='tensor'))
 
 
 def test_top1_balance_loss_reaches_the_classifier_losses():
     samples = [DataSample().set_gt_label(label) for label in (0, 2)]
     top1 = classifier(dict(type='MoEViT', moe=dict(
         type='Top1MoE', balance_loss_weight=0.1)))
-    losses = top1.loss(images(), samples)
+    losses = top1.loss(image_batch(), samples)
     expected = torch.stack([moe.auxiliary_loss()
                             for moe in top1.backbone.moe_layers()]).mean()
     assert torch.equal(losses['loss_balance'], expected)
     random_partition = classifier(dict(type='MoEViT'))
-    assert 'loss_balance' not in random_partition.loss(images(), samples)
+    assert 'loss_balance' not in random_partition.loss(image_batch(), samples)

@@ -4,8 +4,8 @@ import pytest
 from mmengine.config import Config
 
 from adapterx.checkpoint import trainable_state_dict
-from adapterx.models import PeftImageClassifier
 from adapterx.models.peft import trainable_parameter_report
+from ..fixtures import vit_classifier
 from ..utils import REPO_ROOT
 
 
@@ -13,13 +13,10 @@ from ..utils import REPO_ROOT
 def adapterx_vitb():
     peft_cfg = Config.fromfile(
         str(REPO_ROOT / 'configs' / '_base_' / 'peft' / 'adapterx.py'))
-    model = PeftImageClassifier(
-        backbone=dict(type='VisionTransformer', arch='b', img_size=224,
-                      patch_size=16),
-        head=dict(type='VisionTransformerClsHead', num_classes=100,
-                  in_channels=768),
-        peft=peft_cfg.peft.to_dict())
-    return model
+    return vit_classifier(
+        dict(type='VisionTransformer', arch='b', img_size=224,
+             patch_size=16),
+        peft_cfg.peft.to_dict(), num_classes=100, in_channels=768)
 
 
 def expected_trainable(dims=768, blocks=12, experts=4, rank=8, routing=8):

@@ -3,33 +3,23 @@ import pytest
 import torch
 from mmpretrain.structures import DataSample
 
-from adapterx.models import AdapterX, PeftImageClassifier
+from adapterx.models import AdapterX
 from adapterx.models.peft import freeze_parameters
 from adapterx.models.peft.injected import added_state_dict
-from ..fixtures import in_eval_mode, tiny_mmpretrain_vit
-from ..fixtures import tiny_timm_backbone as timm_backbone
-from ..fixtures import tiny_timm_vit as timm_vit
-from ..fixtures import vit_config
+from ..fixtures import (image_batch, seeded_builder, tiny_mmpretrain_vit,
+                        tiny_timm_backbone, tiny_timm_vit,
+                        tiny_vit_classifier)
 
 DEPTH = 3
 ADAPTERX_TRAINABLE = [r'^backbone\.expert_pools\.', r'\.adapterx\.',
                       r'\.(ln2|norm2)\.', r'\.cls_token$', r'^head\.']
 
 
-def tiny_vit(out_type='cls_token'):
-    torch.manual_seed(0)
-    return in_eval_mode(tiny_mmpretrain_vit(num_layers=DEPTH,
-                                            out_type=out_type))
-
-
-def tiny_timm_vit():
-    torch.manual_seed(0)
-    return in_eval_mode(timm_vit(depth=DEPTH))
-
-
-def tiny_timm_backbone():
-    torch.manual_seed(0)
-    return in_eval_mode(timm_backbone(depth=DEPTH))
+build_vit = seeded_builder(tiny_mmpretrain_vit, eval_mode=True,
+                           num_layers=DEPTH)
+build_timm_vit = seeded_builder(tiny_timm_vit, eval_mode=True, depth=DEPTH)
+build_timm_backbone = seeded_builder(tiny_timm_backbone, eval_mode=True,
+                                     depth=DEPTH)
 
 
 def randomise_adapters(model):
@@ -41,11 +31,7 @@ def randomise_adapters(model):
                 parameter.normal_(0, 0.2)
 
 
-def images(batch=2):
-    return torch.randn(batch, 3, 32, 32, generator=torch.Generator().manual_seed(2))
-
-
-@pytest.mark.parametrize('build', [tiny_vit, tiny_timm_vit])
+@pytest.mark.parametrize('build', [build_vit, build_timm_vit])
 def test_one_expert_pool_serves_every_block(build):
     model = AdapterX(build())
     pool = model.expert_pools['mlp_0']
@@ -61,7 +47,7 @@ def test_one_expert_pool_serves_every_block(build):
 
 
 def test_sharing_groups_and_placements():
-    model = AdapterX(tiny_vit(), placement='both',
+    model = AdapterX(build_vit(), placement='both',
                      sharing_groups=[[0, 2], [1]])
     assert sorted(model.expert_pools) == ['attn_0', 'attn_1', 'mlp_0',
                                           'mlp_1']
@@ -70,7 +56,7 @@ def test_sharing_groups_and_placements():
         blocks[2].adapterx.attn_smoa.expert_pool
     assert blocks[1].adapterx.mlp_smoa.expert_pool is \
         model.expert_pools['mlp_1']
-    per_block = AdapterX(tiny_vit(), sharing_groups='per_block')
+    per_block = AdapterX(build_vit(), sharing_groups='per_block')
     assert len(per_block.expert_pools) == 3
 
 
@@ -85,7 +71,7 @@ def test_sharing_groups_and_placements():
 ])
 def test_invalid_settings_name_the_value(kwargs, message):
     with pytest.raises(ValueError, match=message):
-        AdapterX(tiny_vit(), **kwargs)
+        AdapterX(build_vit(), **kwargs)
 
 
 @pytest.mark.parametrize('sharing_groups', [7, [0, 1, 2], [[0, 1], 2],
@@ -93,7 +79,7 @@ def test_invalid_settings_name_the_value(kwargs, message):
 def test_sharing_groups_of_the_wrong_form(sharing_groups):
     # 7 used to fail with "'int' object is not iterable".
     with pytest.raises(ValueError) as error:
-        AdapterX(tiny_vit(), sharing_groups=sharing_groups)
+        AdapterX(build_vit(), sharing_groups=sharing_groups)
     assert str(error.value) == (
         "AdapterX sharing_groups must be 'all', 'per_block' or a list of "
         'lists of block indices such as [[0, 1], [2, 3]], each block 0..2 '
@@ -101,57 +87,57 @@ def test_sharing_groups_of_the_wrong_form(sharing_groups):
 
 
 @pytest.mark.parametrize('build',
-                         [tiny_vit, tiny_timm_vit, tiny_timm_backbone])
+                         [build_vit, build_timm_vit, build_timm_backbone])
 def test_zero_initialised_smoa_leaves_the_backbone_unchanged(build):
     plain = build()
-    expected = plain(images())
+    expected = plain(image_batch())
     wrapped = AdapterX(build(), prompt_generator=None)
-    output = wrapped(images())
+    output = wrapped(image_batch())
     expected = expected[0] if isinstance(expected, tuple) else expected
     output = output[0] if isinstance(output, tuple) else output
     assert torch.equal(output, expected)
     randomise_adapters(wrapped)
-    changed = wrapped(images())
+    changed = wrapped(image_batch())
     changed = changed[0] if isinstance(changed, tuple) else changed
     assert not torch.allclose(changed, expected)
 
 
 def test_prompt_tokens_never_leave_the_backbone():
-    model = AdapterX(tiny_vit(out_type='raw'))
+    model = AdapterX(build_vit(out_type='raw'))
     randomise_adapters(model)
-    sequence = model(images())[0]
+    sequence = model(image_batch())[0]
     assert sequence.shape == (2, 1 + 16, 32)  # CLS + 4x4 patches, no prompt
     # One prompt from each block but the last, all of them used inside.
     assert model.forward_context.prompts.shape == (2, 2, 32)
-    featmap = AdapterX(tiny_vit(out_type='featmap'))(images())[0]
+    featmap = AdapterX(build_vit(out_type='featmap'))(image_batch())[0]
     assert featmap.shape == (2, 32, 4, 4)
 
 
 def test_prompts_take_part_in_later_blocks():
-    model = AdapterX(tiny_vit())
+    model = AdapterX(build_vit())
     randomise_adapters(model)
-    with_prompts = model(images())[0]
+    with_prompts = model(image_batch())[0]
     for block in model._blocks:
         block.adapterx.prompt_generator = None
-    without_prompts = model(images())[0]
+    without_prompts = model(image_batch())[0]
     assert not torch.allclose(with_prompts, without_prompts)
 
 
 def test_unwrap_round_trip():
-    backbone = tiny_vit()
+    backbone = build_vit()
     plain_state = {k: v.clone() for k, v in backbone.state_dict().items()}
-    plain_output = backbone(images())[0]
+    plain_output = backbone(image_batch())[0]
 
     model = AdapterX(backbone)
     randomise_adapters(model)
-    adapted_output = model(images())[0]
+    adapted_output = model(image_batch())[0]
     unwrapped, adapter_state = model.unwrap()
 
     assert unwrapped is backbone
     assert unwrapped.state_dict().keys() == plain_state.keys()
     for key, value in unwrapped.state_dict().items():
         assert torch.equal(value, plain_state[key]), key
-    assert torch.equal(unwrapped(images())[0], plain_output)
+    assert torch.equal(unwrapped(image_batch())[0], plain_output)
     assert not any(key in plain_state for key in adapter_state)
 
     rewrapped = AdapterX(unwrapped)
@@ -159,15 +145,12 @@ def test_unwrap_round_trip():
         adapter_state | {f'module.{k}': v for k, v in plain_state.items()},
         strict=False)
     assert unexpected == []
-    assert torch.equal(rewrapped(images())[0], adapted_output)
+    assert torch.equal(rewrapped(image_batch())[0], adapted_output)
 
 
 def tiny_classifier(**peft):
-    return PeftImageClassifier(
-        backbone=vit_config(num_layers=DEPTH),
-        head=dict(type='VisionTransformerClsHead', num_classes=3,
-                  in_channels=32, loss=dict(type='CrossEntropyLoss')),
-        peft=dict(type='AdapterX', **peft))
+    return tiny_vit_classifier(dict(type='AdapterX', **peft),
+                               num_layers=DEPTH)
 
 
 def test_gradients_reach_exactly_the_trainable_set():
@@ -175,7 +158,7 @@ def test_gradients_reach_exactly_the_trainable_set():
     trainable = set(freeze_parameters(model, ADAPTERX_TRAINABLE))
     randomise_adapters(model)
     samples = [DataSample().set_gt_label(label) for label in (0, 2)]
-    losses = model.loss(images(), samples)
+    losses = model.loss(image_batch(), samples)
     assert set(losses) == {'loss', 'loss_balance'}
     sum(losses.values()).backward()
     with_grad = {name for name, parameter in model.named_parameters()
@@ -188,7 +171,7 @@ def test_gradients_reach_exactly_the_trainable_set():
 
 def test_balance_loss_weight_zero_adds_no_loss():
     model = tiny_classifier(balance_loss_weight=0)
-    losses = model.loss(images(), [DataSample().set_gt_label(1)] * 2)
+    losses = model.loss(image_batch(), [DataSample().set_gt_label(1)] * 2)
     assert set(losses) == {'loss'}
 
 
@@ -196,9 +179,9 @@ def test_same_function_on_timm_and_mmpretrain_vits():
     """The same weights and adapters give the same features in both
     libraries' ViTs (atol 1e-5, fp32)."""
     from adapterx.models.converters import timm_vit_to_mmpretrain
-    timm_model = AdapterX(tiny_timm_vit())
+    timm_model = AdapterX(build_timm_vit())
     randomise_adapters(timm_model)
-    mmpretrain_vit = tiny_vit()
+    mmpretrain_vit = build_vit()
     mmpretrain_vit.load_state_dict(
         timm_vit_to_mmpretrain(_plain(timm_model)),
         strict=True)
@@ -211,10 +194,11 @@ def test_same_function_on_timm_and_mmpretrain_vits():
         adapters, strict=False)
     assert unexpected == []
     assert not [key for key in missing if '.adapterx.' in key]
-    expected = timm_model(images())
-    output = mmpretrain_model(images())[0]
+    expected = timm_model(image_batch())
+    output = mmpretrain_model(image_batch())[0]
     assert torch.allclose(output, expected, atol=1e-5)
-    assert not torch.allclose(expected, tiny_timm_vit()(images()), atol=1e-3)
+    assert not torch.allclose(expected, build_timm_vit()(image_batch()),
+                              atol=1e-3)
 
 
 def _plain(model):

@@ -2,14 +2,12 @@
 prefix tokens of mmpretrain's and timm's ViTs and of the point transformer
 are, checked against the real blocks (a wrong path fails to resolve or
 computes something else), and the errors for blocks it does not know."""
+import functools
+
 import pytest
 import torch
 import torch.nn as nn
-from mmpretrain.models import SwinTransformer
-from mmpretrain.models import VisionTransformer as MMPretrainViT
-from timm.models.vision_transformer import VisionTransformer as TimmViT
 
-from adapterx.models import PointTransformer
 from adapterx.models.methods.vpt import VPT
 from adapterx.models.vit_anatomy import (MMPRETRAIN_VIT, MMPRETRAIN_VIT_BLOCK,
                                          SWIN_BLOCK, TIMM_BLOCK, TIMM_VIT,
@@ -17,35 +15,17 @@ from adapterx.models.vit_anatomy import (MMPRETRAIN_VIT, MMPRETRAIN_VIT_BLOCK,
                                          block_embed_dims, num_prefix_tokens,
                                          patch_size, token_mlp_place,
                                          vit_anatomy, vit_blocks)
+from ..fixtures import (WIDTH, tiny_mmpretrain_vit, tiny_point_transformer,
+                        tiny_swin, tiny_timm_vit)
 
-WIDTH, HIDDEN = 32, 96
-
-
-def mmpretrain_vit(**kwargs):
-    return MMPretrainViT(arch=dict(embed_dims=WIDTH, num_layers=2,
-                                   num_heads=2, feedforward_channels=HIDDEN),
-                         img_size=32, patch_size=8, drop_path_rate=0.2,
-                         **kwargs)
-
-
-def timm_vit(**kwargs):
-    return TimmViT(img_size=32, patch_size=8, embed_dim=WIDTH, depth=2,
-                   num_heads=2, mlp_ratio=HIDDEN / WIDTH, num_classes=0,
-                   drop_path_rate=0.2, **kwargs)
-
-
-def point_transformer():
-    return PointTransformer(arch=dict(embed_dims=WIDTH, depth=2, num_heads=2,
-                                      group_embed_dims=WIDTH,
-                                      mlp_ratio=HIDDEN / WIDTH),
-                            num_groups=8, group_size=4, drop_path_rate=0.2)
-
-
-def tiny_swin():
-    return SwinTransformer(
-        arch=dict(embed_dims=16, depths=[2, 2], num_heads=[1, 2]),
-        img_size=32, window_size=2, out_indices=(1, ))
-
+HIDDEN = 96
+mmpretrain_vit = functools.partial(
+    tiny_mmpretrain_vit, feedforward_channels=HIDDEN, drop_path_rate=0.2)
+timm_vit = functools.partial(tiny_timm_vit, mlp_ratio=HIDDEN / WIDTH,
+                             drop_path_rate=0.2)
+point_transformer = functools.partial(
+    tiny_point_transformer, group_size=4, mlp_ratio=HIDDEN / WIDTH,
+    drop_path_rate=0.2)
 
 BACKBONES = {
     'mmpretrain': (mmpretrain_vit, MMPRETRAIN_VIT, (8, 8)),

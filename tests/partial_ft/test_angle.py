@@ -17,8 +17,8 @@ from adapterx.models.partial_ft import (PartialFineTune,
 from adapterx.models.peft.freeze import set_trainable
 from adapterx.registry import MODELS
 from ..utils import REPO_ROOT
-from .tiny_models import (build_classifier, mmpretrain_vit,
-                          unit_parameter_names)
+from ..fixtures import tiny_mmpretrain_vit
+from .layouts import build_classifier, unit_parameter_names
 
 HEAD = {'head.weight', 'head.bias'}
 
@@ -196,7 +196,7 @@ def test_a_deeper_fine_tuned_model_is_refused(tmp_path, angle_files):
     _, pretrained, _, _ = angle_files
     deeper = tmp_path / 'deeper.pth'
     torch.save(dict(state_dict={f'backbone.{name}': value for name, value in
-                                mmpretrain_vit(3).state_dict().items()},
+                                tiny_mmpretrain_vit(3).state_dict().items()},
                     meta={}), deeper)
     with pytest.raises(ValueError,
                        match=r"deeper\.pth has residual units that .*"

@@ -13,8 +13,8 @@ from adapterx.models.partial_ft import (STRATEGIES, PartialFineTune,
 from adapterx.models.peft.freeze import set_trainable
 from adapterx.registry import HOOKS, MODELS
 from ..utils import REPO_ROOT
-from .tiny_models import (LAYOUTS, build_classifier, mmpretrain_vit,
-                          unit_parameter_names)
+from ..fixtures import tiny_mmpretrain_vit
+from .layouts import LAYOUTS, build_classifier, unit_parameter_names
 
 HEAD = {'head.weight', 'head.bias'}
 
@@ -77,7 +77,8 @@ def test_swin_norms_and_biases_covers_patch_merging_norm_not_its_weight():
 
 
 def test_odd_block_count_puts_the_middle_block_in_the_last_half():
-    units = find_residual_units(dict(mmpretrain_vit(3).named_parameters()))
+    units = find_residual_units(
+        dict(tiny_mmpretrain_vit(3).named_parameters()))
     assert {unit.block for unit in strategy_units(units, 'first_half')} == {
         'layers.0'}
     assert {unit.block for unit in strategy_units(units, 'last_half')} == {

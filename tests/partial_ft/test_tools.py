@@ -13,7 +13,7 @@ from mmengine.config import Config
 
 from adapterx.checkpoint import load_runner_checkpoint
 from ..utils import REPO_ROOT, data_root_options, run_tool, train
-from .tiny_models import mmpretrain_vit
+from ..fixtures import tiny_mmpretrain_vit
 
 pytestmark = pytest.mark.slow  # every test here starts training
 
@@ -49,7 +49,7 @@ def selection_run(tmp_path_factory, tiny_image_root):
     config that trains the largest-angle unit of each group, and its run."""
     root = tmp_path_factory.mktemp('partial_ft')
     torch.manual_seed(123)
-    pretrained = mmpretrain_vit().state_dict()
+    pretrained = tiny_mmpretrain_vit().state_dict()
     torch.save(pretrained, root / 'pretrained.pth')
     finetuned = {}
     for name, value in pretrained.items():

@@ -8,8 +8,8 @@ import torch.nn as nn
 from adapterx.models import AdapterX
 from adapterx.models.partial_ft import (find_residual_units, group_units,
                                         pick_units)
-from .tiny_models import (LAYOUTS, build_classifier, mmpretrain_vit,
-                          timm_vit, unit_parameter_names)
+from ..fixtures import tiny_mmpretrain_vit, tiny_timm_vit
+from .layouts import LAYOUTS, build_classifier, unit_parameter_names
 
 
 @pytest.mark.parametrize('family', list(LAYOUTS))
@@ -33,7 +33,8 @@ def test_units_are_the_documented_children_of_each_block(family):
 
 
 def test_vit_has_one_attention_group_and_one_ffn_group():
-    units = find_residual_units(dict(mmpretrain_vit(3).named_parameters()))
+    units = find_residual_units(
+        dict(tiny_mmpretrain_vit(3).named_parameters()))
     groups = group_units(units)
     assert {group: [unit.name for unit in members]
             for group, members in groups.items()} == {
@@ -83,7 +84,7 @@ def test_a_checkpoint_gives_the_units_of_its_model():
 
 
 def test_timm_layer_scale_belongs_to_its_unit():
-    model = timm_vit(init_values=1e-5)
+    model = tiny_timm_vit(mlp_ratio=4.0, init_values=1e-5)
     units = {unit.name: unit
              for unit in find_residual_units(dict(model.named_parameters()))}
     assert 'blocks.0.ls1.gamma' in units['blocks.0.attention'].parameters
@@ -91,7 +92,7 @@ def test_timm_layer_scale_belongs_to_its_unit():
 
 
 def test_an_adapterx_wrapped_backbone_keeps_its_units():
-    wrapped = AdapterX(module=mmpretrain_vit())
+    wrapped = AdapterX(module=tiny_mmpretrain_vit())
     units = find_residual_units(dict(wrapped.named_parameters()))
     assert [unit.name for unit in units] == [
         'module.layers.0.attention', 'module.layers.0.ffn',
@@ -108,14 +109,15 @@ def test_no_transformer_block_is_an_error_naming_the_layouts():
 
 
 def test_units_of_a_group_must_have_the_same_structure():
-    state = mmpretrain_vit().state_dict()
+    state = tiny_mmpretrain_vit().state_dict()
     state['layers.1.ln1.weight'] = torch.ones(5)
     with pytest.raises(ValueError, match=r'layers\.\*\.attention'):
         find_residual_units(state)
 
 
 def test_pick_units_by_name_and_refuse_unknown_names():
-    units = find_residual_units(dict(mmpretrain_vit().named_parameters()))
+    units = find_residual_units(
+        dict(tiny_mmpretrain_vit().named_parameters()))
     picked = pick_units(units, ['layers.1.ffn', 'layers.0.attention'])
     assert [unit.name for unit in picked] == [
         'layers.0.attention', 'layers.1.ffn'

@@ -80,11 +80,12 @@ def point_arch(depth=2, group_embed_dims=WIDTH, embed_dims=WIDTH,
 
 
 def tiny_point_transformer(depth=2, group_embed_dims=WIDTH, num_groups=8,
-                           group_size=8, mlp_ratio=None, **options):
+                           group_size=8, embed_dims=WIDTH, mlp_ratio=None,
+                           **options):
     """``mlp_ratio``: None keeps the architecture's default."""
     arch_options = {} if mlp_ratio is None else dict(mlp_ratio=mlp_ratio)
     return PointTransformer(
-        arch=point_arch(depth, group_embed_dims, **arch_options),
+        arch=point_arch(depth, group_embed_dims, embed_dims, **arch_options),
         num_groups=num_groups, group_size=group_size, **options)
 
 
@@ -141,16 +142,18 @@ def tiny_vit_classifier(peft, num_layers=2):
     return vit_classifier(vit_config(num_layers), peft)
 
 
-def tiny_point_classifier(peft, depth=2, **head_options):
-    """A 3-class ``PointClassifier`` on the tiny point transformer (16
-    groups of 8 points), adapted by ``peft``; ``head_options`` go to the
-    ``PointClsHead``."""
+def tiny_point_classifier(peft, depth=2, width=WIDTH, num_groups=16,
+                          train_cfg=None, **head_options):
+    """A 3-class ``PointClassifier`` on the tiny point transformer
+    (``num_groups`` groups of 8 points), adapted by ``peft``;
+    ``head_options`` go to the ``PointClsHead``."""
     return PointClassifier(
-        backbone=dict(type='PointTransformer', arch=point_arch(depth),
-                      num_groups=16, group_size=8),
-        head=dict(type='PointClsHead', num_classes=3, in_channels=WIDTH,
+        backbone=dict(type='PointTransformer',
+                      arch=point_arch(depth, width, width),
+                      num_groups=num_groups, group_size=8),
+        head=dict(type='PointClsHead', num_classes=3, in_channels=width,
                   loss=dict(type='CrossEntropyLoss'), **head_options),
-        peft=peft)
+        peft=peft, train_cfg=train_cfg)
 
 
 def in_eval_mode(module):

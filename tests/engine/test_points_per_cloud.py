@@ -8,12 +8,10 @@ from mmengine import DefaultScope
 
 from adapterx.datasets import ScanObjectNN, SyntheticPointClouds
 from adapterx.engine.consistency import check_points_per_cloud
-from adapterx.models import PointTransformer
 
 from ..datasets.point_cloud_writers import random_clouds, write_h5
+from ..fixtures import tiny_point_transformer
 from ..utils import REPO_ROOT, train_in_process
-
-TINY_ARCH = dict(embed_dims=16, depth=1, num_heads=2, group_embed_dims=16)
 
 
 def write_scanobjectnn(root, points_per_cloud):
@@ -60,8 +58,9 @@ def test_scanobjectnn_run_with_10_points_fails_before_training(tmp_path):
 
 def point_transformer(num_groups, group_size):
     with DefaultScope.overwrite_default_scope('adapterx'):
-        return PointTransformer(arch=TINY_ARCH, num_groups=num_groups,
-                                group_size=group_size)
+        return tiny_point_transformer(depth=1, group_embed_dims=16,
+                                      embed_dims=16, num_groups=num_groups,
+                                      group_size=group_size)
 
 
 def synthetic(pipeline=(), num_points=16):

@@ -9,9 +9,9 @@ import torch
 import torch.nn.functional as F
 from mmengine.registry import init_default_scope
 
-from adapterx.models import DAPT, IDPT, VPT, AdapterX, PointClassifier
+from adapterx.models import DAPT, IDPT, VPT, AdapterX
 from ..fixtures import (WIDTH, in_eval_mode, tiny_mmpretrain_vit,
-                        tiny_point_transformer)
+                        tiny_point_classifier, tiny_point_transformer)
 
 METHODS = {
     'adapterx': dict(type='AdapterX', bottleneck_dims=4, routing_dims=4,
@@ -98,13 +98,8 @@ def test_a_forward_leaves_its_state_in_the_context_alone(method):
 def test_the_forwards_prompts_reach_the_point_classifier(method):
     init_default_scope('adapterx')
     peft = dict(type='LoRA') if method == 'lora' else METHODS.get(method)
-    model = in_eval_mode(PointClassifier(
-        backbone=dict(type='PointTransformer',
-                      arch=dict(embed_dims=16, depth=3, num_heads=2,
-                                group_embed_dims=16),
-                      num_groups=8, group_size=8),
-        head=dict(type='PointClsHead', num_classes=3, in_channels=16),
-        peft=peft))
+    model = in_eval_mode(tiny_point_classifier(peft, depth=3, width=16,
+                                               num_groups=8))
     with torch.no_grad():
         tokens, prompts = model.extract_feat(points(2))
     assert tokens.shape == (2, 9, 16)

@@ -10,15 +10,16 @@ from mmengine.logging import MMLogger
 from mmengine.registry import init_default_scope
 from mmpretrain.structures import DataSample
 
-from adapterx.models import PointClassifier, PointClsHead
+from adapterx.models import PointClsHead
 from adapterx.registry import HOOKS, MODELS
+from ..fixtures import tiny_point_classifier
 from ..utils import REPO_ROOT
 
-TINY_BACKBONE = dict(
-    type='PointTransformer',
-    arch=dict(embed_dims=16, depth=3, num_heads=2, group_embed_dims=16),
-    num_groups=8,
-    group_size=8)
+
+def tiny_classifier(peft, **options):
+    """16 wide, 3 blocks, 8 groups of 8 points."""
+    return tiny_point_classifier(peft, depth=3, width=16, num_groups=8,
+                                 **options)
 
 
 @pytest.fixture(autouse=True)
@@ -68,10 +69,7 @@ def batch(num_clouds=4, num_points=64, num_classes=3):
 
 
 def test_classifier_trains_and_predicts_without_peft():
-    model = PointClassifier(
-        backbone=TINY_BACKBONE,
-        head=dict(type='PointClsHead', num_classes=3, in_channels=16,
-                  loss=dict(type='CrossEntropyLoss')))
+    model = tiny_classifier(None)
     data = model.data_preprocessor(batch(), training=True)
     assert data['inputs'].shape == (4, 64, 3)
     losses = model(**data, mode='loss')
@@ -84,12 +82,9 @@ def test_classifier_trains_and_predicts_without_peft():
 
 
 def test_adapterx_prompts_reach_the_head_through_the_final_norm():
-    model = PointClassifier(
-        backbone=TINY_BACKBONE,
-        head=dict(type='PointClsHead', num_classes=3, in_channels=16,
-                  pooling=('cls', 'prompt_mean', 'max'),
-                  loss=dict(type='CrossEntropyLoss')),
-        peft=dict(type='AdapterX', bottleneck_dims=4, routing_dims=4))
+    model = tiny_classifier(
+        dict(type='AdapterX', bottleneck_dims=4, routing_dims=4),
+        pooling=('cls', 'prompt_mean', 'max'))
     model.eval()
     inputs = model.data_preprocessor(batch())['inputs']
     with torch.no_grad():
@@ -105,18 +100,14 @@ def test_adapterx_prompts_reach_the_head_through_the_final_norm():
 
 
 def test_ragged_batches_and_batch_augments_are_refused():
-    model = PointClassifier(
-        backbone=TINY_BACKBONE,
-        head=dict(type='PointClsHead', num_classes=3, in_channels=16))
+    model = tiny_classifier(None)
     ragged = batch()
     ragged['inputs'][1] = torch.rand(50, 3)
     with pytest.raises(ValueError, match='ResamplePoints'):
         model.data_preprocessor(ragged)
     with pytest.raises(ValueError, match='batch augmentations'):
-        PointClassifier(
-            backbone=TINY_BACKBONE,
-            head=dict(type='PointClsHead', num_classes=3, in_channels=16),
-            train_cfg=dict(augments=dict(type='Mixup', alpha=0.8)))
+        tiny_classifier(
+            None, train_cfg=dict(augments=dict(type='Mixup', alpha=0.8)))
 
 
 def expected_point_adapterx_trainable(dims=384, blocks=12, experts=4, rank=4,

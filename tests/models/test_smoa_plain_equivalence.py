@@ -10,8 +10,9 @@ import torch.nn.functional as F
 from adapterx.models import AdapterX
 from adapterx.models.modules import SMoA, SharedExpertPool
 from adapterx.models.modules.smoa import RoutingResult, switch_balance_loss
-from .test_adapterx_wrapper import (images, randomise_adapters, tiny_timm_vit,
-                                    tiny_vit)
+from ..fixtures import image_batch
+from .test_adapterx_wrapper import (build_timm_vit, build_vit,
+                                    randomise_adapters)
 
 
 def plain_smoa_forward(smoa, x, return_routing=False):
@@ -64,7 +65,7 @@ def forward_and_grads(model, smoa_forward, inputs):
     return features.detach(), prompts.detach(), loss.detach(), grads
 
 
-@pytest.mark.parametrize('build', [tiny_vit, tiny_timm_vit])
+@pytest.mark.parametrize('build', [build_vit, build_timm_vit])
 @pytest.mark.parametrize('settings', [
     dict(),
     dict(num_heads=2, top_k=2, router_temperature=0.5),
@@ -76,7 +77,7 @@ def test_adapterx_equals_the_plain_formulation(build, settings):
     model = AdapterX(build(), balance_loss_weight=0.5, **settings)
     randomise_adapters(model)
     model.train()
-    inputs = images(3)
+    inputs = image_batch(3)
     fused = forward_and_grads(model, SMoA.forward, inputs)
     plain = forward_and_grads(model, plain_smoa_forward, inputs)
     for got, expected in zip(fused[:3], plain[:3]):
@@ -93,9 +94,9 @@ def test_adapterx_equals_the_plain_formulation(build, settings):
 
 def test_inference_skips_the_balance_loss_but_a_loss_still_gets_it():
     torch.manual_seed(0)
-    model = AdapterX(tiny_vit())
+    model = AdapterX(build_vit())
     randomise_adapters(model)
-    inputs = images()
+    inputs = image_batch()
     model(inputs)
     trained = model.auxiliary_losses()['loss_balance']
     with torch.no_grad():

@@ -145,7 +145,10 @@ def test_trainable_parameters_decay_as_the_reference_code_decides(built):
       'backbone.layers.1.attn.qkv.weight']),
     ('point_adamw_cosine_300e.py',
      'adapterx/point/adapterx_pointmae_modelnet40.py', [
-         'backbone.module.cls_token', 'backbone.module.blocks.1.norm2.bias',
+         'backbone.module.cls_token',
+         'backbone.module.blocks.1.adapterx.mlp_smoa_norm.bias',
+         'backbone.module.blocks.1.adapterx.scale_shifts.fc1.scale',
+         'backbone.scale_shifts.norm.shift',
          'backbone.module.blocks.0.adapterx.prompt_generator.beta',
          'backbone.module.blocks.0.adapterx.mlp_smoa.scale.linear.bias',
          'backbone.expert_pools.mlp_0.up_bias', 'head.layers.1.weight'

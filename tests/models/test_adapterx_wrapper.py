@@ -67,11 +67,32 @@ def test_sharing_groups_and_placements():
      r'exactly one list\.$'),
     (dict(sharing_groups='some'), "'some'"),
     (dict(prompt_blocks=[5]), r'\[5\]'),
+    (dict(prompt_blocks='every'),
+     r"AdapterX prompt_blocks must be one of \['all', 'all_but_last'\] or a "
+     r"list of block indices 0..2, got 'every'"),
+    (dict(prompt_blocks=None), 'prompt_blocks .* got None'),
     (dict(balance_loss_weight=-1), '-1'),
+    (dict(smoa_in_drop_path='yes'),
+     "AdapterX smoa_in_drop_path must be True or False, got 'yes'"),
+    (dict(smoa_norms=1), 'AdapterX smoa_norms must be True or False, got 1'),
+    (dict(retrain_ln2=None), 'AdapterX retrain_ln2 must be True or False'),
+    (dict(scale_shifts='norm'),
+     r"AdapterX scale_shifts must be None \(none\) or a list of backbone "
+     r"submodule paths .* got 'norm'"),
+    (dict(scale_shifts=['no_such_module']),
+     "AdapterX: VisionTransformer has no submodule 'no_such_module'"),
 ])
 def test_invalid_settings_name_the_value(kwargs, message):
     with pytest.raises(ValueError, match=message):
         AdapterX(build_vit(), **kwargs)
+
+
+def test_retrain_ln2_off_keeps_the_block_norms_frozen():
+    names = AdapterX(tiny_vit(), retrain_ln2=False,
+                     scale_shifts=()).trainable_parameter_names()
+    assert not [name for name in names if '.ln2.' in name]
+    assert 'module.cls_token' in names
+    assert 'module.layers.0.adapterx.scale_shifts.norm2.scale' in names
 
 
 @pytest.mark.parametrize('sharing_groups', [7, [0, 1, 2], [[0, 1], 2],

@@ -1,5 +1,8 @@
+from typing import Dict, List, Tuple
+
 import torch
 import torch.nn as nn
+from torch.utils.hooks import RemovableHandle
 
 from ..peft.reparam import ReparamModule
 
@@ -54,3 +57,43 @@ class ScaleShift(ReparamModule):
         scale = self.scale.to(host.weight.dtype)
         host.weight.mul_(scale.view(-1, *[1] * (host.weight.ndim - 1)))
         host.bias.mul_(scale).add_(self.shift.to(host.bias.dtype))
+
+
+def _output_dims(module: nn.Module, owner: str) -> int:
+    if isinstance(module, nn.Linear):
+        return module.out_features
+    if isinstance(module, nn.LayerNorm):
+        return module.normalized_shape[0]
+    out_channels = getattr(module, 'out_channels', None)
+    if isinstance(out_channels, int):
+        return out_channels
+    raise ValueError(f'{owner}: cannot tell the output width of '
+                     f'{type(module).__name__} to scale and shift it')
+
+
+def scale_and_shift_outputs(
+        root: nn.Module, paths: Dict[str, str], owner: str
+) -> Tuple[Dict[str, ScaleShift], List[RemovableHandle]]:
+    """DAPT's way of using :class:`ScaleShift`: one on the output of each
+    submodule of ``root`` that ``paths`` names (key -> submodule path),
+    applied by a forward hook and never folded into the weights.
+
+    Returns:
+        The scale-shifts by key, for the caller to register (so that they
+        train), and the hooks' handles, for the caller to remove.
+    """
+    scale_shifts, handles = {}, []
+    for key, path in paths.items():
+        try:
+            target = root.get_submodule(path)
+        except AttributeError as error:
+            raise ValueError(
+                f'{owner}: {type(root).__name__} has no submodule {path!r} '
+                'to scale and shift') from error
+        scale_shift = ScaleShift(_output_dims(target, owner))
+        scale_shifts[key] = scale_shift
+        handles.append(
+            target.register_forward_hook(
+                lambda module, inputs, output, scale_shift=scale_shift:
+                scale_shift(inputs, output)))
+    return scale_shifts, handles

@@ -31,6 +31,7 @@ from typing import List, NamedTuple, Optional, Union
 
 import torch
 import torch.nn as nn
+from timm.layers import DropPath
 from torch import Tensor
 
 from ..vit_anatomy import (MMPRETRAIN_VIT_BLOCK, TIMM_BLOCK, block_anatomy,
@@ -58,12 +59,21 @@ class BlockAdditions(InjectedModule):
             patch or group tokens; prompts go right after them.
         context (ForwardContext): The wrapper's, shared by the blocks of
             one backbone.
+        branch_drop_path_rate (float): Stochastic depth of the branches
+            (DAPT puts its adapter inside the block's rate); it draws its
+            own mask, not the one of the attention or MLP it is parallel
+            to. 0: the branches are added as they are.
     """
 
-    def __init__(self, num_prefix_tokens: int, context: ForwardContext):
+    def __init__(self,
+                 num_prefix_tokens: int,
+                 context: ForwardContext,
+                 branch_drop_path_rate: float = 0.0):
         super().__init__()
         self.num_prefix_tokens = num_prefix_tokens
         self.context = context
+        self.branch_drop_path = DropPath(branch_drop_path_rate) \
+            if branch_drop_path_rate > 0 else None
 
     def entry_prompts(self, x: Tensor,
                       carried: Optional[Tensor]) -> Optional[Tensor]:
@@ -88,8 +98,13 @@ class BlockAdditions(InjectedModule):
 
     def add_branch(self, x: Tensor, branch: Optional[Tensor]) -> Tensor:
         """The residual stream ``x`` with a branch's output added (None:
-        nothing to add)."""
-        return x if branch is None else x + branch
+        nothing to add), through the branches' stochastic depth if any.
+        The prompt generators read the branch's output as it is."""
+        if branch is None:
+            return x
+        if self.branch_drop_path is not None:
+            branch = self.branch_drop_path(branch)
+        return x + branch
 
     def enter(self, x: Tensor) -> Tensor:
         prompts = self.entry_prompts(x, self.context.prompts)
@@ -176,6 +191,9 @@ class BlockPatchedBackbone(PeftWrapper):
         super().__init__(module, init_cfg=init_cfg)
         self._blocks = vit_blocks(self.module, type(self).__name__)
         self.forward_context = ForwardContext()
+        # Forward hooks the method puts on backbone modules (DAPT's
+        # scale-and-shifts); unwrap removes them.
+        self.backbone_hooks = []
 
     @property
     def embed_dims(self) -> int:
@@ -220,6 +238,9 @@ class BlockPatchedBackbone(PeftWrapper):
             modules (:func:`~adapterx.models.peft.injected.added_state_dict`).
         """
         adapter_state = added_state_dict(self)
+        for hook in self.backbone_hooks:
+            hook.remove()
+        self.backbone_hooks = []
         for block in self._blocks:
             del block.forward
             delattr(block, self.additions_name)

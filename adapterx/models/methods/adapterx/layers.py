@@ -15,31 +15,61 @@ class AdapterXBlockAdapters(BlockAdditions):
     The prompts of earlier blocks take part in this block's attention; the
     generator then appends this block's prompt, made from its SMoA output
     (the MLP SMoA's when there is one, else the attention SMoA's).
+
+    Args:
+        attn_smoa, mlp_smoa (nn.Module, optional): The SMoAs parallel to
+            attention and to the MLP.
+        prompt_generator (nn.Module, optional): This block's.
+        num_prefix_tokens (int), context (ForwardContext): As
+            :class:`BlockAdditions`.
+        smoa_norms (bool): Each SMoA reads its input through a LayerNorm of
+            its own (DAPT's adapter norm).
+        drop_path_rate (float): Stochastic depth of the SMoA outputs (0:
+            added as they are).
+        scale_shifts (dict, optional): The block's DAPT scale-and-shifts,
+            held here so that they train (their hooks act on the block).
     """
 
-    def __init__(self, attn_smoa: Optional[nn.Module],
+    def __init__(self,
+                 attn_smoa: Optional[nn.Module],
                  mlp_smoa: Optional[nn.Module],
                  prompt_generator: Optional[nn.Module],
-                 num_prefix_tokens: int, context: ForwardContext):
-        super().__init__(num_prefix_tokens, context)
+                 num_prefix_tokens: int,
+                 context: ForwardContext,
+                 smoa_norms: bool = False,
+                 drop_path_rate: float = 0.0,
+                 scale_shifts: Optional[dict] = None):
+        super().__init__(num_prefix_tokens, context,
+                         branch_drop_path_rate=drop_path_rate)
         self.attn_smoa = attn_smoa
         self.mlp_smoa = mlp_smoa
         self.prompt_generator = prompt_generator
+        self.attn_smoa_norm = self._norm_for(attn_smoa, smoa_norms)
+        self.mlp_smoa_norm = self._norm_for(mlp_smoa, smoa_norms)
+        self.scale_shifts = nn.ModuleDict(scale_shifts or {})
 
-    def _routed(self, smoa: Optional[nn.Module],
+    @staticmethod
+    def _norm_for(smoa: Optional[nn.Module],
+                  smoa_norms: bool) -> Optional[nn.Module]:
+        if smoa is None or not smoa_norms:
+            return None
+        return nn.LayerNorm(smoa.expert_pool.embed_dims)
+
+    def _routed(self, smoa: Optional[nn.Module], norm: Optional[nn.Module],
                 normed: Tensor) -> Optional[Tensor]:
         """The SMoA's output; its routing joins the forward's context."""
         if smoa is None:
             return None
-        output, routing = smoa(normed, return_routing=True)
+        output, routing = smoa(normed if norm is None else norm(normed),
+                               return_routing=True)
         self.context.routings.append(routing)
         return output
 
     def attention_branch(self, normed: Tensor) -> Optional[Tensor]:
-        return self._routed(self.attn_smoa, normed)
+        return self._routed(self.attn_smoa, self.attn_smoa_norm, normed)
 
     def mlp_branch(self, normed: Tensor) -> Optional[Tensor]:
-        return self._routed(self.mlp_smoa, normed)
+        return self._routed(self.mlp_smoa, self.mlp_smoa_norm, normed)
 
     def exit_prompts(self, prompts: Optional[Tensor],
                      branches: BranchOutputs) -> Optional[Tensor]:

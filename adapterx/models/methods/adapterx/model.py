@@ -6,9 +6,14 @@ import torch.nn as nn
 from adapterx.registry import ADAPTERS, MODELS
 from ...modules.smoa import switch_balance_loss
 from ...peft.block_patching import BlockPatchedBackbone
+from ...vit_anatomy import block_drop_path_rate
+from ..dapt.model import dapt_backbone_scale_shifts, dapt_block_scale_shifts
 from .layers import AdapterXBlockAdapters
 
 PLACEMENTS = {'mlp': ('mlp', ), 'attn': ('attn', ), 'both': ('attn', 'mlp')}
+PROMPT_BLOCKS = ('all', 'all_but_last')
+CLASS_TOKEN = r'\.cls_(token|pos)$'
+BLOCK_NORM2 = r'\.(ln2|norm2)\.'
 
 
 def _is_list_of_index_lists(value) -> bool:
@@ -32,8 +37,37 @@ BlockPatchedBackbone`); :meth:`unwrap` takes both away again.
 
     Trainable, as in the paper: the shared experts and expert embeddings,
     the per-block routers and prompt generators, each block's LN2
-    (block-specific, starting from the pretrained one) and the class token
-    (and the point transformer's class position).
+    (block-specific, starting from the pretrained one; ``retrain_ln2``) and
+    the class token (and the point transformer's class position).
+
+    In 3D (the paper's "DAPT-X") Adapter-X is DAPT (:class:`~adapterx.\
+models.methods.dapt.DAPT`) with every dynamic adapter replaced by an SMoA
+    whose experts are DAPT's bottleneck (GELU) and whose output each token
+    scales by DAPT's ``ReLU(Linear(d, 1))``. Everything else is DAPT's, each
+    part a switch here that ``configs/_base_/peft/point_adapterx.py`` sets
+    to DAPT's choice (the 2D defaults are the paper's 2D design):
+
+    * ``smoa_norms=True``: each SMoA reads LN2's output through a LayerNorm
+      of its own, as DAPT's adapter does;
+    * ``smoa_in_drop_path=True``: the SMoA output goes through the block's
+      stochastic depth (DAPT's adapter is inside ``drop_path2``);
+    * ``expert_act_cfg=dict(type='GELU')``;
+    * ``prompt_blocks='all'``: every block's prompt, the last one's
+      included, reaches the head (which pools the prompts' mean);
+    * ``scale_shifts=('group_encoder', 'norm')``: DAPT's scale-and-shifts
+      after each block's norms and attention / MLP linear layers and after
+      these backbone modules;
+    * ``retrain_ln2=False``: LN2 stays frozen, as in DAPT (the
+      scale-and-shift after it adapts its output instead);
+    * the position embedding is added once, before the first block: the
+      backbone's ``add_positions_every_block=False``, set by
+      ``configs/_base_/models/point_mae_adapterx.py`` (and Point-BERT's)
+      as by DAPT's.
+
+    With pools of one expert per block (``num_experts=1``,
+    ``sharing_groups='per_block'``: no router, gate 1) and DAPT's weights,
+    it computes DAPT's function. What remains Adapter-X's own is the
+    mixture: shared experts, routers and the load-balancing loss.
 
     Args:
         module (dict | nn.Module): The backbone (config or module):
@@ -54,7 +88,8 @@ BlockPatchedBackbone`); :meth:`unwrap` takes both away again.
         scale (float | dict): SMoA output scale: a fixed s (AdaptFormer) or
             a config such as ``dict(type='DynamicTokenScale')`` (DAPT's
             per-token scale; ``embed_dims`` is filled in). Defaults to 0.1.
-        expert_act_cfg (dict): Activation inside each expert.
+        expert_act_cfg (dict): Activation inside each expert. Defaults to
+            ReLU (AdaptFormer's); DAPT's is GELU.
         expert_dropout (float): Dropout inside each expert.
         placement (str): ``'mlp'`` (parallel to the MLP, the paper's),
             ``'attn'`` (parallel to attention) or ``'both'`` (a pool and a
@@ -65,17 +100,26 @@ BlockPatchedBackbone`); :meth:`unwrap` takes both away again.
             block in exactly one.
         prompt_generator (dict, optional): Config of the per-block prompt
             generator (``embed_dims`` is filled in); None disables prompts.
-        prompt_blocks (list[int], optional): Blocks with a prompt generator.
-            None: every block but the last (a last-block prompt would reach
-            no later block and, with a class-token head, nothing at all).
+        prompt_blocks (str | list[int]): Blocks with a prompt generator:
+            ``'all_but_last'`` (the default: a last-block prompt would
+            reach no later block and, with a class-token head, nothing at
+            all), ``'all'`` (for a head that pools the prompts, as the 3D
+            one) or a list of block indices.
         balance_loss_weight (float): Weight of the Switch-style
             load-balancing loss, averaged over the routers; 0 disables it.
             Defaults to 0.01.
+        smoa_norms (bool): Each SMoA has a LayerNorm of its own on its
+            input (DAPT's adapter norm). Defaults to False.
+        smoa_in_drop_path (bool): The SMoA outputs go through the block's
+            stochastic depth rate (their own mask). Defaults to False.
+        scale_shifts (Sequence[str], optional): DAPT's scale-and-shifts:
+            after each block's norms and attention / MLP linear layers, and
+            after the backbone submodules named here; None (the default)
+            for none.
+        retrain_ln2 (bool): Train each block's LN2. Defaults to True.
     """
 
     additions_name = 'adapterx'
-    retrained_backbone_parameters = (r'\.(ln2|norm2)\.',
-                                     r'\.cls_(token|pos)$')
 
     def __init__(self,
                  module: Union[dict, nn.Module],
@@ -93,14 +137,35 @@ BlockPatchedBackbone`); :meth:`unwrap` takes both away again.
                  sharing_groups: Union[str, Sequence[Sequence[int]]] = 'all',
                  prompt_generator: Optional[dict] = dict(
                      type='PromptGenerator'),
-                 prompt_blocks: Optional[Sequence[int]] = None,
+                 prompt_blocks: Union[str, Sequence[int]] = 'all_but_last',
                  balance_loss_weight: float = 0.01,
+                 smoa_norms: bool = False,
+                 smoa_in_drop_path: bool = False,
+                 scale_shifts: Optional[Sequence[str]] = None,
+                 retrain_ln2: bool = True,
                  init_cfg=None):
         super().__init__(module, init_cfg=init_cfg)
         blocks = self._blocks
         if placement not in PLACEMENTS:
             raise ValueError(f'placement must be one of {list(PLACEMENTS)}, '
                              f'got {placement!r}')
+        for key, value in dict(
+                smoa_norms=smoa_norms,
+                smoa_in_drop_path=smoa_in_drop_path,
+                retrain_ln2=retrain_ln2).items():
+            if not isinstance(value, bool):
+                raise ValueError(
+                    f'AdapterX {key} must be True or False, got {value!r}')
+        if scale_shifts is not None and (
+                isinstance(scale_shifts, str) or not isinstance(
+                    scale_shifts, (list, tuple)) or not all(
+                        isinstance(path, str) for path in scale_shifts)):
+            raise ValueError(
+                'AdapterX scale_shifts must be None (none) or a list of '
+                "backbone submodule paths such as ('group_encoder', 'norm') "
+                f'(() for the blocks only), got {scale_shifts!r}')
+        self.retrained_backbone_parameters = (
+            BLOCK_NORM2, CLASS_TOKEN) if retrain_ln2 else (CLASS_TOKEN, )
         if balance_loss_weight < 0:
             raise ValueError('balance_loss_weight must be >= 0, got '
                              f'{balance_loss_weight}')
@@ -143,9 +208,11 @@ BlockPatchedBackbone`); :meth:`unwrap` takes both away again.
                     temperature=router_temperature,
                     scale=block_scale))
 
+        self.scale_shifts = nn.ModuleDict() if scale_shifts is None else \
+            dapt_backbone_scale_shifts(self, scale_shifts)
         prefix_tokens = self.num_prefix_tokens
         additions = []
-        for index in range(len(blocks)):
+        for index, block in enumerate(blocks):
             generator = None
             if prompt_generator is not None and index in prompt_blocks:
                 generator = ADAPTERS.build(
@@ -156,7 +223,12 @@ BlockPatchedBackbone`); :meth:`unwrap` takes both away again.
                     mlp_smoa=build_smoa('mlp', index),
                     prompt_generator=generator,
                     num_prefix_tokens=prefix_tokens,
-                    context=self.forward_context))
+                    context=self.forward_context,
+                    smoa_norms=smoa_norms,
+                    drop_path_rate=block_drop_path_rate(block)
+                    if smoa_in_drop_path else 0.0,
+                    scale_shifts=None if scale_shifts is None else
+                    dapt_block_scale_shifts(self, block)))
         self.patch_blocks(additions)
 
     @staticmethod
@@ -180,8 +252,16 @@ BlockPatchedBackbone`); :meth:`unwrap` takes both away again.
 
     @staticmethod
     def _check_prompt_blocks(prompt_blocks, num_blocks):
-        if prompt_blocks is None:
+        if prompt_blocks == 'all':
+            return set(range(num_blocks))
+        if prompt_blocks == 'all_but_last':
             return set(range(num_blocks - 1))
+        if isinstance(prompt_blocks, str) or not _is_list_of_index_lists(
+                [prompt_blocks]):
+            raise ValueError(
+                f'AdapterX prompt_blocks must be one of {list(PROMPT_BLOCKS)}'
+                f' or a list of block indices 0..{num_blocks - 1}, got '
+                f'{prompt_blocks!r}')
         invalid = [i for i in prompt_blocks if not 0 <= i < num_blocks]
         if invalid:
             raise ValueError(f'prompt_blocks {invalid} are not block indices '

@@ -4,7 +4,6 @@ from typing import Optional
 import torch
 import torch.nn as nn
 from mmcv.cnn import build_activation_layer
-from timm.layers import DropPath
 from torch import Tensor
 
 from ...modules import DynamicTokenScale, PromptGenerator
@@ -63,20 +62,14 @@ class DAPTBlockAdditions(BlockAdditions):
     def __init__(self, adapter: DynamicAdapter, drop_path_rate: float,
                  prompt_generator: PromptGenerator, scale_shifts: dict,
                  num_prefix_tokens: int, context: ForwardContext):
-        super().__init__(num_prefix_tokens, context)
+        super().__init__(num_prefix_tokens, context,
+                         branch_drop_path_rate=drop_path_rate)
         self.adapter = adapter
-        self.drop_path = DropPath(drop_path_rate) if drop_path_rate > 0 \
-            else nn.Identity()
         self.prompt_generator = prompt_generator
         self.scale_shifts = nn.ModuleDict(scale_shifts)
 
     def mlp_branch(self, normed: Tensor) -> Tensor:
         return self.adapter(normed)
-
-    def add_branch(self, x: Tensor, branch: Optional[Tensor]) -> Tensor:
-        # Stochastic depth acts on the residual alone: the prompt generator
-        # reads the adapter's output as it is.
-        return x if branch is None else x + self.drop_path(branch)
 
     def exit_prompts(self, prompts: Optional[Tensor],
                      branches: BranchOutputs) -> Tensor:

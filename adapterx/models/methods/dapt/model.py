@@ -3,28 +3,34 @@ from typing import Sequence, Union
 import torch.nn as nn
 
 from adapterx.registry import MODELS
-from ...modules import PromptGenerator, ScaleShift
+from ...modules import PromptGenerator, scale_and_shift_outputs
 from ...peft.block_patching import BlockPatchedBackbone
 from ...vit_anatomy import block_anatomy, block_drop_path_rate
 from .layers import DAPTBlockAdditions, DynamicAdapter
 
 
-def _scale_shift_hook(scale_shift: ScaleShift):
-    # DAPT's scale-and-shift is SSF's operation and initialisation; DAPT
-    # applies it through hooks and never folds it into the weights.
-    return lambda module, inputs, output: scale_shift(inputs, output)
+def dapt_backbone_scale_shifts(wrapper: BlockPatchedBackbone,
+                               paths: Sequence[str]) -> nn.ModuleDict:
+    """DAPT's scale-and-shifts after the submodules of ``wrapper``'s
+    backbone named by ``paths`` (keys: the paths, dots as underscores);
+    their hooks join ``wrapper.backbone_hooks``."""
+    scale_shifts, hooks = scale_and_shift_outputs(
+        wrapper.module, {path.replace('.', '_'): path
+                         for path in paths}, type(wrapper).__name__)
+    wrapper.backbone_hooks.extend(hooks)
+    return nn.ModuleDict(scale_shifts)
 
 
-def _output_dims(module: nn.Module) -> int:
-    if isinstance(module, nn.Linear):
-        return module.out_features
-    if isinstance(module, nn.LayerNorm):
-        return module.normalized_shape[0]
-    out_channels = getattr(module, 'out_channels', None)
-    if isinstance(out_channels, int):
-        return out_channels
-    raise ValueError(f'DAPT: cannot tell the output width of '
-                     f'{type(module).__name__} to scale and shift it')
+def dapt_block_scale_shifts(wrapper: BlockPatchedBackbone,
+                            block: nn.Module) -> dict:
+    """DAPT's scale-and-shifts after each norm and each linear layer of
+    attention and MLP of ``block`` (keys: the sublayers'
+    library-independent names); their hooks join
+    ``wrapper.backbone_hooks``."""
+    scale_shifts, hooks = scale_and_shift_outputs(
+        block, block_anatomy(block).sublayers(), type(wrapper).__name__)
+    wrapper.backbone_hooks.extend(hooks)
+    return scale_shifts
 
 
 @MODELS.register_module()
@@ -73,27 +79,11 @@ class DAPT(BlockPatchedBackbone):
                                                          'norm'),
                  init_cfg=None):
         super().__init__(module, init_cfg=init_cfg)
-        self._hooks = []
-        self.scale_shifts = nn.ModuleDict()
-        for path in backbone_scale_shifts:
-            target = self._submodule(self.module, path)
-            scale_shift = ScaleShift(_output_dims(target))
-            self.scale_shifts[path.replace('.', '_')] = scale_shift
-            self._hooks.append(
-                target.register_forward_hook(_scale_shift_hook(scale_shift)))
-
+        self.scale_shifts = dapt_backbone_scale_shifts(
+            self, backbone_scale_shifts)
         additions = []
         for block in self._blocks:
-            scale_shifts = {}
-            # DAPT scales and shifts the output of each norm and each linear
-            # layer of attention and MLP (ScaleShift key: the sublayer's
-            # library-independent name).
-            for key, path in block_anatomy(block).sublayers().items():
-                target = self._submodule(block, path)
-                scale_shifts[key] = ScaleShift(_output_dims(target))
-                self._hooks.append(
-                    target.register_forward_hook(
-                        _scale_shift_hook(scale_shifts[key])))
+            scale_shifts = dapt_block_scale_shifts(self, block)
             additions.append(
                 DAPTBlockAdditions(
                     DynamicAdapter(self.embed_dims, bottleneck_dims,
@@ -104,18 +94,3 @@ class DAPT(BlockPatchedBackbone):
                     num_prefix_tokens=self.num_prefix_tokens,
                     context=self.forward_context))
         self.patch_blocks(additions)
-
-    @staticmethod
-    def _submodule(root: nn.Module, path: str) -> nn.Module:
-        try:
-            return root.get_submodule(path)
-        except AttributeError as error:
-            raise ValueError(
-                f'DAPT: {type(root).__name__} has no submodule {path!r} to '
-                'scale and shift') from error
-
-    def unwrap(self):
-        for hook in self._hooks:
-            hook.remove()
-        self._hooks = []
-        return super().unwrap()

@@ -66,7 +66,9 @@ def write_config(root, checkpoints):
         "               routing=['sample', 'batch'],",
         "               ties=dict(density=0.2))",
         "gate = dict(type='TaskGate', arch='tiny_cnn', width=8)",
-        'gate_training = dict(epochs=3, lr=1e-3, batch_size=32, seed=0)',
+        'gate_training = dict(epochs=3, lr=1e-3, batch_size=32, seed=0,',
+        '                     pool_cap=80)',
+        'num_workers = 1',
     ]) + '\n')
     return config
 

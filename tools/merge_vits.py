@@ -18,8 +18,17 @@ CONFIG (see configs/merging/demo_merge.py) gives:
   static merge behind the dynamic one), ``m`` (list), ``similarity``
   (``metric``, ``source``), ``head_mode`` (``task`` / ``domain``),
   ``routing`` (list of ``sample`` / ``task`` / ``batch``), ``hard``;
-- ``gate`` (a ``TaskGate`` config) and ``gate_training`` (epochs, lr,
-  batch_size, seed).
+- ``gate`` (a ``TaskGate`` config; a MobileNetV2 gate may start from a
+  torchvision weights file, ``pretrained``) and ``gate_training``
+  (``epochs``, ``lr``, ``batch_size``, ``seed``, ``pool_cap``: at most this
+  many images a task, default 1,000, None for all; ``trivial_augment``:
+  TrivialAugmentWide on the gate's images, default True);
+- ``batch_size`` (evaluation, default 128) and ``num_workers`` (of every
+  loader, default 0).
+
+Every test set and gate pool is streamed through a data loader (datasets
+read their files as asked, batch by batch), so memory does not grow with
+their sizes.
 
 Writes ``merge_report.{json,md}`` and ``accuracy_vs_storage.png`` to the
 work dir (default ``work_dirs/<config name>``).
@@ -32,11 +41,13 @@ from mmengine.config import Config, DictAction
 from mmengine.dataset import pseudo_collate
 from mmengine.runner import set_random_seed
 from torch.utils.data import DataLoader
+from torchvision.transforms import TrivialAugmentWide
 
 from adapterx.checkpoint.comparison import (align_keys, complete_state,
                                             load_checkpoint_weights)
 from adapterx.evaluation import MergeResult, write_merge_report
-from adapterx.models.merging import (ViTMerger, classifier_logits,
+from adapterx.models.merging import (GatePool, PreprocessedBatches,
+                                     ViTMerger, classifier_logits,
                                      group_parameters, least_similar_units,
                                      train_gate)
 from adapterx.registry import DATASETS, MODELS
@@ -131,22 +142,38 @@ def load_models(cfg, model, trust):
     return pretrained_state, finetuned
 
 
-def dataset_batches(cfg, model, dataset_cfg, batch_size):
-    """(preprocessed inputs, labels) batches of a dataset config; the
-    pipeline defaults to cfg.pipeline."""
+def build_dataset(cfg, dataset_cfg):
+    """A dataset config built, its pipeline defaulting to cfg.pipeline."""
     dataset_cfg = dict(dataset_cfg)
     if 'pipeline' not in dataset_cfg and cfg.get('pipeline') is not None:
         dataset_cfg['pipeline'] = cfg.pipeline
-    dataset = DATASETS.build(dataset_cfg)
-    loader = DataLoader(dataset, batch_size=batch_size, shuffle=False,
+    return DATASETS.build(dataset_cfg)
+
+
+def evaluation_batches(cfg, model, dataset_cfg):
+    """The (preprocessed inputs, labels) batches of a test set, read as
+    they are iterated."""
+    loader = DataLoader(build_dataset(cfg, dataset_cfg),
+                        batch_size=cfg.get('batch_size', 128), shuffle=False,
+                        num_workers=cfg.get('num_workers', 0),
                         collate_fn=pseudo_collate)
-    batches = []
-    for data in loader:
-        data = model.data_preprocessor(data, False)
-        labels = torch.cat(
-            [sample.gt_label for sample in data['data_samples']])
-        batches.append((data['inputs'], labels))
-    return batches
+    return PreprocessedBatches(loader, model.data_preprocessor)
+
+
+def gate_batches(cfg, model, pool_cap=1000, trivial_augment=True,
+                 batch_size=32, seed=0):
+    """The gate's shuffled (preprocessed images, task) batches over each
+    task's gate_data (default train_data, never the test set), at most
+    ``pool_cap`` images a task."""
+    pool = GatePool(
+        [build_dataset(cfg, task.get('gate_data', task.get('train_data')))
+         for task in cfg.tasks], cap=pool_cap,
+        augment=TrivialAugmentWide() if trivial_augment else None, seed=seed)
+    loader = DataLoader(pool, batch_size=batch_size, shuffle=True,
+                        num_workers=cfg.get('num_workers', 0),
+                        collate_fn=GatePool.collate,
+                        generator=torch.Generator().manual_seed(seed))
+    return PreprocessedBatches(loader, model.data_preprocessor)
 
 
 def percent(correct, total):
@@ -189,16 +216,20 @@ def main():
     settings.setdefault('combine_with', 'ties')
     settings.setdefault('head_mode', 'task')
     settings.setdefault('routing', ['sample', 'batch'])
-    seed = cfg.get('gate_training', {}).get('seed', 0)
-    set_random_seed(seed)
+    gate_training = dict(cfg.get('gate_training', {}))
+    epochs, lr = gate_training.pop('epochs', 5), gate_training.pop('lr', 1e-3)
+    set_random_seed(gate_training.get('seed', 0))
+    names = [task['name'] for task in cfg.tasks]
+    # Built first: a gate weights file of another architecture is refused
+    # before any model is loaded or evaluated.
+    gate = MODELS.build(dict(cfg.get('gate', dict(type='TaskGate')),
+                             num_tasks=len(names)))
 
     model = build_architecture(cfg)
     pretrained, finetuned = load_models(cfg, model, args.trust_checkpoint)
     merger = ViTMerger(model, pretrained, finetuned)
     naming = merger.groups.naming
-    names = [task['name'] for task in cfg.tasks]
-    batch_size = cfg.get('batch_size', 128)
-    tests = [dataset_batches(cfg, model, task['test_data'], batch_size)
+    tests = [evaluation_batches(cfg, model, task['test_data'])
              for task in cfg.tasks]
 
     results = []
@@ -226,12 +257,8 @@ def main():
     if combined not in statics:
         statics[combined] = merger.static(combined,
                                           **settings.get(combined, {}))
-    gate = MODELS.build(dict(cfg.get('gate', dict(type='TaskGate')),
-                             num_tasks=len(names)))
-    pools = [torch.cat([inputs for inputs, _ in dataset_batches(
-        cfg, model, task.get('gate_data', task.get('train_data')),
-        batch_size)]) for task in cfg.tasks]
-    losses = train_gate(gate, pools, **cfg.get('gate_training', {}))
+    losses = train_gate(gate, gate_batches(cfg, model, **gate_training),
+                        epochs=epochs, lr=lr)
     print(f'gate loss per epoch: {[round(loss, 4) for loss in losses]}')
 
     metric = settings['similarity'].get('metric', 'cosine')

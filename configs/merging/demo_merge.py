@@ -45,7 +45,10 @@ merging = dict(
     routing=['sample', 'batch'],
     hard=False,
 )
-# The gate trains on the tasks' training images (never their test images).
+# The gate trains on the tasks' training images (never their test images),
+# at most pool_cap of them a task, with TrivialAugmentWide.
 gate = dict(type='TaskGate', arch='tiny_cnn', width=16)
-gate_training = dict(epochs=5, lr=1e-3, batch_size=32, seed=0)
+gate_training = dict(epochs=5, lr=1e-3, batch_size=32, seed=0,
+                     pool_cap=1000, trivial_augment=True)
 batch_size = 128
+num_workers = 0

@@ -66,7 +66,11 @@ def write_config(root, checkpoints):
         "               routing=['sample', 'batch'],",
         "               ties=dict(density=0.2))",
         "gate = dict(type='TaskGate', arch='tiny_cnn', width=8)",
-        'gate_training = dict(epochs=3, lr=1e-3, batch_size=32, seed=0)',
+        # TrivialAugmentWide's colour operations would hide what tells
+        # these generated tasks apart (the hues task is its colours).
+        'gate_training = dict(epochs=3, lr=1e-3, batch_size=32, seed=0,',
+        '                     pool_cap=None, trivial_augment=False)',
+        'num_workers = 1',
     ]) + '\n')
     return config
 

@@ -2,6 +2,7 @@
 static merges, the gating network, weight similarity per block, and the
 controllable, combined dynamic merge with per-sample routing."""
 from .api import ViTMerger, count_parameters
+from .data import GatePool, PreprocessedBatches, capped_indices
 from .dynamic import HEAD_MODES, DynamicMerge, mix
 from .gate import ARCHS, TaskGate, train_gate
 from .inference import (ROUTINGS, MergedViT, RoutedPrediction,
@@ -14,7 +15,8 @@ from .static import (STATIC_MERGES, static_merge, task_arithmetic,
                      task_vectors, ties_merge, weight_average)
 
 __all__ = [
-    'ViTMerger', 'count_parameters', 'HEAD_MODES', 'DynamicMerge', 'mix',
+    'ViTMerger', 'count_parameters', 'GatePool', 'PreprocessedBatches',
+    'capped_indices', 'HEAD_MODES', 'DynamicMerge', 'mix',
     'ARCHS', 'TaskGate', 'train_gate', 'ROUTINGS', 'MergedViT',
     'RoutedPrediction', 'classifier_logits', 'route', 'KINDS',
     'VIT_NAMINGS', 'ParameterGroups', 'ViTNaming', 'group_parameters',

@@ -2,7 +2,8 @@
 
     merger = ViTMerger(model, pretrained, finetuned)
     ties = merger.static('ties', density=0.2)
-    gate = TaskGate(num_tasks=T); train_gate(gate, pools)
+    gate = TaskGate(num_tasks=T)
+    train_gate(gate, batches)              # (images, task) batches
     similarity = merger.similarity('cosine')
     merged = merger.dynamic(ties, gate, m=2, similarity=similarity)
     prediction = merged(images)            # MergedViT, per-sample routing

@@ -1,0 +1,52 @@
+"""The merge memory benchmark's data layout, and the README's sentence and
+limits against its committed JSON."""
+import importlib.util
+import json
+import re
+
+from adapterx.registry import DATASETS
+from adapterx.utils import register_all_modules
+from tests.utils import REPO_ROOT
+
+JSON = REPO_ROOT / 'docs' / 'benchmarks' / 'cpu_merge_memory.json'
+
+
+def load_tool():
+    spec = importlib.util.spec_from_file_location(
+        'merge_memory_benchmark',
+        REPO_ROOT / 'tools' / 'analysis_tools' / 'merge_memory_benchmark.py')
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    return tool
+
+
+def test_written_split_is_an_image_folder_dataset(tmp_path):
+    tool = load_tool()
+    tool.write_split(str(tmp_path), task=3, size=23, seed=0)
+    register_all_modules(init_default_scope=False)
+    dataset = DATASETS.build(dict(
+        type='CustomDataset', data_root=str(tmp_path),
+        pipeline=[dict(type='LoadImageFromFile'), dict(type='PackInputs')]))
+    assert len(dataset) == 23
+    assert dataset.CLASSES == tuple(f'class_{k}'
+                                    for k in range(tool.NUM_CLASSES))
+    labels = sorted(int(dataset[index]['data_samples'].gt_label)
+                    for index in range(len(dataset)))
+    assert labels == sorted(index % tool.NUM_CLASSES for index in range(23))
+    assert dataset[0]['inputs'].shape == (3, tool.IMG_SIZE, tool.IMG_SIZE)
+
+
+def test_readme_sentence_and_limits_follow_the_json():
+    tool = load_tool()
+    report = json.loads(JSON.read_text())
+    readme = re.sub(r'\s+', ' ', (REPO_ROOT / 'README.md').read_text())
+    assert tool.readme_sentence(report) in readme
+    runs = report['runs']
+    assert len(runs) >= 2
+    small, large = runs[0], runs[-1]
+    assert large['test_images'] >= 4 * small['test_images']
+    assert all(run['peak_rss_mib'] < 4 * 1024 for run in runs)
+    # Memory does not grow with the test sets.
+    assert large['peak_rss_mib'] <= 1.1 * small['peak_rss_mib']
+    assert report['command'].startswith(
+        'python tools/analysis_tools/merge_memory_benchmark.py')

@@ -88,7 +88,7 @@ def test_invalid_settings_name_the_value(kwargs, message):
 
 
 def test_retrain_ln2_off_keeps_the_block_norms_frozen():
-    names = AdapterX(tiny_vit(), retrain_ln2=False,
+    names = AdapterX(build_vit(), retrain_ln2=False,
                      scale_shifts=()).trainable_parameter_names()
     assert not [name for name in names if '.ln2.' in name]
     assert 'module.cls_token' in names

@@ -9,13 +9,14 @@ def check_peft_reaches_model(cfg, model) -> None:
     sets the top-level ``peft``) but does not hand it to its model.
 
     The classifiers treat a missing ``peft`` as full fine-tuning, so such a
-    config would train every parameter whatever its base names. An
+    config would train every parameter whatever its base names (a
+    ``peft`` anywhere in the model, e.g. a dense backbone's, counts). An
     explicit ``model.peft=None`` (a merged checkpoint tested as a plain
     backbone) is a choice and passes.
     """
     if cfg is None or not isinstance(model, dict) or 'peft' not in cfg:
         return
-    if 'peft' not in model:
+    if not _names_peft(model):
         method = cfg['peft'].get('type') if isinstance(
             cfg['peft'], dict) else cfg['peft']
         raise ValueError(
@@ -23,6 +24,17 @@ def check_peft_reaches_model(cfg, model) -> None:
             'its model has no peft key, so the model would train every '
             'parameter (full fine-tuning). Hand the method to the model: '
             'model = dict(peft={{_base_.peft}}).')
+
+
+def _names_peft(config) -> bool:
+    # The classifiers take ``peft``; another codebase's model hands it to
+    # its backbone (``PeftViTDense``).
+    if isinstance(config, dict):
+        return 'peft' in config or any(
+            _names_peft(value) for value in config.values())
+    if isinstance(config, (list, tuple)):
+        return any(_names_peft(value) for value in config)
+    return False
 
 
 def check_dataset_fits_model(model, dataset, loop_name: str) -> None:

@@ -235,3 +235,6 @@ def test_a_peft_base_that_does_not_reach_the_model_is_refused():
     # A merged checkpoint tested as a plain backbone: model.peft=None.
     check_peft_reaches_model(cfg, dict(cfg.model, peft=None))
     check_peft_reaches_model(Config(dict(model=dict())), dict())
+    # A detector hands it to its PeftViTDense backbone.
+    check_peft_reaches_model(
+        cfg, dict(type='Detector', backbone=dict(peft=dict(type='LoRA'))))

@@ -1,7 +1,6 @@
 """tools/demo/pretrain_demo_backbone.py fractal: a short CPU run writes the
 backbone as fp16 safetensors under the demo ViT's own keys, loadable through
 the strict Pretrained init, and the curve with the transfer probe."""
-import importlib.util
 import json
 import math
 
@@ -9,19 +8,14 @@ import pytest
 import torch
 from safetensors import safe_open
 
-from .utils import REPO_ROOT
+from .utils import load_tool
 
 pytestmark = pytest.mark.slow  # every test here starts training
 
 
 @pytest.fixture(scope='module')
 def recipe():
-    spec = importlib.util.spec_from_file_location(
-        'pretrain_demo_backbone',
-        REPO_ROOT / 'tools' / 'demo' / 'pretrain_demo_backbone.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool('tools/demo/pretrain_demo_backbone.py')
 
 
 @pytest.fixture(scope='module')

@@ -1,4 +1,5 @@
 """Helpers shared by the tests: run the project's tools as a user would."""
+import importlib.util
 import os
 import subprocess
 import sys
@@ -7,6 +8,16 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[1]
 TINY_CONFIG = REPO_ROOT / 'configs' / 'tiny' / 'vit_tiny_fullft.py'
 PEFT_BASES = REPO_ROOT / 'configs' / '_base_' / 'peft'
+
+
+def load_tool(path):
+    """A tool script (``tools/...``, relative to the repository root)
+    imported as a module, to call its functions in-process."""
+    path = REPO_ROOT / path
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def data_root_options(data_root):

@@ -2,12 +2,11 @@
 selection and the config's per-task settings reach training and testing;
 the per-task template mode is unchanged."""
 import argparse
-import importlib.util
 
 import pytest
 
 from adapterx.datasets import VTAB1K_TASKS
-from ..utils import REPO_ROOT
+from ..utils import REPO_ROOT, load_tool
 
 FACT_TT = REPO_ROOT / 'configs' / 'baselines' / 'fact_tt' / \
     'fact_tt_vitb_vtab.py'
@@ -15,11 +14,7 @@ FACT_TT = REPO_ROOT / 'configs' / 'baselines' / 'fact_tt' / \
 
 @pytest.fixture(scope='module')
 def run_vtab():
-    spec = importlib.util.spec_from_file_location(
-        'run_vtab', REPO_ROOT / 'tools' / 'run_vtab.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool('tools/run_vtab.py')
 
 
 def commands_for(run_vtab,

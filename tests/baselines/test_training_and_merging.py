@@ -5,7 +5,6 @@ each on a busy machine; the CLI is the same code): the merged
 checkpoint loads into the plain model (no PEFT method, the unmodified
 backbone's keys) and gives the trained model's outputs. A token-routed
 method is refused."""
-import importlib.util
 import sys
 
 import pytest
@@ -16,8 +15,8 @@ from mmengine.registry import init_default_scope
 from adapterx.checkpoint import (TRAINABLE_ONLY_KEY, load_runner_checkpoint,
                                  trainable_state_dict)
 from adapterx.registry import MODELS
-from ..utils import (PEFT_BASES, REPO_ROOT, data_root_options, run_tool,
-                     tiny_config_with, train_in_process)
+from ..utils import (PEFT_BASES, REPO_ROOT, data_root_options, load_tool,
+                     run_tool, tiny_config_with, train_in_process)
 from .tiny_backbones import perturb
 
 MERGE_TOOL = REPO_ROOT / 'tools' / 'deployment' / 'merge_adapters.py'
@@ -25,9 +24,7 @@ MERGE_TOOL = REPO_ROOT / 'tools' / 'deployment' / 'merge_adapters.py'
 
 @pytest.fixture(scope='module')
 def merge_tool():
-    spec = importlib.util.spec_from_file_location('merge_adapters', MERGE_TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_tool(MERGE_TOOL.relative_to(REPO_ROOT))
 
     def run(*args):
         argv = sys.argv

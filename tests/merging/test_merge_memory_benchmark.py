@@ -1,27 +1,21 @@
 """The merge memory benchmark's data layout, and the README's sentence and
 limits against its committed JSON."""
-import importlib.util
 import json
 import re
 
 from adapterx.registry import DATASETS
 from adapterx.utils import register_all_modules
-from tests.utils import REPO_ROOT
+from tests.utils import REPO_ROOT, load_tool
 
 JSON = REPO_ROOT / 'docs' / 'benchmarks' / 'cpu_merge_memory.json'
 
 
-def load_tool():
-    spec = importlib.util.spec_from_file_location(
-        'merge_memory_benchmark',
-        REPO_ROOT / 'tools' / 'analysis_tools' / 'merge_memory_benchmark.py')
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
-    return tool
+def load_benchmark():
+    return load_tool('tools/analysis_tools/merge_memory_benchmark.py')
 
 
 def test_written_split_is_an_image_folder_dataset(tmp_path):
-    tool = load_tool()
+    tool = load_benchmark()
     tool.write_split(str(tmp_path), task=3, size=23, seed=0)
     register_all_modules(init_default_scope=False)
     dataset = DATASETS.build(dict(
@@ -37,7 +31,7 @@ def test_written_split_is_an_image_folder_dataset(tmp_path):
 
 
 def test_readme_sentence_and_limits_follow_the_json():
-    tool = load_tool()
+    tool = load_benchmark()
     report = json.loads(JSON.read_text())
     readme = re.sub(r'\s+', ' ', (REPO_ROOT / 'README.md').read_text())
     assert tool.readme_sentence(report) in readme

@@ -1,7 +1,6 @@
 """End to end: three tiny ViTs fine-tuned from one pretrained tiny ViT on
 three generated tasks, merged by tools/merge_vits.py."""
 import argparse
-import importlib.util
 import json
 import sys
 
@@ -11,7 +10,7 @@ import torch
 from adapterx.models.merging import group_parameters
 from tests.merging.tiny import (NUM_CLASSES, TASKS, fit, shapes_data,
                                 task_data, tiny_classifier)
-from tests.utils import REPO_ROOT, run_tool
+from tests.utils import REPO_ROOT, load_tool, run_tool
 
 TRAIN_PER_CLASS, TEST_PER_CLASS = 30, 15
 
@@ -131,10 +130,7 @@ def test_merge_vits_end_to_end(finetuned):
 
 
 def test_merge_vits_names_a_bad_config(tmp_path):
-    spec = importlib.util.spec_from_file_location(
-        'merge_vits', REPO_ROOT / 'tools' / 'merge_vits.py')
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+    tool = load_tool('tools/merge_vits.py')
     config = tmp_path / 'bad.py'
     config.write_text("model = dict()\npretrained = 'x.pth'\n"
                       "tasks = [dict(name='a', checkpoint='a.pth')]\n"

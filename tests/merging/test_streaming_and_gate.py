@@ -1,6 +1,5 @@
 """The merge streams its data (nothing materialised), the gate's pool cap
 and augmentation, and the MobileNetV2 gate's torchvision weights."""
-import importlib.util
 import sys
 
 import pytest
@@ -14,17 +13,13 @@ from adapterx.datasets import SyntheticTaskImages
 from adapterx.models.merging import (GatePool, PreprocessedBatches,
                                      TaskGate, capped_indices, train_gate)
 from tests.merging.tiny import NUM_CLASSES, tiny_classifier
-from tests.utils import REPO_ROOT
+from tests.utils import REPO_ROOT, load_tool
 
 PIPELINE = [dict(type='PackInputs')]
 
 
-def load_tool():
-    spec = importlib.util.spec_from_file_location(
-        'merge_vits', REPO_ROOT / 'tools' / 'merge_vits.py')
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
-    return tool
+def load_merge_vits():
+    return load_tool('tools/merge_vits.py')
 
 
 def task_dataset(task, split='train', num_per_class=6):
@@ -90,7 +85,7 @@ def test_gate_pool_reads_only_what_a_batch_needs():
 
 
 def test_evaluation_streams_and_equals_the_in_memory_result():
-    tool = load_tool()
+    tool = load_merge_vits()
     counting = CountingDataset(task_dataset('hues', 'test', 8))
     model = tiny_classifier(NUM_CLASSES['hues']).eval()
     loader = DataLoader(counting, batch_size=8, collate_fn=pseudo_collate)
@@ -136,7 +131,7 @@ def images_of(batches):
 def test_augmentation_only_in_gate_training():
     from adapterx.utils import register_all_modules
     register_all_modules(init_default_scope=False)
-    tool = load_tool()
+    tool = load_merge_vits()
     cfg = tool_cfg()
     model = tiny_classifier().eval()
     plain = images_of(tool.gate_batches(cfg, model, pool_cap=3,
@@ -240,4 +235,4 @@ def test_the_tool_refuses_a_wrong_gate_file_before_any_work(tmp_path,
                                       '--work-dir', str(tmp_path / 'out')])
     with pytest.raises(ValueError, match=f'{path} is not a torchvision '
                        'MobileNetV2'):
-        load_tool().main()
+        load_merge_vits().main()

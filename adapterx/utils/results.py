@@ -27,7 +27,10 @@ RESULTS_BLOCK = re.compile(
     re.S)
 
 
-def _commit(repo_root: str) -> str:
+def current_commit(repo_root: str) -> str:
+    """The checked-out commit, with ``+uncommitted`` when tracked files
+    differ from it."""
+
     def git(*args):
         return subprocess.run(['git', '-C', repo_root, *args],
                               capture_output=True, text=True,
@@ -86,7 +89,7 @@ def write_results(path: str, title: str, header: Sequence[str],
             key: os.environ[key]
             for key in ('OMP_NUM_THREADS', ) if key in os.environ
         },
-        commit=_commit(repo_root),
+        commit=current_commit(repo_root),
         machine=machine(),
         date=datetime.now(timezone.utc).isoformat(timespec='seconds'))
     directory = os.path.dirname(path)

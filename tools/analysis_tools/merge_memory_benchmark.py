@@ -40,6 +40,8 @@ import numpy as np
 import torch
 from PIL import Image
 
+from adapterx.utils.results import current_commit
+
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 # Test-set sizes of the eight-task ViT merging benchmark (the task vectors
 # splits).
@@ -182,12 +184,6 @@ def run_merge(config, work_dir, threads):
     return usage.ru_maxrss / 1024, wall
 
 
-def git_commit():
-    result = subprocess.run(['git', 'rev-parse', 'HEAD'], cwd=REPO_ROOT,
-                            capture_output=True, text=True)
-    return result.stdout.strip() or None
-
-
 def readme_sentence(report):
     """The README's sentence on this benchmark, from its JSON."""
     runs = report['runs']
@@ -233,7 +229,7 @@ def main(argv=None):
         command='python ' + shlex.join(
             [osp.relpath(osp.abspath(__file__), REPO_ROOT)] +
             (sys.argv[1:] if argv is None else list(argv))),
-        commit=git_commit(),
+        commit=current_commit(REPO_ROOT),
         json=args.out + '.json',
         machine=dict(platform=platform.platform(),
                      processor=platform.processor() or platform.machine(),

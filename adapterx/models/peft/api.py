@@ -237,7 +237,9 @@ class PeftModel(nn.Module):
                 another method, other settings or another model (naming
                 both), or its tensors are not this model's adapter set.
         """
-        file = load_safetensors(path)
+        self._load_adapter_file(load_safetensors(path), path)
+
+    def _load_adapter_file(self, file: dict, path: str) -> None:
         check_adapter_fits(read_adapter_metadata(path, file),
                            self.adapter_metadata(), path)
         expected = self.adapter_state_dict()
@@ -356,5 +358,5 @@ def load_peft_model(model: nn.Module, path: str) -> PeftModel:
              base_model_class=_qualified_name(model),
              base_model_fingerprint=model_fingerprint(model)), path)
     peft_model = PeftModel(model, stored['method'], stored['train_head'])
-    peft_model.load_adapter(path)
+    peft_model._load_adapter_file(file, path)
     return peft_model

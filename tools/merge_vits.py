@@ -176,6 +176,29 @@ def gate_batches(cfg, model, pool_cap=1000, trivial_augment=True,
     return PreprocessedBatches(loader, model.data_preprocessor)
 
 
+def check_head_classes(cfg, model, merger, tests):
+    """Refuse, before any evaluation, a task whose head scores another
+    number of classes than its test set has (its metainfo's ``classes``;
+    a dataset without them is not checked): one test image is classified
+    with the task's own model to count the head's outputs."""
+    for index, (task, batches) in enumerate(zip(cfg.tasks, tests)):
+        dataset = batches.loader.dataset
+        classes = dataset.metainfo.get('classes')
+        if not classes:
+            continue
+        data = model.data_preprocessor(pseudo_collate([dataset[0]]), False)
+        with torch.no_grad():
+            logits = classifier_logits(
+                model, {**merger.shared_of(index), **merger.head_of(index)},
+                data['inputs'], merger.groups.naming)
+        if logits.shape[1] != len(classes):
+            raise ValueError(
+                f"Task {task['name']}: the head of {task['checkpoint']} "
+                f'scores {logits.shape[1]} classes, but its test data '
+                f"({task['test_data']['type']}) has {len(classes)}: the "
+                "checkpoint's head is another task's, or the data is")
+
+
 def percent(correct, total):
     return 100.0 * correct / max(total, 1)
 
@@ -231,6 +254,7 @@ def main():
     naming = merger.groups.naming
     tests = [evaluation_batches(cfg, model, task['test_data'])
              for task in cfg.tasks]
+    check_head_classes(cfg, model, merger, tests)
 
     results = []
 

@@ -2,15 +2,45 @@
 layout, and the same weights in ``transformers``' CLIP (an independent
 implementation of the published architecture): the reference the
 converter, the text tower and the zero-shot heads are checked against."""
+import json
 import math
+import string
 
 import torch
 
 # The tiny CLIP of these tests: image tower 32 wide, 2 blocks, 8x8 patches
-# of 16x16 images; text tower 24 wide, 2 blocks, context 12; features 16.
+# of 16x16 images; text tower 24 wide, 2 blocks, context 32; features 16.
 VISION = dict(width=32, layers=2, heads=4, patch=8, image_size=16)
-TEXT = dict(width=24, layers=2, heads=4, context=12)
+TEXT = dict(width=24, layers=2, heads=4, context=32)
 EMBED_DIMS = 16
+
+
+# The tiny tokenizer's symbols: each alone and word-final ("</w>"), as in
+# CLIP's byte-level vocabulary, then one merge, then the start and end
+# tokens (the end token is the largest id, as in CLIP).
+_SYMBOLS = string.ascii_lowercase + string.digits + '.":!,-\'()/'
+_MERGES = (('p', 'h'), )
+
+
+def write_tiny_tokenizer(folder):
+    """Write a CLIP tokenizer (``vocab.json``, ``merges.txt``) of lower-case
+    letters, digits and punctuation to ``folder`` (``TINY_VOCAB_SIZE``
+    tokens)."""
+    vocab = {}
+    for suffix in ('', '</w>'):
+        for symbol in _SYMBOLS:
+            vocab[symbol + suffix] = len(vocab)
+    for first, second in _MERGES:
+        vocab[first + second] = len(vocab)
+    for special in ('<|startoftext|>', '<|endoftext|>'):
+        vocab[special] = len(vocab)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / 'vocab.json').write_text(json.dumps(vocab))
+    (folder / 'merges.txt').write_text(
+        '#version: 0.2\n' + ''.join(f'{a} {b}\n' for a, b in _MERGES))
+
+
+TINY_VOCAB_SIZE = 2 * len(_SYMBOLS) + len(_MERGES) + 2
 
 
 def _block(prefix, width, generator):
@@ -33,7 +63,7 @@ def _block(prefix, width, generator):
     }
 
 
-def random_clip_state(vocab_size=70, seed=0):
+def random_clip_state(vocab_size=TINY_VOCAB_SIZE, seed=0):
     """A full CLIP model's state dict (``visual.*``, the text tower and
     ``logit_scale``) with random weights."""
     generator = torch.Generator().manual_seed(seed)

@@ -39,6 +39,7 @@ import os
 import torch
 from mmengine.config import Config, DictAction
 from mmengine.dataset import pseudo_collate
+from mmengine.registry import init_default_scope
 from mmengine.runner import set_random_seed
 from torch.utils.data import DataLoader
 from torchvision.transforms import TrivialAugmentWide
@@ -233,6 +234,9 @@ def main():
     args = parse_args()
     register_all_modules(init_default_scope=False)
     cfg = load_config(args)
+    # Components the classifier builds inside itself (an adapterx backbone
+    # under mmpretrain's ImageClassifier) are found in the config's scope.
+    init_default_scope(cfg.get('default_scope', 'adapterx'))
     os.makedirs(cfg.work_dir, exist_ok=True)
     settings = dict(cfg.merging)
     settings.setdefault('similarity', dict(metric='cosine', source='weights'))

@@ -238,7 +238,8 @@ class ImageFolderTask(BaseDataset):
         self.task, self.split = task, split
         self.num_classes = num_classes
         self.image_check = image_check
-        super().__init__(data_root=data_root, pipeline=pipeline, **kwargs)
+        super().__init__(ann_file='', data_root=data_root, pipeline=pipeline,
+                         **kwargs)
 
     @property
     def task_dir(self) -> str:

@@ -24,7 +24,10 @@ CONFIG (see configs/merging/demo_merge.py) gives:
   many images a task, default 1,000, None for all; ``trivial_augment``:
   TrivialAugmentWide on the gate's images, default True);
 - ``batch_size`` (evaluation, default 128) and ``num_workers`` (of every
-  loader, default 0).
+  loader, default 0);
+- ``save_merged`` (default False): also write each static merge's shared
+  tensors (the merged model without heads; each task keeps its own head)
+  to ``<method>.safetensors`` in the work dir.
 
 Every test set and gate pool is streamed through a data loader (datasets
 read their files as asked, batch by batch), so memory does not grow with
@@ -46,6 +49,7 @@ from torchvision.transforms import TrivialAugmentWide
 
 from adapterx.checkpoint.comparison import (align_keys, complete_state,
                                             load_checkpoint_weights)
+from adapterx.checkpoint.io import save_weights
 from adapterx.evaluation import MergeResult, write_merge_report
 from adapterx.models.merging import (GatePool, PreprocessedBatches,
                                      ViTMerger, classifier_logits,
@@ -278,6 +282,14 @@ def main():
     statics = {}
     for method in settings['static']:
         statics[method] = merger.static(method, **settings.get(method, {}))
+        if cfg.get('save_merged', False):
+            path = os.path.join(cfg.work_dir, f'{method}.safetensors')
+            save_weights(path, statics[method], dict(
+                method=method, options=settings.get(method, {}),
+                pretrained=cfg.pretrained,
+                checkpoints={task['name']: task['checkpoint']
+                             for task in cfg.tasks}))
+            print(f'{method}: merged model written to {path}')
         evaluate(method, lambda index, state=statics[method]: state,
                  merger.static_storage())
 

@@ -12,7 +12,7 @@ import torch
 from mmengine.config import Config
 from PIL import Image
 
-from adapterx.checkpoint.io import save_weights
+from adapterx.checkpoint.io import load_safetensors, save_weights
 from adapterx.datasets import EIGHT_TASKS
 from tests.models.clip_reference import (EMBED_DIMS, VISION,
                                          random_clip_state)
@@ -145,6 +145,18 @@ def test_the_static_merges_report_every_task(benchmark, monkeypatch):
     assert storage['ties'] == tower + heads
     assert report['settings']['task_arithmetic'] == dict(scaling=0.3)
     assert 'Cars' in (root / 'static' / 'merge_report.md').read_text()
+    # The merged models out: task arithmetic's is the zero-shot tower plus
+    # 0.3 times the sum of the task vectors.
+    merged = load_safetensors(root / 'static' /
+                              'task_arithmetic.safetensors')['state_dict']
+    pretrained = load_safetensors(root /
+                                  'zeroshot.safetensors')['state_dict']
+    assert set(merged) == set(pretrained)
+    finetuned = [load_safetensors(checkpoints[name])['state_dict']
+                 for name in NAMES]
+    for key in ('backbone.proj', 'backbone.layers.1.attn.qkv.weight'):
+        torch.testing.assert_close(merged[key], pretrained[key] + 0.3 * sum(
+            state[key] - pretrained[key] for state in finetuned))
 
 
 def test_the_dynamic_merge_runs_on_the_eight_tasks(benchmark, monkeypatch):

@@ -69,3 +69,6 @@ gate_training = dict(epochs=5, lr=1e-3, batch_size=64, seed=0,
                      pool_cap=1000, trivial_augment=True)
 batch_size = 128
 num_workers = 4
+# The merged models out: <work_dir>/<method>.safetensors per static merge
+# (the merged image tower; each task keeps its zero-shot head).
+save_merged = True

@@ -26,7 +26,7 @@ downloaded.
 """
 from collections import OrderedDict
 from pathlib import Path
-from typing import Callable, Mapping, Sequence
+from typing import Callable, Mapping, Optional, Sequence
 
 import torch
 import torch.nn as nn
@@ -37,6 +37,11 @@ from torch import Tensor
 from adapterx.checkpoint.third_party import load_third_party_weights
 
 ACTIVATIONS = ('quick_gelu', 'gelu')
+# Entries of a full model's state dict that are neither image nor text
+# tower weights: the logit scale, open_clip's causal-mask buffer and the
+# sizes OpenAI's TorchScript archives carry.
+_NOT_TEXT_TOWER = ('logit_scale', 'attn_mask', 'input_resolution',
+                   'context_length', 'vocab_size')
 TOKENIZER_FILES = ('vocab.json', 'merges.txt')
 
 
@@ -63,6 +68,7 @@ class ResidualAttentionBlock(nn.Module):
 
 
 class Transformer(nn.Module):
+    """The blocks, under CLIP's name ``resblocks``."""
 
     def __init__(self, width: int, layers: int, heads: int, activation: str):
         super().__init__()
@@ -115,7 +121,8 @@ class CLIPTextEncoder(nn.Module):
 
     @classmethod
     def from_state_dict(cls, state_dict: Mapping[str, Tensor],
-                        heads: int = None, activation: str = 'quick_gelu',
+                        heads: Optional[int] = None,
+                        activation: str = 'quick_gelu',
                         source: str = '') -> 'CLIPTextEncoder':
         """The tower of a full CLIP model's state dict (its image tower and
         ``logit_scale`` are ignored), sized from the weights, in float32.
@@ -134,6 +141,11 @@ class CLIPTextEncoder(nn.Module):
                 'token_embedding.weight; first keys: '
                 f'{list(state_dict)[:5]}): the zero-shot heads need a full '
                 'CLIP model, not an image tower')
+        absent = [key for key in ('positional_embedding', 'text_projection')
+                  if key not in state_dict]
+        if absent:
+            raise ValueError(f'{source}: the text tower does not fit the '
+                             f'open_clip layout (missing: {absent})')
         vocab_size, width = state_dict['token_embedding.weight'].shape
         layers = len({
             key.split('.')[2] for key in state_dict
@@ -150,11 +162,16 @@ class CLIPTextEncoder(nn.Module):
         wrong = [f'{key}: {tuple(weights[key].shape)} vs '
                  f'{tuple(expected[key].shape)}' for key in weights
                  if weights[key].shape != expected[key].shape]
-        if missing or wrong:
+        # Text-tower weights outside the layout (layer scale, a projection
+        # bias) would change the features: refused, not skipped.
+        unknown = [key for key in state_dict
+                   if key not in expected and not key.startswith('visual.')
+                   and key not in _NOT_TEXT_TOWER]
+        if missing or wrong or unknown:
             raise ValueError(
                 f'{source}: the text tower does not fit the open_clip '
                 f'layout (missing: {missing[:5]}; other shapes: '
-                f'{wrong[:5]})')
+                f'{wrong[:5]}; unknown: {unknown[:5]})')
         encoder.load_state_dict(weights)
         return encoder.eval()
 

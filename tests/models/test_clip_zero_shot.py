@@ -82,6 +82,15 @@ def test_a_state_dict_without_text_tower_or_of_another_layout_is_refused():
     with pytest.raises(ValueError, match=r"clip.pth: .*missing: "
                        r"\['ln_final.bias'\]"):
         CLIPTextEncoder.from_state_dict(state, heads=4, source='clip.pth')
+    state = random_clip_state()
+    state['transformer.resblocks.0.ls_1.gamma'] = torch.ones(TEXT['width'])
+    with pytest.raises(ValueError, match=r"unknown: "
+                       r"\['transformer.resblocks.0.ls_1.gamma'\]"):
+        CLIPTextEncoder.from_state_dict(state, heads=4)
+    state = random_clip_state()
+    state['text_projection.weight'] = state.pop('text_projection').T
+    with pytest.raises(ValueError, match=r"missing: \['text_projection'\]"):
+        CLIPTextEncoder.from_state_dict(state, heads=4)
     with pytest.raises(ValueError, match='5 heads do not divide'):
         CLIPTextEncoder.from_state_dict(random_clip_state(), heads=5)
 

@@ -24,7 +24,10 @@ CONFIG (see configs/merging/demo_merge.py) gives:
   many images a task, default 1,000, None for all; ``trivial_augment``:
   TrivialAugmentWide on the gate's images, default True);
 - ``batch_size`` (evaluation, default 128) and ``num_workers`` (of every
-  loader, default 0).
+  loader, default 0);
+- ``save_merged`` (default False): also write each static merge's shared
+  tensors (the merged model without heads; each task keeps its own head)
+  to ``<method>.safetensors`` in the work dir.
 
 Every test set and gate pool is streamed through a data loader (datasets
 read their files as asked, batch by batch), so memory does not grow with
@@ -39,12 +42,14 @@ import os
 import torch
 from mmengine.config import Config, DictAction
 from mmengine.dataset import pseudo_collate
+from mmengine.registry import init_default_scope
 from mmengine.runner import set_random_seed
 from torch.utils.data import DataLoader
 from torchvision.transforms import TrivialAugmentWide
 
 from adapterx.checkpoint.comparison import (align_keys, complete_state,
                                             load_checkpoint_weights)
+from adapterx.checkpoint.io import save_weights
 from adapterx.evaluation import MergeResult, write_merge_report
 from adapterx.models.merging import (GatePool, PreprocessedBatches,
                                      ViTMerger, classifier_logits,
@@ -176,6 +181,29 @@ def gate_batches(cfg, model, pool_cap=1000, trivial_augment=True,
     return PreprocessedBatches(loader, model.data_preprocessor)
 
 
+def check_head_classes(cfg, model, merger, tests):
+    """Refuse, before any evaluation, a task whose head scores another
+    number of classes than its test set has (its metainfo's ``classes``;
+    a dataset without them is not checked): one test image is classified
+    with the task's own model to count the head's outputs."""
+    for index, (task, batches) in enumerate(zip(cfg.tasks, tests)):
+        dataset = batches.loader.dataset
+        classes = dataset.metainfo.get('classes')
+        if not classes:
+            continue
+        data = model.data_preprocessor(pseudo_collate([dataset[0]]), False)
+        with torch.no_grad():
+            logits = classifier_logits(
+                model, {**merger.shared_of(index), **merger.head_of(index)},
+                data['inputs'], merger.groups.naming)
+        if logits.shape[1] != len(classes):
+            raise ValueError(
+                f"Task {task['name']}: the head of {task['checkpoint']} "
+                f'scores {logits.shape[1]} classes, but its test data '
+                f"({task['test_data']['type']}) has {len(classes)}: the "
+                "checkpoint's head is another task's, or the data is")
+
+
 def percent(correct, total):
     return 100.0 * correct / max(total, 1)
 
@@ -210,6 +238,9 @@ def main():
     args = parse_args()
     register_all_modules(init_default_scope=False)
     cfg = load_config(args)
+    # Components the classifier builds inside itself (an adapterx backbone
+    # under mmpretrain's ImageClassifier) are found in the config's scope.
+    init_default_scope(cfg.get('default_scope', 'adapterx'))
     os.makedirs(cfg.work_dir, exist_ok=True)
     settings = dict(cfg.merging)
     settings.setdefault('similarity', dict(metric='cosine', source='weights'))
@@ -231,6 +262,7 @@ def main():
     naming = merger.groups.naming
     tests = [evaluation_batches(cfg, model, task['test_data'])
              for task in cfg.tasks]
+    check_head_classes(cfg, model, merger, tests)
 
     results = []
 
@@ -250,6 +282,14 @@ def main():
     statics = {}
     for method in settings['static']:
         statics[method] = merger.static(method, **settings.get(method, {}))
+        if cfg.get('save_merged', False):
+            path = os.path.join(cfg.work_dir, f'{method}.safetensors')
+            save_weights(path, statics[method], dict(
+                method=method, options=settings.get(method, {}),
+                pretrained=cfg.pretrained,
+                checkpoints={task['name']: task['checkpoint']
+                             for task in cfg.tasks}))
+            print(f'{method}: merged model written to {path}')
         evaluate(method, lambda index, state=statics[method]: state,
                  merger.static_storage())
 

@@ -4,15 +4,10 @@
 # vtab_task_options: the paper's code's rank and scale for each task
 # (tools/run_vtab.py applies them).
 _base_ = [
-    '../../_base_/models/vit_base_p16.py',
-    '../../_base_/datasets/vtab1k.py',
-    '../../_base_/schedules/adamw_cosine.py',
+    '../../_base_/protocols/vit-b16_8xb8-100e_vtab1k.py',
     '../../_base_/peft/fact_tt.py',
-    '../../_base_/default_runtime.py',
 ]
-model = dict(peft={{_base_.peft}}, head=dict(num_classes=100))
-train_dataloader = dict(batch_size=8)
-auto_scale_lr = dict(base_batch_size=64)
+model = dict(peft={{_base_.peft}})
 vtab_task_options = dict(
     cifar=dict(model=dict(peft=dict(rank=8, scale=1.0))),
     caltech101=dict(model=dict(peft=dict(rank=16, scale=10.0))),

@@ -1,7 +1,7 @@
 # The 3D demo with DAPT, the per-block method Adapter-X's 3D form shares its
 # experts across blocks from. The demo backbone keeps the position embedding
 # before every block it was pretrained with (DAPT's Point-MAE configs add it
-# once: configs/_base_/models/point_mae_dapt.py).
+# once: configs/dapt/).
 _base_ = [
     '../_base_/models/point_demo.py',
     '../_base_/datasets/synthetic_point_clouds.py',

@@ -4,7 +4,7 @@
 # prompt, max over groups).
 _base_ = ['./trainable_hooks.py']
 peft = dict(type='IDPT', prompt_block=-1, generator=dict(k=20, num_layers=3))
-# Merged into the model's head by the model base (point_mae_idpt.py).
+# Merged into the model's head by IDPT's configs.
 point_head = dict(pooling=('cls', 'prompt_mean', 'max'))
 # Trainable as in IDPT's code (every parameter named 'cls'): the prompt
 # module, the class token and its position, the head.

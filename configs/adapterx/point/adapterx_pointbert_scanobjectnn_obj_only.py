@@ -6,15 +6,13 @@
 #   tools/dist_train.sh configs/adapterx/point/adapterx_pointbert_scanobjectnn_obj_only.py 8
 #   .venv/bin/python tools/test.py configs/adapterx/point/adapterx_pointbert_scanobjectnn_obj_only.py CKPT --tta   # 10-view voting
 _base_ = [
-    '../../_base_/models/point_bert_adapterx.py',
-    '../../_base_/datasets/scanobjectnn_obj_only.py',
-    '../../_base_/schedules/point_adamw_cosine_300e.py',
-    '../../_base_/default_runtime.py',
+    '../../_base_/protocols/point-bert_1xb32-300e_scanobjectnn-obj-only.py',
+    '../../_base_/peft/point_adapterx.py',
 ]
 model = dict(
-    backbone=dict(num_groups=128, drop_path_rate=0.1),
-    head=dict(num_classes=15),
-    peft=dict(expert_dropout=0.0),
+    peft=dict(_base_.peft, expert_dropout=0.0),
+    head=_base_.point_head,
+    backbone=dict(add_positions_every_block=False, drop_path_rate=0.1),
 )
 # The batch of 32 is the global batch: 8 GPUs x 4 per GPU.
 train_dataloader = dict(batch_size=4)

@@ -6,15 +6,13 @@
 #   tools/dist_train.sh configs/adapterx/point/adapterx_pointmae_modelnet40.py 8
 #   .venv/bin/python tools/test.py configs/adapterx/point/adapterx_pointmae_modelnet40.py CKPT --tta   # 10-view voting
 _base_ = [
-    '../../_base_/models/point_mae_adapterx.py',
-    '../../_base_/datasets/modelnet40.py',
-    '../../_base_/schedules/point_adamw_cosine_300e.py',
-    '../../_base_/default_runtime.py',
+    '../../_base_/protocols/point-mae_1xb32-300e_modelnet40.py',
+    '../../_base_/peft/point_adapterx.py',
 ]
 model = dict(
-    backbone=dict(num_groups=64, drop_path_rate=0.1),
-    head=dict(num_classes=40),
-    peft=dict(expert_dropout=0.0),
+    peft=dict(_base_.peft, expert_dropout=0.0),
+    head=_base_.point_head,
+    backbone=dict(add_positions_every_block=False, drop_path_rate=0.1),
 )
 # The batch of 32 is the global batch: 8 GPUs x 4 per GPU.
 train_dataloader = dict(batch_size=4)

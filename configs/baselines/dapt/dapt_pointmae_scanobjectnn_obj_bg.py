@@ -6,15 +6,13 @@
 #
 #   tools/dist_train.sh configs/baselines/dapt/dapt_pointmae_scanobjectnn_obj_bg.py 8
 _base_ = [
-    '../../_base_/models/point_mae_dapt.py',
-    '../../_base_/datasets/scanobjectnn_obj_bg.py',
-    '../../_base_/schedules/point_adamw_cosine_300e.py',
-    '../../_base_/default_runtime.py',
+    '../../_base_/protocols/point-mae_1xb32-300e_scanobjectnn-obj-bg.py',
+    '../../_base_/peft/dapt.py',
 ]
 model = dict(
-    peft=dict(adapter_dropout=0.5),
-    backbone=dict(num_groups=128, drop_path_rate=0.3),
-    head=dict(num_classes=15),
+    peft=dict(_base_.peft, adapter_dropout=0.5),
+    head=_base_.point_head,
+    backbone=dict(add_positions_every_block=False, drop_path_rate=0.3),
 )
 # The batch of 32 is the global batch: 8 GPUs x 4 per GPU.
 train_dataloader = dict(batch_size=4)

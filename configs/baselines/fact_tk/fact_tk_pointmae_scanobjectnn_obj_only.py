@@ -3,15 +3,9 @@
 # the papers' 300-epoch schedule, global batch 32 = 8 GPUs x 4) with
 # the PEFT part replaced.
 _base_ = [
-    '../../_base_/models/point_mae.py',
-    '../../_base_/datasets/scanobjectnn_obj_only.py',
-    '../../_base_/schedules/point_adamw_cosine_300e.py',
+    '../../_base_/protocols/point-mae_1xb32-300e_scanobjectnn-obj-only.py',
     '../../_base_/peft/fact_tk.py',
-    '../../_base_/default_runtime.py',
 ]
-model = dict(
-    backbone=dict(num_groups=128, drop_path_rate=0.1),
-    head=dict(num_classes=15),
-    peft={{_base_.peft}},
-)
+model = dict(peft={{_base_.peft}})
+# The batch of 32 is the global batch: 8 GPUs x 4 per GPU.
 train_dataloader = dict(batch_size=4)

@@ -5,14 +5,9 @@
 #
 #   tools/dist_train.sh configs/baselines/idpt/idpt_pointmae_scanobjectnn_obj_only.py 8
 _base_ = [
-    '../../_base_/models/point_mae_idpt.py',
-    '../../_base_/datasets/scanobjectnn_obj_only.py',
-    '../../_base_/schedules/point_adamw_cosine_300e.py',
-    '../../_base_/default_runtime.py',
+    '../../_base_/protocols/point-mae_1xb32-300e_scanobjectnn-obj-only.py',
+    '../../_base_/peft/idpt.py',
 ]
-model = dict(
-    backbone=dict(num_groups=128, drop_path_rate=0.1),
-    head=dict(num_classes=15),
-)
+model = dict(peft={{_base_.peft}}, head={{_base_.point_head}})
 # The batch of 32 is the global batch: 8 GPUs x 4 per GPU.
 train_dataloader = dict(batch_size=4)

@@ -6,16 +6,9 @@
 #       configs/full_finetune/point/fullft_pointmae_scanobjectnn_pb_t50_rs.py \
 #       work_dirs/pointmae_scanobjectnn_pb_t50_rs_ewa/dense_final.safetensors 8
 _base_ = [
-    '../../_base_/models/point_mae.py',
-    '../../_base_/datasets/scanobjectnn_pb_t50_rs.py',
-    '../../_base_/schedules/point_adamw_cosine_300e.py',
+    '../../_base_/protocols/point-mae_1xb32-300e_scanobjectnn-pb-t50-rs.py',
     '../../_base_/peft/ewa.py',
-    '../../_base_/default_runtime.py',
 ]
-model = dict(
-    peft={{_base_.peft}},
-    backbone=dict(num_groups=128, drop_path_rate=0.1),
-    head=dict(num_classes=15),
-)
+model = dict(peft={{_base_.peft}})
 # The batch of 32 is the global batch: 8 GPUs x 4 per GPU.
 train_dataloader = dict(batch_size=4)

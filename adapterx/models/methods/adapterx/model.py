@@ -60,9 +60,8 @@ models.methods.dapt.DAPT`) with every dynamic adapter replaced by an SMoA
     * ``retrain_ln2=False``: LN2 stays frozen, as in DAPT (the
       scale-and-shift after it adapts its output instead);
     * the position embedding is added once, before the first block: the
-      backbone's ``add_positions_every_block=False``, set by
-      ``configs/_base_/models/point_mae_adapterx.py`` (and Point-BERT's)
-      as by DAPT's.
+      backbone's ``add_positions_every_block=False``, set by the
+      point-cloud configs of ``configs/adapterx/`` as by DAPT's.
 
     With pools of one expert per block (``num_experts=1``,
     ``sharing_groups='per_block'``: no router, gate 1) and DAPT's weights,

@@ -50,8 +50,8 @@ class DAPT(BlockPatchedBackbone):
     which also scales the prompts the classifier normalises).
 
     DAPT's code adds the position embedding once, before the first block
-    (``PointTransformer(add_positions_every_block=False)``, set by
-    ``configs/_base_/models/point_mae_dapt.py``). One difference from it:
+    (``PointTransformer(add_positions_every_block=False)``, set by DAPT's
+    point-cloud configs, ``configs/dapt/``). One difference from it:
     the adapter's stochastic depth draws its own mask instead of sharing
     the MLP's.
 

@@ -1,9 +1,4 @@
-# Adapter-X on ViT-B/16 (ImageNet-21k) for FGVC (VPT's splits and
-# preprocessing). The schedule is the VTAB-1k one [choice: the Adapter-X
-# paper gives no FGVC settings]; select epochs and hyperparameters on val,
-# report test. One config per dataset under configs/adapterx/fgvc/.
-_base_ = [
-    './_base_/protocols/vit-b16_8xb8-100e_fgvc.py',
-    './_base_/peft/adapterx.py',
-]
-model = dict(peft={{_base_.peft}})
+# Adapter-X on ViT-B/16 for FGVC (CUB200), the short name of
+# configs/adapterx/adapterx_vit-b16_8xb8-100e_fgvc-cub200.py:
+#   tools/dist_train.sh configs/adapterx_vitb_fgvc.py 8
+_base_ = ['./adapterx/adapterx_vit-b16_8xb8-100e_fgvc-cub200.py']

@@ -1,155 +1,55 @@
-"""The configs agree with each other and with the code: every config
-parses; the per-task configs match the dataset tables; the point-cloud
-configs build their models and carry DAPT's per-dataset settings; and the
-baselines' benchmark configs differ from Adapter-X's (2D) and full
-fine-tuning's (3D) only in the PEFT part.
+"""The configs, where inheritance cannot keep them consistent.
 
-Two ways to compare a baseline with its reference: the re-parameterisable
-methods' configs differ from it in the PEFT base alone, so their sources are
-compared (parsing every config with mmengine would take minutes); the block
-methods also change backbone and head settings, so their parsed configs are
-compared with those settings taken out."""
+A benchmark config is its protocol base (``configs/_base_/protocols/``:
+model, data, schedule and runtime of one backbone on one benchmark), its
+PEFT base and what its method changes for that protocol. What is checked
+here is what that structure does not guarantee by itself:
+
+- every config parses and hands its PEFT base to its model;
+- a benchmark config differs from its protocol base only in its method's
+  part (or a task, a batch split, a learning rate its name states);
+- the name (mmpretrain's ``{algorithm}_{backbone}_{N}xb{B}-{schedule}_
+  {dataset}.py``) says what the config does: backbone, batch, epochs,
+  dataset or task, protocol;
+- class counts fit the datasets (the runner's own check, on every config);
+- Adapter-X in 3D takes DAPT's per-dataset settings, typed once, in DAPT's
+  configs.
+"""
 import ast
 import functools
+import re
 
 import pytest
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
-from adapterx.datasets import FGVC_DATASETS, VTAB1K_TASKS
-from adapterx.engine.consistency import check_peft_reaches_model
+from adapterx.datasets import VTAB1K_TASKS
+from adapterx.engine.consistency import (check_num_classes_in_config,
+                                         check_peft_reaches_model)
 from adapterx.models.peft import trainable_parameter_report
-from adapterx.registry import DATASETS, MODELS
-from .utils import REPO_ROOT
+from adapterx.registry import MODELS
+from .utils import CONFIGS, REPO_ROOT, method_config
 
-CONFIGS = REPO_ROOT / 'configs'
-POINT_DATASETS = ('scanobjectnn_pb_t50_rs', 'scanobjectnn_obj_bg',
-                  'scanobjectnn_obj_only', 'modelnet40')
-# DAPT's (drop path, adapter dropout) per dataset.
-DAPT_SETTINGS = dict(zip(POINT_DATASETS, [(0.3, 0.2), (0.3, 0.5),
-                                          (0.1, 0.0), (0.1, 0.0)]))
-POINT_CONFIGS = sorted(
-    path for method in ('adapterx', 'full_finetune')
-    for path in (CONFIGS / method / 'point').glob('*.py'))
-# The methods that work inside the blocks.
-BLOCK_METHODS = ('vpt_shallow', 'vpt_deep', 'adaptformer', 'convpass', 'idpt',
-                 'dapt')
-BLOCK_METHOD_CONFIGS = sorted(
-    path for method in BLOCK_METHODS
-    for path in (CONFIGS / 'baselines' / method).glob('*.py'))
-# The re-parameterisable methods and the two references.
-REPARAM_METHODS = ('bitfit', 'lora', 'ssf', 'fact_tt', 'fact_tk',
-                   'full_finetune', 'linear_probe')
-POINT_REPARAM_METHODS = tuple(m for m in REPARAM_METHODS
-                              if m != 'full_finetune')
-# The mmseg / mmdet configs inherit those codebases' bases and models:
-# tests/downstream parses and builds them where they are installed.
+PROTOCOLS = CONFIGS / '_base_' / 'protocols'
+# Folders of configs that are no benchmark's: the demos, the tests' tiny
+# runs, the mmseg / mmdet examples (tests/downstream parses them where those
+# codebases are installed), the merge demo.
+NOT_BENCHMARKS = ('_base_', 'demo', 'tiny', 'downstream', 'merging')
 ALL_CONFIGS = sorted(
     path for path in CONFIGS.rglob('*.py')
-    if '_base_' not in path.parts and 'downstream' not in path.parts)
+    if not {'_base_', 'downstream'} & set(path.relative_to(CONFIGS).parts))
+BENCHMARK_CONFIGS = sorted(
+    path for path in CONFIGS.glob('*/*.py')
+    if path.parent.name not in NOT_BENCHMARKS)
+POINT_DATASETS = ('scanobjectnn-pb-t50-rs', 'scanobjectnn-obj-bg',
+                  'scanobjectnn-obj-only', 'modelnet40')
+NAME = re.compile(r'^(?P<algorithm>[a-z0-9-]+)_(?P<backbone>[a-z0-9-]+)_'
+                  r'(?P<gpus>\d+)xb(?P<batch>\d+)(?P<setting>[a-z0-9.-]*)_'
+                  r'(?P<dataset>[a-z0-9-]+)$')
 
 
-@pytest.mark.parametrize('path', ALL_CONFIGS,
-                         ids=lambda p: str(p.relative_to(REPO_ROOT)))
-def test_config_parses(path):
-    cfg = Config.fromfile(str(path))
-    assert cfg.default_scope == 'adapterx'
-    assert cfg.model.type in ('PeftImageClassifier', 'PointClassifier')
-    # A PEFT base's method reaches the model (else it fine-tunes
-    # everything; the runner refuses such a config).
-    if 'peft' in cfg:
-        check_peft_reaches_model(cfg, cfg.model.to_dict())
-
-
-@pytest.mark.parametrize('demo,method', [
-    (demo, method) for demo in ('digits', 'points')
-    for method in ('adapterx', 'full_finetune', 'linear_probe')
-])
-def test_demo_configs_train_what_their_method_names(demo, method):
-    init_default_scope('adapterx')
-    model = MODELS.build(
-        Config.fromfile(str(CONFIGS / 'demo' / f'{demo}_{method}.py')).model)
-    report = trainable_parameter_report(model)
-    expected = dict(adapterx=None, full_finetune=report.backbone,
-                    linear_probe=0)[method]
-    if expected is None:
-        assert 0 < report.trainable_without_head < report.backbone / 10
-    else:
-        assert report.trainable_without_head == expected
-    assert report.trainable_head == report.head
-
-
-def dataloader_value(cfg, key):
-    values = {cfg[f'{split}_dataloader'].dataset[key]
-              for split in ('train', 'val', 'test')}
-    assert len(values) == 1, values
-    return values.pop()
-
-
-@pytest.mark.parametrize('task', list(VTAB1K_TASKS))
-def test_vtab_task_configs(task):
-    cfg = Config.fromfile(
-        str(CONFIGS / 'adapterx' / 'vtab' /
-            f'adapterx_vitb_vtab_{task}.py'))
-    assert dataloader_value(cfg, 'task') == task
-    assert cfg.model.head.num_classes == VTAB1K_TASKS[task].num_classes
-    assert cfg.data_preprocessor.num_classes == \
-        VTAB1K_TASKS[task].num_classes
-    assert cfg.train_dataloader.dataset.split == 'train800val200'
-    assert cfg.test_dataloader.dataset.split == 'test'
-
-
-def test_fgvc_configs_cover_the_five_datasets():
-    paths = sorted((CONFIGS / 'adapterx' / 'fgvc').glob('*.py'))
-    seen = set()
-    for path in paths:
-        cfg = Config.fromfile(str(path))
-        dataset_type = dataloader_value(cfg, 'type')
-        dataset_class = DATASETS.get(dataset_type)
-        assert cfg.model.head.num_classes == dataset_class.NUM_CLASSES
-        seen.add(dataset_class)
-    assert seen == set(FGVC_DATASETS)
-
-
-def dataset_of(path):
-    return next(name for name in DAPT_SETTINGS if path.stem.endswith(name))
-
-
-def test_every_method_model_and_dataset_has_a_config():
-    names = {path.stem for path in POINT_CONFIGS}
-    for method in ('adapterx', 'fullft'):
-        for model in ('pointmae', 'pointbert'):
-            for dataset in DAPT_SETTINGS:
-                assert f'{method}_{model}_{dataset}' in names
-
-
-@pytest.mark.parametrize('path', POINT_CONFIGS, ids=lambda p: p.stem)
-def test_point_config_builds_and_matches_its_dataset(path):
-    init_default_scope('adapterx')
-    cfg = Config.fromfile(str(path))
-    dataset_class = DATASETS.get(cfg.train_dataloader.dataset.type)
-    assert cfg.model.head.num_classes == len(dataset_class.METAINFO['classes'])
-    expected_groups = 64 if dataset_of(path) == 'modelnet40' else 128
-    assert cfg.model.backbone.num_groups == expected_groups
-    cfg.model.backbone.pop('init_cfg')
-    model = MODELS.build(cfg.model)
-    report = trainable_parameter_report(model)
-    if path.stem.startswith('adapterx'):
-        drop_path, adapter_dropout = DAPT_SETTINGS[dataset_of(path)]
-        assert cfg.model.backbone.drop_path_rate == drop_path
-        assert cfg.model.peft.expert_dropout == adapter_dropout
-        assert cfg.model.head.pooling == ('cls', 'prompt_mean', 'max')
-        # DAPT-X: DAPT's positions once (the rest: tests/models/test_dapt_x).
-        assert cfg.model.backbone.add_positions_every_block is False
-        # About 2.0 to 2.4% with DAPT's scale-and-shifts and the head.
-        assert report.percent_of_model_with_head < 2.4
-    else:
-        assert cfg.model.peft == dict(type='FullFineTune')
-        assert report.trainable == report.total
-
-
-# Keys that hold the PEFT part (top-level helpers of the PEFT bases too).
-PEFT_KEYS = ('peft', 'point_head', 'custom_hooks', 'adapterx_trainable')
+def relative(path):
+    return str(path.relative_to(REPO_ROOT))
 
 
 @functools.lru_cache(maxsize=None)
@@ -157,123 +57,219 @@ def load(path):
     return Config.fromfile(str(path))
 
 
-def reference_of(path):
-    method = path.parent.name
-    if '_vitb_' in path.stem:
-        return CONFIGS / path.stem.replace(method, 'adapterx').join(
-            ['', '.py'])
-    dataset = path.stem.split('_pointmae_')[1]
-    return (CONFIGS / 'full_finetune' / 'point' /
-            f'fullft_pointmae_{dataset}.py')
-
-
-def without_peft(cfg):
-    config = {key: value for key, value in cfg.to_dict().items()
-              if key not in PEFT_KEYS}
-    model = dict(config['model'])
-    model.pop('peft', None)
-    model['head'] = {key: value for key, value in model['head'].items()
-                     if key != 'pooling'}
-    model['backbone'] = {
-        key: value for key, value in model['backbone'].items()
-        if key not in ('drop_path_rate', 'add_positions_every_block')
-    }
-    config['model'] = model
-    return config
-
-
-def test_every_method_has_its_configs():
-    names = {path.stem for path in BLOCK_METHOD_CONFIGS}
-    for method in ('vpt_shallow', 'vpt_deep', 'adaptformer', 'convpass'):
-        assert {f'{method}_vitb_vtab', f'{method}_vitb_fgvc'} <= names
-    for method in ('vpt_shallow', 'vpt_deep', 'adaptformer', 'idpt',
-                   'dapt'):
-        for dataset in POINT_DATASETS:
-            assert f'{method}_pointmae_{dataset}' in names
-
-
-@pytest.mark.parametrize('path', BLOCK_METHOD_CONFIGS, ids=lambda p: p.stem)
-def test_only_the_peft_part_differs(path):
-    cfg = load(path)
-    reference = load(reference_of(path))
-    assert without_peft(cfg) == without_peft(reference)
-    method = path.parent.name
-    base = load(CONFIGS / '_base_' / 'peft' / f'{method}.py')
-    assert cfg.custom_hooks == base.custom_hooks
-    assert cfg.model.peft.type == base.peft.type
-    if '_pointmae_' not in path.stem:
-        return
-    dataset = path.stem.split('_pointmae_')[1]
-    if method == 'dapt':
-        drop_path, adapter_dropout = DAPT_SETTINGS[dataset]
-        assert cfg.model.backbone.drop_path_rate == drop_path
-        assert cfg.model.peft.adapter_dropout == adapter_dropout
-        assert cfg.model.backbone.add_positions_every_block is False
-    else:
-        assert cfg.model.backbone.drop_path_rate == 0.1
-    pooling = ('cls', 'prompt_mean', 'max') if method in ('idpt', 'dapt') \
-        else ('cls', 'max')
-    assert cfg.model.head.pooling == pooling
-
-
-def statements_without_peft(path):
-    """The config's ``_base_`` list less its PEFT base, and its other
-    top-level statements less ``model``'s ``peft`` and the per-task PEFT
-    settings (read from the source: parsing every config with mmengine
-    would take minutes)."""
-    bases, others = [], []
+def bases_of(path):
+    """The files a config's ``_base_`` names, as paths."""
     for node in ast.parse(path.read_text()).body:
-        if isinstance(node, ast.Expr):
-            continue  # docstring
-        target = node.targets[0].id
-        if target == '_base_':
-            bases = [
-                element.value for element in node.value.elts
-                if '/peft/' not in element.value
-            ]
-        elif target != 'vtab_task_options':
-            if target == 'model':
-                node.value.keywords = [
-                    k for k in node.value.keywords if k.arg != 'peft'
-                ]
-            others.append(ast.dump(node))
-    return bases, others
+        if isinstance(node, ast.Assign) and node.targets[0].id == '_base_':
+            names = ast.literal_eval(node.value)
+            names = [names] if isinstance(names, str) else names
+            return [(path.parent / name).resolve() for name in names]
+    return []
 
 
-@pytest.mark.parametrize('benchmark', ('vtab', 'fgvc'))
-@pytest.mark.parametrize('method', REPARAM_METHODS)
-def test_2d_config_differs_from_adapterx_only_in_peft(method, benchmark):
-    ours = CONFIGS / 'baselines' / method / f'{method}_vitb_{benchmark}.py'
-    reference = CONFIGS / f'adapterx_vitb_{benchmark}.py'
-    bases, others = statements_without_peft(ours)
-    reference_bases, reference_others = statements_without_peft(reference)
-    assert [base.replace('../../', './') for base in bases] == \
-        reference_bases
-    assert others == reference_others
-    assert f"'../../_base_/peft/{method}.py'" in ours.read_text()
+def protocol_of(path):
+    """The protocol base a config inherits, directly or through another
+    config."""
+    for base in bases_of(path):
+        if base.parent == PROTOCOLS:
+            return base
+        if '_base_' not in base.parts:
+            return protocol_of(base)
+    return None
 
 
-@pytest.mark.parametrize('dataset', POINT_DATASETS)
-@pytest.mark.parametrize('method', POINT_REPARAM_METHODS)
-def test_point_config_differs_from_full_finetuning_only_in_peft(
-        method, dataset):
-    ours = CONFIGS / 'baselines' / method / f'{method}_pointmae_{dataset}.py'
-    reference = (CONFIGS / 'full_finetune' / 'point' /
-                 f'fullft_pointmae_{dataset}.py')
-    assert statements_without_peft(ours) == \
-        statements_without_peft(reference)
-    assert f"'../../_base_/peft/{method}.py'" in ours.read_text()
+# The keys a method's config may change in its protocol base: the PEFT
+# part; a task (VTAB-1k) or a dataset (FGVC) with its class count, which
+# the class-count check below covers; the batch split and SyncBN of the
+# 8-GPU point configs; a learning rate, stated in the name.
+METHOD_KEYS = {
+    'peft', 'point_head', 'custom_hooks', 'vtab_task_options', 'model.peft',
+    'model.head.pooling', 'model.backbone.drop_path_rate',
+    'model.backbone.add_positions_every_block', 'angle_pretrained',
+    'angle_reference', 'task', 'dataset_type', 'num_classes',
+    'model.head.num_classes', 'data_preprocessor.num_classes',
+    'train_dataloader.batch_size', 'sync_bn', 'optim_wrapper.optimizer.lr',
+    *(f'{split}_dataloader.dataset.{key}'
+      for split in ('train', 'val', 'test') for key in ('task', 'type')),
+}
 
 
-@pytest.mark.parametrize('method', POINT_REPARAM_METHODS)
+def differences(config, base, prefix=''):
+    """The dotted keys whose values differ between two config dicts."""
+    if not (isinstance(config, dict) and isinstance(base, dict)):
+        return set() if config == base else {prefix.rstrip('.')}
+    keys = set(config) | set(base)
+    return {
+        difference
+        for key in keys
+        for difference in differences(config.get(key), base.get(key),
+                                      f'{prefix}{key}.')
+    }
+
+
+def without_method_keys(keys):
+    return {key for key in keys
+            if not any(key == allowed or key.startswith(allowed + '.')
+                       for allowed in METHOD_KEYS)}
+
+
+@pytest.mark.parametrize('path', ALL_CONFIGS, ids=relative)
+def test_config_parses(path):
+    cfg = load(path)
+    assert cfg.default_scope == 'adapterx'
+    assert cfg.model.type in ('PeftImageClassifier', 'PointClassifier')
+    # A PEFT base's method reaches the model (else it fine-tunes
+    # everything; the runner refuses such a config).
+    if 'peft' in cfg:
+        check_peft_reaches_model(cfg, cfg.model.to_dict())
+    check_num_classes_in_config(cfg)
+
+
+@pytest.mark.parametrize('path', BENCHMARK_CONFIGS, ids=relative)
+def test_benchmark_config_changes_only_its_method_in_its_protocol(path):
+    protocol = protocol_of(path)
+    assert protocol is not None, f'{relative(path)} names no protocol base'
+    changed = differences(load(path).to_dict(), load(protocol).to_dict())
+    assert without_method_keys(changed) == set()
+
+
+def setting_tokens(setting):
+    """``'-100e-lr1e-4'`` -> ``{'100e', 'lr1e-4'}``."""
+    return set(re.findall(r'lr[0-9.]+(?:e-?[0-9]+)?|[a-z0-9]+', setting))
+
+
+@pytest.mark.parametrize('path', BENCHMARK_CONFIGS, ids=relative)
+def test_name_says_what_the_config_does(path):
+    """``{algorithm}_{backbone}_{N}xb{B}-{schedule}_{dataset}``: the
+    backbone, schedule, protocol and benchmark of its protocol base (the
+    dataset field names the task or dataset), N GPUs x B the batch its
+    learning rate is for, any other learning rate stated."""
+    name = NAME.match(path.stem)
+    assert name, f'{path.name} is not named {NAME.pattern}'
+    protocol_path = protocol_of(path)
+    protocol = NAME.match('protocol_' + protocol_path.stem)
+    cfg, protocol_cfg = load(path), load(protocol_path)
+    assert name['backbone'] == protocol['backbone']
+    assert int(name['batch']) == cfg.train_dataloader.batch_size
+    assert int(name['gpus']) * int(name['batch']) == \
+        cfg.auto_scale_lr.base_batch_size == \
+        int(protocol['gpus']) * int(protocol['batch'])
+    tokens = setting_tokens(name['setting'])
+    assert f'{cfg.train_cfg.max_epochs}e' in tokens
+    assert setting_tokens(protocol['setting']) <= tokens
+    lr = cfg.optim_wrapper.optimizer.lr
+    stated = {token for token in tokens if token.startswith('lr')}
+    if lr == protocol_cfg.optim_wrapper.optimizer.lr:
+        assert not stated
+    else:
+        assert [float(token[2:]) for token in stated] == [lr]
+    benchmark = protocol['dataset']
+    dataset = cfg.train_dataloader.dataset
+    if benchmark == 'vtab1k':
+        assert name['dataset'] == f"vtab1k-{dataset.task.replace('_', '-')}"
+    elif benchmark == 'fgvc':
+        assert name['dataset'] == 'fgvc-' + re.sub(
+            r'([a-z])([A-Z])', r'\1-\2', dataset.type).lower()
+    else:
+        assert name['dataset'] == benchmark
+
+
+def test_every_method_has_its_benchmark_configs():
+    names = {path.stem for path in BENCHMARK_CONFIGS}
+    vit = 'vit-b16_8xb8-100e'
+    for method in ('adapterx', 'adaptformer', 'bitfit', 'convpass', 'fact-tk',
+                   'fact-tt', 'full-finetune', 'linear-probe', 'lora', 'ssf',
+                   'vpt-deep', 'vpt-shallow'):
+        assert {f'{method}_{vit}_vtab1k-cifar',
+                f'{method}_{vit}_fgvc-cub200'} <= names
+    point = {('adapterx', 'point-bert'), ('full-finetune', 'point-bert')} | {
+        (method, 'point-mae')
+        for method in ('adapterx', 'adaptformer', 'bitfit', 'dapt', 'fact-tk',
+                       'fact-tt', 'full-finetune', 'idpt', 'linear-probe',
+                       'lora', 'ssf', 'vpt-deep', 'vpt-shallow')
+    }
+    for method, backbone in point:
+        for dataset in POINT_DATASETS:
+            assert f'{method}_{backbone}_8xb4-300e_{dataset}' in names
+    for dataset in ('scanobjectnn-pb-t50-rs', 'modelnet40'):
+        assert f'ewa_point-mae_8xb4-300e_{dataset}' in names
+
+
+def test_every_vtab_task_has_an_adapterx_config():
+    for task in VTAB1K_TASKS:
+        path = (CONFIGS / 'adapterx' /
+                f"adapterx_vit-b16_8xb8-100e_vtab1k-{task.replace('_', '-')}"
+                '.py')
+        assert load(path).train_dataloader.dataset.task == task
+
+
+ADAPTERX_POINT_CONFIGS = sorted(CONFIGS.glob('adapterx/adapterx_point-*.py'))
+
+
+@pytest.mark.parametrize('path', ADAPTERX_POINT_CONFIGS, ids=lambda p: p.stem)
+def test_dapt_x_takes_dapts_settings_for_its_dataset(path):
+    """Adapter-X in 3D (DAPT-X) uses DAPT's drop path and adapter dropout
+    for the dataset (DAPT's configs hold them, for Point-MAE), its position
+    embedding added once and its head's pooling."""
+    cfg = load(path)
+    dapt = load(method_config(
+        'dapt', path.stem.split('_', 1)[1].replace('point-bert', 'point-mae')))
+    assert cfg.model.backbone.drop_path_rate == \
+        dapt.model.backbone.drop_path_rate
+    assert cfg.model.peft.expert_dropout == dapt.model.peft.adapter_dropout
+    assert cfg.model.backbone.add_positions_every_block is False
+    assert cfg.model.head.pooling == dapt.model.head.pooling
+
+
+@pytest.mark.parametrize('path', [
+    path for path in BENCHMARK_CONFIGS if '_point-' in path.stem
+    and not path.stem.startswith(('adapterx_', 'dapt_'))
+], ids=lambda p: p.stem)
+def test_other_point_methods_keep_the_backbones_drop_path(path):
+    assert load(path).model.backbone.drop_path_rate == \
+        load(protocol_of(path)).model.backbone.drop_path_rate
+
+
+@pytest.mark.parametrize('backbone', ('point-mae', 'point-bert'))
+def test_dapt_x_trains_about_two_percent(backbone):
+    """DAPT-X with DAPT's scale-and-shifts and the head, on the hardest
+    ScanObjectNN variant: about 2.0 to 2.4% of the model (3D convention)."""
+    init_default_scope('adapterx')
+    cfg = load(CONFIGS / 'adapterx' /
+                f'adapterx_{backbone}_8xb4-300e_scanobjectnn-pb-t50-rs.py')
+    model_cfg = cfg.model.to_dict()
+    model_cfg['backbone'].pop('init_cfg')
+    report = trainable_parameter_report(MODELS.build(model_cfg))
+    assert 1.9 < report.percent_of_model_with_head < 2.4
+
+
+@pytest.mark.parametrize('demo,method', [
+    (demo, method) for demo in ('vit-demo_1xb32-10e_digits',
+                                'point-demo_1xb16-10e_synthetic-points8')
+    for method in ('adapterx', 'full-finetune', 'linear-probe')
+])
+def test_demo_configs_train_what_their_method_names(demo, method):
+    init_default_scope('adapterx')
+    model = MODELS.build(load(CONFIGS / 'demo' / f'{method}_{demo}.py').model)
+    report = trainable_parameter_report(model)
+    expected = {'adapterx': None, 'full-finetune': report.backbone,
+                'linear-probe': 0}[method]
+    if expected is None:
+        assert 0 < report.trainable_without_head < report.backbone / 10
+    else:
+        assert report.trainable_without_head == expected
+    assert report.trainable_head == report.head
+
+
+@pytest.mark.parametrize('method', ('bitfit', 'lora', 'ssf', 'fact_tt',
+                                    'fact_tk', 'linear_probe'))
 def test_point_mae_trainable_sets(method):
     """The patterns fit Point-MAE's parameter names (its structure at a
     small width, for speed) and the counts follow that structure (3D
     convention: with the head)."""
     init_default_scope('adapterx')
     cfg = Config.fromfile(
-        str(CONFIGS / 'baselines' / method /
-            f'{method}_pointmae_modelnet40.py'))
+        str(method_config(method, 'point-mae_8xb4-300e_modelnet40')))
     cfg.model.backbone.pop('init_cfg')
     width = 24
     cfg.model.backbone.arch = dict(embed_dims=width,
@@ -295,12 +291,8 @@ def test_point_mae_trainable_sets(method):
     elif method == 'ssf':
         assert report.trainable > head
     else:
-        assert {n
-                for n in names if not n.startswith('head.')} == {
-                    f'backbone.factors.{p}'
-                    for p in (('u', 'v',
-                               'cores') if method == 'fact_tt' else ('u', 'v',
-                                                                     'core',
-                                                                     'factor'))
-                }
+        factors = ('u', 'v', 'cores') if method == 'fact_tt' else (
+            'u', 'v', 'core', 'factor')
+        assert {n for n in names if not n.startswith('head.')} == {
+            f'backbone.factors.{p}' for p in factors}
     assert report.percent_of_model_with_head < 100

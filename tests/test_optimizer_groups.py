@@ -43,19 +43,19 @@ def point_mae_no_decay(name, parameter):
 PROTOCOLS = {
     'adamw_cosine.py': ([
         'adapterx_vitb_vtab.py',
-        'baselines/full_finetune/full_finetune_vitb_vtab.py',
-        'baselines/vpt_deep/vpt_deep_vitb_fgvc.py',
-        'baselines/lora/lora_vitb_vtab.py',
+        'full_finetune/full-finetune_vit-b16_8xb8-100e_vtab1k-cifar.py',
+        'vpt/vpt-deep_vit-b16_8xb8-100e_fgvc-cub200.py',
+        'lora/lora_vit-b16_8xb8-100e_vtab1k-cifar.py',
     ], timm_no_decay),
     'adamw_cosine_scratch.py': ([
-        'ewa/deit-s_cifar100_dense.py',
-        'ewa/deit-s_cifar100_moe_top1.py',
+        'ewa/dense_deit-s-p4_1xb128-300e_cifar100.py',
+        'ewa/top1-moe_deit-s-p4_1xb128-300e_cifar100.py',
     ], timm_no_decay),
     'point_adamw_cosine_300e.py': ([
-        'adapterx/point/adapterx_pointmae_modelnet40.py',
-        'baselines/dapt/dapt_pointmae_scanobjectnn_obj_bg.py',
-        'full_finetune/point/fullft_pointbert_modelnet40.py',
-        'baselines/idpt/idpt_pointmae_modelnet40.py',
+        'adapterx/adapterx_point-mae_8xb4-300e_modelnet40.py',
+        'dapt/dapt_point-mae_8xb4-300e_scanobjectnn-obj-bg.py',
+        'full_finetune/full-finetune_point-bert_8xb4-300e_modelnet40.py',
+        'idpt/idpt_point-mae_8xb4-300e_modelnet40.py',
     ], point_mae_no_decay),
 }
 CASES = [(schedule, config) for schedule, (configs, _) in PROTOCOLS.items()
@@ -139,12 +139,13 @@ def test_trainable_parameters_decay_as_the_reference_code_decides(built):
         'backbone.module.layers.0.adapterx.mlp_smoa.router.projection.weight',
         'head.layers.head.weight'
     ]),
-    ('adamw_cosine.py', 'baselines/full_finetune/full_finetune_vitb_vtab.py',
+    ('adamw_cosine.py',
+     'full_finetune/full-finetune_vit-b16_8xb8-100e_vtab1k-cifar.py',
      ['backbone.pos_embed', 'backbone.patch_embed.projection.bias'],
      ['backbone.patch_embed.projection.weight',
       'backbone.layers.1.attn.qkv.weight']),
     ('point_adamw_cosine_300e.py',
-     'adapterx/point/adapterx_pointmae_modelnet40.py', [
+     'adapterx/adapterx_point-mae_8xb4-300e_modelnet40.py', [
          'backbone.module.cls_token',
          'backbone.module.blocks.1.adapterx.mlp_smoa_norm.bias',
          'backbone.module.blocks.1.adapterx.scale_shifts.fc1.scale',

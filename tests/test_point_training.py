@@ -21,7 +21,8 @@ LOADER_OPTIONS = [
 
 def test_adapterx_trains_on_generated_point_clouds(tmp_path):
     output = train(
-        REPO_ROOT / 'configs' / 'demo' / 'points_adapterx.py', tmp_path,
+        REPO_ROOT / 'configs' / 'demo' /
+        'adapterx_point-demo_1xb16-10e_synthetic-points8.py', tmp_path,
         'train_dataloader.dataset.num_samples=64',
         'val_dataloader.dataset.num_samples=32',
         'test_dataloader.dataset.num_samples=32', 'train_cfg.max_epochs=1',
@@ -47,8 +48,8 @@ def write_pb_t50_rs(root, rng):
 
 def test_point_mae_config_trains_and_tests_with_voting(tmp_path):
     write_pb_t50_rs(tmp_path / 'h5_files', np.random.default_rng(0))
-    config = (REPO_ROOT / 'configs' / 'full_finetune' / 'point' /
-              'fullft_pointmae_scanobjectnn_pb_t50_rs.py')
+    config = (REPO_ROOT / 'configs' / 'full_finetune' /
+              'full-finetune_point-mae_8xb4-300e_scanobjectnn-pb-t50-rs.py')
     data_options = [
         f'{split}_dataloader.dataset.data_root={tmp_path / "h5_files"}'
         for split in ('train', 'val', 'test')

@@ -34,7 +34,7 @@ from adapterx.registry import MODELS
 from .baselines.tiny_backbones import three_block_batch
 from .fixtures import (WIDTH, tiny_point_classifier, tiny_timm_vit,
                        tiny_vit_classifier)
-from .utils import PEFT_BASES, REPO_ROOT, peft_base, tiny_config_with
+from .utils import PEFT_BASES, method_config, peft_base, tiny_config_with
 
 
 @pytest.fixture(autouse=True)
@@ -390,8 +390,8 @@ def test_vpt_counts_are_prompts_times_width_per_prompted_block(
 
 
 def point_mae_report(method):
-    cfg = Config.fromfile(str(REPO_ROOT / 'configs' / '_base_' / 'models' /
-                              f'point_mae_{method}.py'))
+    cfg = Config.fromfile(str(method_config(
+        method, 'point-mae_8xb4-300e_scanobjectnn-pb-t50-rs')))
     cfg.model.backbone.pop('init_cfg')
     model = PointClassifier(**{
         key: value

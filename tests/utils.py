@@ -6,8 +6,12 @@ import sys
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-TINY_CONFIG = REPO_ROOT / 'configs' / 'tiny' / 'vit_tiny_fullft.py'
-PEFT_BASES = REPO_ROOT / 'configs' / '_base_' / 'peft'
+CONFIGS = REPO_ROOT / 'configs'
+TINY_CONFIG = CONFIGS / 'tiny' / 'full-finetune_vit-tiny_1xb8-2e_tiny-images.py'
+PEFT_BASES = CONFIGS / '_base_' / 'peft'
+# The methods whose configs share a folder with a sibling variant.
+METHOD_FOLDERS = dict(fact_tt='fact', fact_tk='fact', vpt_deep='vpt',
+                      vpt_shallow='vpt')
 
 
 def load_tool(path):
@@ -26,6 +30,15 @@ def data_root_options(data_root):
         f'{split}_dataloader.dataset.data_root={data_root}'
         for split in ('train', 'val', 'test')
     ]
+
+
+def method_config(method, setting):
+    """The benchmark config of the method of PEFT base ``<method>.py`` for
+    ``setting`` (``'vit-b16_8xb8-100e_vtab1k-cifar'``): its folder and its
+    prefix, mmpretrain's naming (``fact_tt`` ->
+    ``configs/fact/fact-tt_<setting>.py``)."""
+    folder = METHOD_FOLDERS.get(method, method)
+    return CONFIGS / folder / f"{method.replace('_', '-')}_{setting}.py"
 
 
 def peft_base(method):
@@ -63,7 +76,7 @@ def tiny_config_with(peft_base, directory):
     ``peft_base`` (a path) in place of full fine-tuning."""
     config = Path(directory) / f'tiny_{Path(peft_base).stem}.py'
     config.write_text(
-        f"_base_ = ['{REPO_ROOT}/configs/tiny/vit_tiny_fullft.py', "
+        f"_base_ = ['{TINY_CONFIG}', "
         f"'{peft_base}']\n"
         'model = dict(peft={{_base_.peft}})\n')
     return config

@@ -4,10 +4,11 @@
         [--work-dir-root DIR] [--collect-only] [--cfg-options k=v ...]
 
 CONFIG is either a template naming one config per task with ``{task}``
-(by default ``configs/adapterx/vtab/adapterx_vitb_vtab_{task}.py``), or one
+(by default ``configs/adapterx/adapterx_vit-b16_8xb8-100e_vtab1k-{task}.py``;
+``{task}`` as config names spell it: oxford-flowers102), or one
 method config for all tasks (e.g.
-``configs/baselines/lora/lora_vitb_vtab.py``): then each task is selected
-on the command line (the three datasets' ``task``, the head's and the
+``configs/lora/lora_vit-b16_8xb8-100e_vtab1k-cifar.py``): then each task is
+selected on the command line (the three datasets' ``task``, the head's and the
 data preprocessor's ``num_classes``, from ``VTAB1K_TASKS``), plus the
 per-task settings the config lists in ``vtab_task_options`` (``{task:
 {nested overrides}}``, e.g. FacT's rank and scale). Each task trains
@@ -32,8 +33,8 @@ from adapterx.evaluation import summarise_vtab
 
 TOOLS = osp.dirname(osp.abspath(__file__))
 DEFAULT_TEMPLATE = osp.join(
-    osp.dirname(TOOLS), 'configs', 'adapterx', 'vtab',
-    'adapterx_vitb_vtab_{task}.py')
+    osp.dirname(TOOLS), 'configs', 'adapterx',
+    'adapterx_vit-b16_8xb8-100e_vtab1k-{task}.py')
 
 
 def parse_args():
@@ -87,7 +88,7 @@ def task_options(config, task):
 
 def train_and_test(task, args):
     if '{task}' in args.template:
-        config = args.template.format(task=task)
+        config = args.template.format(task=task.replace('_', '-'))
         selection = []
     else:
         config = args.template

@@ -1,7 +1,10 @@
 from adapterx.checkpoint.state_dicts import unwrap_model
+from adapterx.datasets import VTAB1k
 from adapterx.datasets.point_cloud_files import FewestPoints
 from adapterx.datasets.point_transforms import ResamplePoints
+from adapterx.datasets.vtab1k import VTAB1K_TASKS, resolve_vtab1k_task
 from adapterx.models.backbones import PointGrouper
+from adapterx.registry import DATASETS
 
 
 def check_peft_reaches_model(cfg, model) -> None:
@@ -66,16 +69,80 @@ def check_num_classes(model, dataset, loop_name: str) -> None:
         'data_preprocessor.num_classes': getattr(
             getattr(model, 'data_preprocessor', None), 'num_classes', None),
     }
+    _refuse_other_counts(places, expected,
+                         f'The {loop_name} dataset ({type(dataset).__name__}'
+                         f'{_describe(dataset)})')
+
+
+def check_num_classes_in_config(cfg) -> None:
+    """Fail before any data is read when a config's class counts
+    (``model.head.num_classes``, ``data_preprocessor.num_classes``) are not
+    those of the datasets its loaders name.
+
+    A benchmark config takes them from its protocol base; one that
+    overrides them (or switches the task or dataset without them) is
+    refused here, where :func:`check_num_classes` would only see it once
+    the data is read. The class count of a dataset config is its
+    ``num_classes`` or ``classes``, else its type's (a VTAB-1k task's from
+    the task table, an FGVC dataset's ``NUM_CLASSES``, the ``classes`` of
+    its ``METAINFO``); a dataset whose count its config does not fix is
+    left to :func:`check_num_classes`.
+
+    Raises:
+        ValueError: naming the loader, the dataset, both counts and the
+            config keys.
+    """
+    model = cfg.get('model') or {}
+    preprocessor = model.get('data_preprocessor') or cfg.get(
+        'data_preprocessor') or {}
+    places = {
+        'model.head.num_classes': (model.get('head') or {}).get(
+            'num_classes'),
+        'data_preprocessor.num_classes': preprocessor.get('num_classes'),
+    }
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        dataset = (cfg.get(loader) or {}).get('dataset')
+        expected = _configured_class_count(dataset)
+        if expected is not None:
+            task = dataset.get('task')
+            _refuse_other_counts(
+                places, expected, f"{loader}.dataset ({dataset['type']}"
+                f"{f', task {task!r}' if task else ''})")
+
+
+def _configured_class_count(dataset):
+    """The class count a dataset config fixes, or None."""
+    if not isinstance(dataset, dict):
+        return None
+    if dataset.get('num_classes') is not None:
+        return dataset['num_classes']
+    if isinstance(dataset.get('classes'), (list, tuple)):
+        return len(dataset['classes'])
+    dataset_type = dataset.get('type')
+    dataset_class = DATASETS.get(dataset_type) if isinstance(
+        dataset_type, str) else dataset_type
+    if not isinstance(dataset_class, type):
+        return None
+    if issubclass(dataset_class, VTAB1k):
+        task = dataset.get('task')
+        return None if task is None else VTAB1K_TASKS[resolve_vtab1k_task(
+            task)].num_classes
+    if getattr(dataset_class, 'NUM_CLASSES', None) is not None:
+        return dataset_class.NUM_CLASSES
+    classes = (getattr(dataset_class, 'METAINFO', None) or {}).get('classes')
+    return len(classes) if classes else None
+
+
+def _refuse_other_counts(places, expected, described_dataset) -> None:
     wrong = {key: value for key, value in places.items()
              if value is not None and value != expected}
     if wrong:
         settings = ', '.join(f'{key}={value}' for key, value in wrong.items())
         raise ValueError(
-            f'The {loop_name} dataset ({type(dataset).__name__}'
-            f'{_describe(dataset)}) has {expected} classes, but the config '
+            f'{described_dataset} has {expected} classes, but the config '
             f'sets {settings}. Set them to {expected} (for a VTAB-1k task, '
-            'use its config under configs/adapterx/vtab/ or override the '
-            'task and both class counts together).')
+            'use its config under configs/<method>/ or override the task '
+            'and both class counts together).')
 
 
 def _describe(dataset) -> str:

@@ -24,7 +24,9 @@ from adapterx.utils.registry_suggestions import suggest_close_types
 from .loops import ResumableEpochBasedTrainLoop, ResumableIterBasedTrainLoop
 from .optim_wrappers import GUARDED_TYPES
 from .hooks import AtomicCheckpointHook, EpochSeedHook, RankConsistencyHook
-from .consistency import check_dataset_fits_model, check_peft_reaches_model
+from .consistency import (check_dataset_fits_model,
+                          check_num_classes_in_config,
+                          check_peft_reaches_model)
 from .random_state import capture_random_state
 from .worker_seeding import with_worker_seeding
 
@@ -84,9 +86,10 @@ class PeftRunner(Runner):
     - A config whose PEFT base sets ``peft`` must hand it to the model
       (:func:`check_peft_reaches_model`), which would otherwise fine-tune
       everything.
-    - The model's class count must be the datasets', and every point cloud
-      must hold the points the model samples (checked when each loop is
-      built, before any step).
+    - The model's class count must be the datasets' (in the config, before
+      any data is read, :func:`check_num_classes_in_config`, and again when
+      each loop is built), and every point cloud must hold the points the
+      model samples (when each loop is built, before any step).
     - Training resumes exactly, in the middle of an epoch too
       (:class:`ResumableEpochBasedTrainLoop`,
       :class:`ResumableIterBasedTrainLoop`).
@@ -111,6 +114,8 @@ class PeftRunner(Runner):
     @suggest_close_types()
     def __init__(self, *args, **kwargs):
         check_peft_reaches_model(kwargs.get('cfg'), kwargs.get('model'))
+        if kwargs.get('cfg') is not None:
+            check_num_classes_in_config(kwargs['cfg'])
         super().__init__(*args, **kwargs)
 
     # Dataloaders, loops, optimizer and schedulers are built lazily, here.

@@ -59,7 +59,8 @@ def test_tool_writes_json_and_markdown(tmp_path):
     # One method (each is a process of its own, seconds of imports): the
     # comparison logic is tested on fake numbers above.
     out = tmp_path / 'bench'
-    run_tool(sys.executable, TOOL, f'adapterx={TINY / "vit_tiny_adapterx.py"}',
+    adapterx = TINY / 'adapterx_vit-tiny_1xb8-2e_tiny-images.py'
+    run_tool(sys.executable, TOOL, f'adapterx={adapterx}',
              '--reference', 'adapterx', '--steps', '2', '--warmup', '1',
              '--batch-size', '4', '--out', out)
     report = json.loads((tmp_path / 'bench.json').read_text())
@@ -138,14 +139,14 @@ BACKBONE_WEIGHTS = {'96x32': 2, '32x32': 2, '64x32': 2, '32x64': 2}
 
 
 def test_full_finetuning_computes_every_weight_gradient():
-    report = tiny_check('vit_tiny_fullft.py')
+    report = tiny_check('full-finetune_vit-tiny_1xb8-2e_tiny-images.py')
     assert report.frozen_weights == 0
     assert report.trainable_weight_gradients == dict(BACKBONE_WEIGHTS,
                                                      **{'4x32': 1})
 
 
 def test_linear_probe_computes_no_backbone_weight_gradient():
-    report = tiny_check('vit_tiny_linear_probe.py')
+    report = tiny_check('linear-probe_vit-tiny_1xb8-2e_tiny-images.py')
     assert report.frozen_weights == 8
     assert report.frozen_weight_gradients == {} == report.ambiguous
     assert report.trainable_weight_gradients == {'4x32': 1}
@@ -154,7 +155,7 @@ def test_linear_probe_computes_no_backbone_weight_gradient():
 def test_adapterx_computes_no_backbone_weight_gradient():
     # Experts of width 4 x 4 (not 4 x 8 = 32): their (32, 16) gradients
     # cannot be mistaken for the frozen 32x32 projection's.
-    report = tiny_check('vit_tiny_adapterx.py',
+    report = tiny_check('adapterx_vit-tiny_1xb8-2e_tiny-images.py',
                         {'model.peft.bottleneck_dims': 4})
     assert report.frozen_weights == 8
     assert report.frozen_weight_gradients == {} == report.ambiguous
@@ -167,6 +168,6 @@ def test_adapterx_computes_no_backbone_weight_gradient():
         '16x32': 2, '8x32': 2, '4x8': 2, '4x32': 3}
     # With the default width 8 the experts' up-projection gradients are
     # 32x32 too: the check says it cannot tell them from the projection's.
-    report = tiny_check('vit_tiny_adapterx.py')
+    report = tiny_check('adapterx_vit-tiny_1xb8-2e_tiny-images.py')
     assert report.frozen_weight_gradients == {}
     assert report.ambiguous == {'32x32': 2}

@@ -33,14 +33,15 @@ def cuda_check(config, **options):
 
 
 def test_full_finetuning_forms_every_weight_gradient_on_cuda():
-    report = cuda_check('vit_tiny_fullft.py')
+    report = cuda_check('full-finetune_vit-tiny_1xb8-2e_tiny-images.py')
     assert report.trainable_weight_gradients == {
         '96x32': 2, '32x32': 2, '64x32': 2, '32x64': 2, '4x32': 1}
 
 
 @pytest.mark.parametrize('config, options', [
-    ('vit_tiny_linear_probe.py', {}),
-    ('vit_tiny_adapterx.py', {'model.peft.bottleneck_dims': 4}),
+    ('linear-probe_vit-tiny_1xb8-2e_tiny-images.py', {}),
+    ('adapterx_vit-tiny_1xb8-2e_tiny-images.py',
+     {'model.peft.bottleneck_dims': 4}),
 ])
 def test_frozen_weights_get_no_gradient_on_cuda(config, options):
     report = cuda_check(config, **options)

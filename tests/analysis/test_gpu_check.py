@@ -80,7 +80,8 @@ def test_without_a_gpu_the_real_run_ends_in_one_line(tmp_path):
 
 
 BENCHMARK = REPO_ROOT / 'tools' / 'analysis_tools' / 'benchmark.py'
-TINY_ADAPTERX = REPO_ROOT / 'configs' / 'tiny' / 'vit_tiny_adapterx.py'
+TINY_ADAPTERX = (REPO_ROOT / 'configs' / 'tiny' /
+                 'adapterx_vit-tiny_1xb8-2e_tiny-images.py')
 
 
 def one_line_failure(*args):

@@ -41,7 +41,10 @@ def tiny_config(method, directory):
         model = ('model = dict(peft={{_base_.peft}}, '
                  'head={{_base_.point_head}})')
     else:
-        bases = [CONFIGS / 'tiny' / 'vit_tiny_fullft.py', peft_base]
+        bases = [
+            CONFIGS / 'tiny' / 'full-finetune_vit-tiny_1xb8-2e_tiny-images.py',
+            peft_base
+        ]
         model = 'model = dict(peft={{_base_.peft}})'
     path = directory / f'tiny_{method}.py'
     path.write_text(f'_base_ = {[str(base) for base in bases]}\n{model}\n')

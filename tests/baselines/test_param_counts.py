@@ -16,13 +16,13 @@ from mmengine.registry import init_default_scope
 from adapterx.datasets import FGVC_DATASETS, VTAB1K_TASKS
 from adapterx.models.peft import trainable_parameter_report
 from adapterx.registry import MODELS
-from ..utils import REPO_ROOT
+from ..utils import method_config
 
-BASELINES = REPO_ROOT / 'configs' / 'baselines'
 
 
 def vtab_config(method):
-    return Config.fromfile(str(BASELINES / method / f'{method}_vitb_vtab.py'))
+    return Config.fromfile(
+        str(method_config(method, 'vit-b16_8xb8-100e_vtab1k-cifar')))
 
 
 @lru_cache(maxsize=None)

@@ -8,8 +8,8 @@ import pytest
 from adapterx.datasets import VTAB1K_TASKS
 from ..utils import REPO_ROOT, load_tool
 
-FACT_TT = REPO_ROOT / 'configs' / 'baselines' / 'fact_tt' / \
-    'fact_tt_vitb_vtab.py'
+FACT_TT = (REPO_ROOT / 'configs' / 'fact' /
+           'fact-tt_vit-b16_8xb8-100e_vtab1k-cifar.py')
 
 
 @pytest.fixture(scope='module')
@@ -63,11 +63,14 @@ def test_one_config_for_all_tasks(run_vtab, monkeypatch, tmp_path):
         ]
 
 
-def test_template_mode_is_unchanged(run_vtab, monkeypatch, tmp_path):
-    template = (REPO_ROOT / 'configs' / 'adapterx' / 'vtab' /
-                'adapterx_vitb_vtab_{task}.py')
-    train, _ = commands_for(run_vtab, monkeypatch, tmp_path, template, 'dtd')
-    assert str(template).format(task='dtd') in train
+@pytest.mark.parametrize('task, in_name', [
+    ('dtd', 'dtd'), ('oxford_flowers102', 'oxford-flowers102')])
+def test_template_mode_is_unchanged(run_vtab, monkeypatch, tmp_path, task,
+                                    in_name):
+    template = (REPO_ROOT / 'configs' / 'adapterx' /
+                'adapterx_vit-b16_8xb8-100e_vtab1k-{task}.py')
+    train, _ = commands_for(run_vtab, monkeypatch, tmp_path, template, task)
+    assert str(template).format(task=in_name) in train
     assert '--cfg-options' not in train
 
 

@@ -15,8 +15,8 @@ from mmengine.registry import init_default_scope
 from adapterx.checkpoint import (TRAINABLE_ONLY_KEY, load_runner_checkpoint,
                                  trainable_state_dict)
 from adapterx.registry import MODELS
-from ..utils import (PEFT_BASES, REPO_ROOT, data_root_options, load_tool,
-                     run_tool, tiny_config_with, train_in_process)
+from ..utils import (PEFT_BASES, REPO_ROOT, TINY_CONFIG, data_root_options,
+                     load_tool, run_tool, tiny_config_with, train_in_process)
 from .tiny_backbones import perturb
 
 MERGE_TOOL = REPO_ROOT / 'tools' / 'deployment' / 'merge_adapters.py'
@@ -95,7 +95,8 @@ def test_train_then_merge(method, tmp_path, tiny_image_root, merge_tool,
 
 
 def test_token_routed_method_is_refused(tmp_path, merge_tool):
-    config = REPO_ROOT / 'configs' / 'tiny' / 'vit_tiny_adapterx.py'
+    config = (REPO_ROOT / 'configs' / 'tiny' /
+              'adapterx_vit-tiny_1xb8-2e_tiny-images.py')
     checkpoint = tmp_path / 'adapterx.pth'
     torch.save({'state_dict': build(config).state_dict()}, checkpoint)
     with pytest.raises(SystemExit) as exit_info:
@@ -112,8 +113,7 @@ def test_a_pickle_output_name_is_refused_before_any_work(tmp_path,
     # The checkpoint need not exist: the name is checked first.
     out = tmp_path / 'merged.pth'
     with pytest.raises(ValueError) as error:
-        merge_tool(REPO_ROOT / 'configs' / 'tiny' / 'vit_tiny_fullft.py',
-                   tmp_path / 'absent.pth', out)
+        merge_tool(TINY_CONFIG, tmp_path / 'absent.pth', out)
     assert str(error.value).startswith(
         f'{out}: the merged weights (OUT) are written as safetensors')
     assert not out.exists()
@@ -167,8 +167,7 @@ def test_trainable_only_checkpoint_merges_onto_the_pretrained_weights(
 @pytest.mark.slow
 def test_checkpoint_of_another_method_is_named(tmp_path, merge_tool):
     config = tiny_config_with(PEFT_BASES / 'lora.py', tmp_path)
-    full_finetune = build(REPO_ROOT / 'configs' / 'tiny' /
-                          'vit_tiny_fullft.py')
+    full_finetune = build(TINY_CONFIG)
     checkpoint = tmp_path / 'epoch_2.pth'
     torch.save(dict(meta=dict(epoch=2), state_dict=full_finetune.state_dict(),
                     message_hub={}), checkpoint)

@@ -15,8 +15,9 @@ from adapterx.engine import ParameterFreezeHook
 from ..fixtures import tiny_mmpretrain_vit
 from ..utils import REPO_ROOT, data_root_options, run_tool, train
 
-LINEAR_PROBE = REPO_ROOT / 'configs' / 'tiny' / 'vit_tiny_linear_probe.py'
-ADAPTERX = REPO_ROOT / 'configs' / 'tiny' / 'vit_tiny_adapterx.py'
+TINY = REPO_ROOT / 'configs' / 'tiny'
+LINEAR_PROBE = TINY / 'linear-probe_vit-tiny_1xb8-2e_tiny-images.py'
+ADAPTERX = TINY / 'adapterx_vit-tiny_1xb8-2e_tiny-images.py'
 
 
 @pytest.fixture(scope='module')

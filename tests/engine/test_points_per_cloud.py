@@ -41,8 +41,8 @@ def too_few_points_message(dataset, points, source, groups, group_size):
 @pytest.mark.slow
 def test_scanobjectnn_run_with_10_points_fails_before_training(tmp_path):
     h5_file = write_scanobjectnn(tmp_path / 'h5_files', 10)
-    config = (REPO_ROOT / 'configs' / 'full_finetune' / 'point' /
-              'fullft_pointmae_scanobjectnn_pb_t50_rs.py')
+    config = (REPO_ROOT / 'configs' / 'full_finetune' /
+              'full-finetune_point-mae_8xb4-300e_scanobjectnn-pb-t50-rs.py')
     loaders = {
         f'{split}_dataloader.{key}': value
         for split in ('train', 'val', 'test')

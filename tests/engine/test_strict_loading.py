@@ -21,10 +21,12 @@ from adapterx.utils.tool_args import (add_common_arguments,
 from ..utils import (REPO_ROOT, TINY_CONFIG, build_runner, data_root_options,
                      train_in_process)
 
-ADAPTERX_CONFIG = REPO_ROOT / 'configs' / 'tiny' / 'vit_tiny_adapterx.py'
+ADAPTERX_CONFIG = (REPO_ROOT / 'configs' / 'tiny' /
+                   'adapterx_vit-tiny_1xb8-2e_tiny-images.py')
 LINEAR_PROBE_CONFIG = REPO_ROOT / 'configs' / 'tiny' / \
-    'vit_tiny_linear_probe.py'
-POINT_CONFIG = REPO_ROOT / 'configs' / 'demo' / 'points_full_finetune.py'
+    'linear-probe_vit-tiny_1xb8-2e_tiny-images.py'
+POINT_CONFIG = (REPO_ROOT / 'configs' / 'demo' /
+                'full-finetune_point-demo_1xb16-10e_synthetic-points8.py')
 # The tiny ViT's 30 tensors and its head's 2.
 FULL_FT_TENSORS = 32
 # Adapter-X adds 9 tensors to it, in 3 modules.

@@ -251,12 +251,13 @@ def test_class_count_mismatch_fails_before_training(tmp_path,
          'model.head.num_classes=5', *data_root_options(tiny_image_root)],
         cwd=REPO_ROOT, capture_output=True, text=True)
     assert failed.returncode != 0
-    assert ('The training dataset (CustomDataset) has 4 classes, but the '
-            'config sets model.head.num_classes=5') in failed.stderr
+    assert ('train_dataloader.dataset (CustomDataset) has 4 classes, but '
+            'the config sets model.head.num_classes=5') in failed.stderr
     assert 'Epoch(train)' not in failed.stderr + failed.stdout
 
 
-ITER_CONFIG = REPO_ROOT / 'configs' / 'tiny' / 'vit_tiny_fullft_iter_based.py'
+ITER_CONFIG = (REPO_ROOT / 'configs' / 'tiny' /
+               'full-finetune_vit-tiny_1xb8-8iter_tiny-images.py')
 
 
 def test_iteration_based_resume_is_exact(tmp_path, tiny_image_root):

@@ -3,6 +3,7 @@ configs): experts stay closer than without EWA, and the dense model saved
 at the end (or converted by tools/model_converters/ewa_to_dense.py) tests
 as the MoE model does, through tools/test.py with the dense config."""
 import json
+import re
 import runpy
 import sys
 
@@ -18,8 +19,10 @@ from ..fixtures import IMAGE_SIZE, PATCH_SIZE, WIDTH, vit_arch
 from ..utils import REPO_ROOT, data_root_options, run_tool
 from ..utils import train_in_process as train
 
-EWA_CONFIGS = REPO_ROOT / 'configs' / 'ewa'
-DENSE_TINY = REPO_ROOT / 'configs' / 'tiny' / 'vit_tiny_fullft.py'
+CONFIG_ROOT = REPO_ROOT / 'configs'
+TINY = CONFIG_ROOT / 'tiny'
+TINY_EWA = TINY / 'ewa_vit-tiny_1xb8-2e_tiny-images.py'
+DENSE_TINY = TINY / 'full-finetune_vit-tiny_1xb8-2e_tiny-images.py'
 
 
 def mean_spread(runner):
@@ -33,15 +36,15 @@ def mean_spread(runner):
 def runs(tmp_path_factory, tiny_image_root):
     root = tmp_path_factory.mktemp('ewa_runs')
     return {
-        name: (train(EWA_CONFIGS / 'tiny' / f'vit_tiny_{name}.py',
+        name: (train(TINY / f'{name}_vit-tiny_1xb8-2e_tiny-images.py',
                      root / name, tiny_image_root), root / name)
-        for name in ('ewa', 'moe_random_partition')
+        for name in ('ewa', 'rp-moe')
     }
 
 
 @pytest.mark.slow
 def test_experts_stay_closer_with_ewa(runs):
-    (ewa, _), (no_ewa, _) = runs['ewa'], runs['moe_random_partition']
+    (ewa, _), (no_ewa, _) = runs['ewa'], runs['rp-moe']
     # Same seed, data and partitions: the runs differ by the averaging.
     without = mean_spread(no_ewa)
     assert without > 0  # the experts (equal copies at first) drifted apart
@@ -64,7 +67,7 @@ def test_dense_model_tests_like_the_averaged_moe(runs, tiny_image_root):
     converted = work_dir / 'converted.safetensors'
     run_tool(sys.executable,
              REPO_ROOT / 'tools' / 'model_converters' / 'ewa_to_dense.py',
-             EWA_CONFIGS / 'tiny' / 'vit_tiny_ewa.py',
+             TINY_EWA,
              work_dir / 'epoch_2.pth', converted)
     at_end = load_runner_checkpoint(str(work_dir / 'dense_final.safetensors'))
     from_cli = load_runner_checkpoint(str(converted))
@@ -73,14 +76,20 @@ def test_dense_model_tests_like_the_averaged_moe(runs, tiny_image_root):
                for key, tensor in at_end['state_dict'].items())
 
 
-# The point-cloud configs are checked at full size below.
-CONFIGS = sorted(path for path in EWA_CONFIGS.rglob('*.py')
-                 if 'point' not in path.relative_to(EWA_CONFIGS).parts)
-POINT_CONFIGS = sorted((EWA_CONFIGS / 'point').glob('*.py'))
+# The ViT configs of the EWA experiments (the dense and MoE baselines
+# too); the point-cloud configs are checked at full size below.
+CONFIGS = sorted(
+    [path for path in (CONFIG_ROOT / 'ewa').glob('*.py')
+     if '_point-' not in path.name]
+    + list((CONFIG_ROOT / 'demo').glob('*_vit-demo_1xb32-20e_digits.py'))
+    + [TINY_EWA, TINY / 'rp-moe_vit-tiny_1xb8-2e_tiny-images.py',
+       CONFIG_ROOT / 'full_finetune' /
+       'full-finetune_vit-b16_8xb8-100e-lr1e-4_vtab1k-cifar.py'])
+POINT_CONFIGS = sorted((CONFIG_ROOT / 'ewa').glob('*_point-mae_*.py'))
 
 
 @pytest.mark.parametrize('path', CONFIGS,
-                         ids=lambda p: str(p.relative_to(EWA_CONFIGS)))
+                         ids=lambda p: str(p.relative_to(CONFIG_ROOT)))
 def test_config_builds_its_model_and_hooks(path):
     """With the backbone shrunk to the test ViT (and no pretrained file)."""
     cfg = Config.fromfile(str(path))
@@ -123,10 +132,10 @@ def test_converter_refuses_a_dense_config_or_a_checkpoint_of_another_model(
     dense = MODELS.build(Config.fromfile(str(DENSE_TINY)).model)
     dense_checkpoint = tmp_path / 'dense.pth'
     torch.save(dict(state_dict=dense.state_dict(), meta={}), dense_checkpoint)
-    with pytest.raises(ValueError, match='vit_tiny_fullft.py builds no MoE'):
+    with pytest.raises(ValueError, match=f'{DENSE_TINY.name} builds no MoE'):
         load_moe_model(str(DENSE_TINY), str(dense_checkpoint), False)
     with pytest.raises(ValueError,
                        match=r'dense\.pth does not fit the model of .*'
-                       r'vit_tiny_ewa\.py: \d+ key\(s\) missing'):
-        load_moe_model(str(EWA_CONFIGS / 'tiny' / 'vit_tiny_ewa.py'),
+                       rf'{re.escape(TINY_EWA.name)}: \d+ key\(s\) missing'):
+        load_moe_model(str(TINY_EWA),
                        str(dense_checkpoint), False)

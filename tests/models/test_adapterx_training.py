@@ -12,7 +12,8 @@ pytestmark = pytest.mark.slow  # every test here starts training
 
 PEFT_BASES = sorted(
     (REPO_ROOT / 'configs' / '_base_' / 'peft').glob('adapterx*.py'))
-TINY_ADAPTERX = REPO_ROOT / 'configs' / 'tiny' / 'vit_tiny_adapterx.py'
+TINY_ADAPTERX = (REPO_ROOT / 'configs' / 'tiny' /
+                 'adapterx_vit-tiny_1xb8-2e_tiny-images.py')
 
 
 @pytest.mark.parametrize('peft_base', PEFT_BASES, ids=lambda p: p.stem)

@@ -16,7 +16,7 @@ def test_adapterx_vit_forward_is_one_graph(training):
     # every block on its numpy-float drop probabilities.
     register_all_modules()
     cfg = Config.fromfile(REPO_ROOT / 'configs' / 'tiny' /
-                          'vit_tiny_adapterx.py')
+                          'adapterx_vit-tiny_1xb8-2e_tiny-images.py')
     cfg.model.backbone.drop_path_rate = 0.1
     model, _ = build_frozen_model(cfg)
     inputs, samples = synthetic_batch((2, 3, 32, 32), 4, 'cpu')

@@ -47,9 +47,10 @@ def dapt_name(adapterx_name):
 
 
 def dapt_and_one_expert_adapterx(dataset):
-    dapt = build(f'baselines/dapt/dapt_pointmae_{dataset}.py')
+    setting = f'point-mae_8xb4-300e_{dataset}.py'
+    dapt = build(f'dapt/dapt_{setting}')
     adapterx = build(
-        f'adapterx/point/adapterx_pointmae_{dataset}.py',
+        f'adapterx/adapterx_{setting}',
         **ONE_EXPERT_PER_BLOCK,
         bottleneck_dims=dapt.backbone._blocks[0].dapt.adapter.down.out_features)
     # Random weights everywhere (DAPT's up-projections start at zero).
@@ -78,7 +79,7 @@ def clouds():
     return torch.randn(3, 256, 3, generator=torch.Generator().manual_seed(2))
 
 
-@pytest.mark.parametrize('dataset', ['scanobjectnn_obj_bg', 'modelnet40'])
+@pytest.mark.parametrize('dataset', ['scanobjectnn-obj-bg', 'modelnet40'])
 def test_one_expert_adapterx_computes_dapts_function(dataset):
     dapt, adapterx = dapt_and_one_expert_adapterx(dataset)
     dapt.eval()
@@ -93,7 +94,7 @@ def test_the_smoa_is_inside_drop_path_with_dapts_dropout():
     """In training (OBJ_BG: drop path 0.3, adapter dropout 0.5) the same
     random draws give the same outputs: the SMoA's output goes through the
     block's stochastic depth where DAPT's adapter does."""
-    dapt, adapterx = dapt_and_one_expert_adapterx('scanobjectnn_obj_bg')
+    dapt, adapterx = dapt_and_one_expert_adapterx('scanobjectnn-obj-bg')
     dapt.train()
     adapterx.train()
     outputs = []
@@ -105,7 +106,8 @@ def test_the_smoa_is_inside_drop_path_with_dapts_dropout():
     assert smoa.branch_drop_path.drop_prob == pytest.approx(
         adapterx.backbone.module.blocks[5].drop_path2.drop_prob)
     # Without the switch the draws differ: the equality above is no chance.
-    outside = build('adapterx/point/adapterx_pointmae_scanobjectnn_obj_bg.py',
+    outside = build(
+        'adapterx/adapterx_point-mae_8xb4-300e_scanobjectnn-obj-bg.py',
                     **ONE_EXPERT_PER_BLOCK, bottleneck_dims=64,
                     smoa_in_drop_path=False)
     outside.load_state_dict(adapterx.state_dict())
@@ -116,7 +118,7 @@ def test_the_smoa_is_inside_drop_path_with_dapts_dropout():
 
 
 def test_point_adapterx_has_every_blocks_prompt_and_unwraps_clean():
-    model = build('adapterx/point/adapterx_pointmae_modelnet40.py')
+    model = build('adapterx/adapterx_point-mae_8xb4-300e_modelnet40.py')
     model.eval()
     with torch.no_grad():
         model.extract_feat(clouds())

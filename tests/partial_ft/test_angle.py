@@ -239,7 +239,7 @@ def test_angle_config_trains_the_selected_units(angle_files, end, expected):
     model, pretrained, finetuned, _ = angle_files
     cfg = Config.fromfile(
         str(REPO_ROOT / 'configs' / 'partial_ft' /
-            f'partial_ft_vitb_vtab_angle_{end}.py'))
+            f'partial-ft-angle-{end}_vit-b16_8xb8-100e_vtab1k-cifar.py'))
     method_cfg = cfg.model.peft
     assert method_cfg.type == 'PartialFineTune'
     assert method_cfg.angle_selection.end == end

@@ -129,7 +129,8 @@ def test_the_strategy_configs_name_their_strategy():
     folder = REPO_ROOT / 'configs' / 'partial_ft'
     for strategy in STRATEGIES:
         cfg = Config.fromfile(
-            str(folder / f'partial_ft_vitb_vtab_{strategy}.py'))
+            str(folder / (f"partial-ft-{strategy.replace('_', '-')}_"
+                          'vit-b16_8xb8-100e_vtab1k-cifar.py')))
         assert cfg.model.peft == dict(type='PartialFineTune',
                                       strategy=strategy)
         assert cfg.custom_hooks[0] == dict(type='ParameterFreezeHook')
@@ -144,8 +145,8 @@ def test_a_classifier_built_from_the_config_is_frozen_to_its_strategy(
     for the set to hold (the tiny ViT has 2 blocks, mmpretrain's names)."""
     init_default_scope('adapterx')
     cfg = Config.fromfile(
-        str(REPO_ROOT / 'configs' / 'partial_ft' / 'tiny' /
-            'vit_tiny_partial_ft.py'))
+        str(REPO_ROOT / 'configs' / 'tiny' /
+            'partial-ft_vit-tiny_1xb8-2e_tiny-images.py'))
     cfg.merge_from_dict({'model.peft.strategy': strategy})
     model = MODELS.build(cfg.model)
     names = [name for name, _ in model.named_parameters()]

@@ -17,8 +17,8 @@ from ..fixtures import tiny_mmpretrain_vit
 
 pytestmark = pytest.mark.slow  # every test here starts training
 
-TINY_PARTIAL = REPO_ROOT / 'configs' / 'partial_ft' / 'tiny' / \
-    'vit_tiny_partial_ft.py'
+TINY_PARTIAL = REPO_ROOT / 'configs' / 'tiny' / \
+    'partial-ft_vit-tiny_1xb8-2e_tiny-images.py'
 # The reference run moves these units most: the largest angle of each group.
 MOVED = {'layers.0.attn.': 1.0, 'layers.1.ffn.': 1.0,
          'layers.1.attn.': 0.01, 'layers.0.ffn.': 0.01}

@@ -50,20 +50,23 @@ REPO = Path(__file__).resolve().parents[2]
 
 VIT_CONFIGS = {
     'full_finetune':
-    'configs/baselines/full_finetune/full_finetune_vitb_vtab.py',
-    'linear_probe': 'configs/baselines/linear_probe/linear_probe_vitb_vtab.py',
-    'adaptformer': 'configs/baselines/adaptformer/adaptformer_vitb_vtab.py',
-    'lora': 'configs/baselines/lora/lora_vitb_vtab.py',
+    'configs/full_finetune/full-finetune_vit-b16_8xb8-100e_vtab1k-cifar.py',
+    'linear_probe':
+    'configs/linear_probe/linear-probe_vit-b16_8xb8-100e_vtab1k-cifar.py',
+    'adaptformer':
+    'configs/adaptformer/adaptformer_vit-b16_8xb8-100e_vtab1k-cifar.py',
+    'lora': 'configs/lora/lora_vit-b16_8xb8-100e_vtab1k-cifar.py',
     'adapterx': 'configs/adapterx_vitb_vtab.py',
 }
 # Compiled: the targets' methods, and the frozen backbone for inference.
 COMPILED = ('adapterx', 'full_finetune', 'adaptformer', 'linear_probe')
 POINT_CONFIGS = {
     'adapterx':
-    'configs/adapterx/point/adapterx_pointmae_scanobjectnn_pb_t50_rs.py',
-    'dapt': 'configs/baselines/dapt/dapt_pointmae_scanobjectnn_pb_t50_rs.py',
+    'configs/adapterx/adapterx_point-mae_8xb4-300e_scanobjectnn-pb-t50-rs.py',
+    'dapt': 'configs/dapt/dapt_point-mae_8xb4-300e_scanobjectnn-pb-t50-rs.py',
     'full_finetune':
-    'configs/full_finetune/point/fullft_pointmae_scanobjectnn_pb_t50_rs.py',
+    'configs/full_finetune/'
+    'full-finetune_point-mae_8xb4-300e_scanobjectnn-pb-t50-rs.py',
 }
 PIPELINE_CONFIG = 'configs/adapterx_vitb_vtab.py'
 CUDA_TESTS = [

@@ -45,8 +45,10 @@ from adapterx.utils import register_all_modules
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 # demo -> (pretraining config, weights file)
 PRETRAINING = {
-    'digits': ('vit_demo_shapes_pretrain.py', 'vit_demo_shapes.pth'),
-    'points': ('points_pretrain.py', 'point_demo_shapes.pth'),
+    'digits': ('vit-demo_1xb64-12e_synthetic-shapes.py',
+               'vit_demo_shapes.pth'),
+    'points': ('point-demo_1xb32-10e_synthetic-points4.py',
+               'point_demo_shapes.pth'),
 }
 VIT_DEMO_CONFIG = osp.join(REPO_ROOT, 'configs', '_base_', 'models',
                            'vit_demo.py')

@@ -34,15 +34,17 @@ REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 METHODS = ('Adapter-X', 'Full fine-tuning', 'Linear probing')
 HEADER = ('method', 'test acc %', 'trainable w/o head', '% of backbone',
           'trainable w/ head', '% of model', 'time s')
+# The config name prefix of each of METHODS.
+DEMO_METHODS = ('adapterx', 'full-finetune', 'linear-probe')
 # demo -> (title, config of each method)
 DEMOS = {
     'digits': ('Digits demo (scikit-learn digits, ViT pretrained on shapes)',
-               ('digits_adapterx.py', 'digits_full_finetune.py',
-                'digits_linear_probe.py')),
+               tuple(f'{method}_vit-demo_1xb32-10e_digits.py'
+                     for method in DEMO_METHODS)),
     'points': ('Points demo (8 generated shapes, point transformer '
                'pretrained on 4)',
-               ('points_adapterx.py', 'points_full_finetune.py',
-                'points_linear_probe.py')),
+               tuple(f'{method}_point-demo_1xb16-10e_synthetic-points8.py'
+                     for method in DEMO_METHODS)),
 }
 
 

@@ -7,7 +7,7 @@ MoE converted back to the dense ViT.
     .venv/bin/python tools/demo/run_ewa_experiment.py [--seeds 0 1 2]
         [--work-dir DIR] [--results-json FILE]
 
-Configs: configs/ewa/demo/digits_scratch_{dense,ewa,moe_random_partition}.py.
+Configs: configs/demo/{dense,ewa,rp-moe}_vit-demo_1xb32-20e_digits.py.
 For each seed and method it prints the test accuracy of the model as
 trained (MoEs evaluated with their experts averaged, their default), of
 the MoE evaluated with random partitions as in training, and of the
@@ -32,12 +32,12 @@ from adapterx.utils.cpu_threads import configure_cpu_threads
 from adapterx.utils.results import write_results
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-CONFIG_DIR = osp.join(REPO_ROOT, 'configs', 'ewa', 'demo')
-DENSE_CONFIG = 'digits_scratch_dense.py'
+CONFIG_DIR = osp.join(REPO_ROOT, 'configs', 'demo')
+DENSE_CONFIG = 'dense_vit-demo_1xb32-20e_digits.py'
 METHODS = {
     'Dense': DENSE_CONFIG,
-    'RP-MoE + EWA': 'digits_scratch_ewa.py',
-    'RP-MoE, averaged at end': 'digits_scratch_moe_random_partition.py',
+    'RP-MoE + EWA': 'ewa_vit-demo_1xb32-20e_digits.py',
+    'RP-MoE, averaged at end': 'rp-moe_vit-demo_1xb32-20e_digits.py',
 }
 
 

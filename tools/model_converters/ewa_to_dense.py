@@ -10,7 +10,8 @@ DenseConversionHook does at the end of training: DST is a ``.safetensors``
 file (tensors and JSON metadata, no pickle) of the unmodified
 architecture's classifier, which the dense config tests:
 
-    python tools/test.py configs/ewa/deit-s_cifar100_dense.py DST
+    python tools/test.py \
+        configs/ewa/dense_deit-s-p4_1xb128-300e_cifar100.py DST
 """
 import argparse
 

@@ -1,6 +1,6 @@
 # The 3D demo's small point transformer: 512-point clouds in 32 groups of
 # 16 points, 4 blocks of width 96, a one-hidden-layer head. Pretrained on
-# four of the eight synthetic shapes by configs/demo/points_pretrain.py
+# four of the eight synthetic shapes by configs/demo/point-demo_1xb32-10e_synthetic-points4.py
 # through tools/demo/pretrain_demo_backbone.py points, which wrote the
 # weights the backbone loads.
 model = dict(

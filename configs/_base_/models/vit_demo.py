@@ -1,6 +1,6 @@
 # The demo's small ViT: 32x32 images, 8x8 patches, 6 blocks of width 128
 # (1.2 M parameters). Pretrained on SyntheticShapes by
-# configs/demo/vit_demo_shapes_pretrain.py through
+# configs/demo/vit-demo_1xb64-12e_synthetic-shapes.py through
 # tools/demo/pretrain_demo_backbone.py digits, which wrote the weights the backbone
 # loads (a path relative to this file, so the configs run from anywhere).
 model = dict(

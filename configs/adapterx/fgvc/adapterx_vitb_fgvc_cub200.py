@@ -1,8 +1,0 @@
-# Adapter-X, ViT-B/16, FGVC CUB200 (200 classes).
-_base_ = ['../../adapterx_vitb_fgvc.py']
-dataset_type, num_classes = 'CUB200', 200
-train_dataloader = dict(dataset=dict(type=dataset_type))
-val_dataloader = dict(dataset=dict(type=dataset_type))
-test_dataloader = dict(dataset=dict(type=dataset_type))
-data_preprocessor = dict(num_classes=num_classes)
-model = dict(head=dict(num_classes=num_classes))

@@ -1,8 +1,0 @@
-# Adapter-X, ViT-B/16, FGVC StanfordCars196 (196 classes).
-_base_ = ['../../adapterx_vitb_fgvc.py']
-dataset_type, num_classes = 'StanfordCars196', 196
-train_dataloader = dict(dataset=dict(type=dataset_type))
-val_dataloader = dict(dataset=dict(type=dataset_type))
-test_dataloader = dict(dataset=dict(type=dataset_type))
-data_preprocessor = dict(num_classes=num_classes)
-model = dict(head=dict(num_classes=num_classes))

@@ -1,8 +1,0 @@
-# Adapter-X, ViT-B/16, VTAB-1k eurosat (10 classes).
-_base_ = ['../../adapterx_vitb_vtab.py']
-task, num_classes = 'eurosat', 10
-train_dataloader = dict(dataset=dict(task=task))
-val_dataloader = dict(dataset=dict(task=task))
-test_dataloader = dict(dataset=dict(task=task))
-data_preprocessor = dict(num_classes=num_classes)
-model = dict(head=dict(num_classes=num_classes))

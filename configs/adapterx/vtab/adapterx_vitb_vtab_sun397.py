@@ -1,8 +1,0 @@
-# Adapter-X, ViT-B/16, VTAB-1k sun397 (397 classes).
-_base_ = ['../../adapterx_vitb_vtab.py']
-task, num_classes = 'sun397', 397
-train_dataloader = dict(dataset=dict(task=task))
-val_dataloader = dict(dataset=dict(task=task))
-test_dataloader = dict(dataset=dict(task=task))
-data_preprocessor = dict(num_classes=num_classes)
-model = dict(head=dict(num_classes=num_classes))

@@ -1,9 +1,0 @@
-# Full fine-tuning on ViT-B/16 for FGVC: configs/adapterx_vitb_fgvc.py with the
-# PEFT part replaced (CUB200 here; other datasets as in
-# configs/adapterx/fgvc/).
-# Point-MAE / Point-BERT: configs/full_finetune/point/.
-_base_ = [
-    '../../_base_/protocols/vit-b16_8xb8-100e_fgvc.py',
-    '../../_base_/peft/full_finetune.py',
-]
-model = dict(peft={{_base_.peft}})

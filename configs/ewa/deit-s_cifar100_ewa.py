@@ -1,6 +1,0 @@
-# DeiT-S / ViT-S from scratch on CIFAR-100 with EWA: random-partition MoEs
-# in every other block, Experts Weights Averaging after every step, the
-# dense model saved at the end (work_dir/dense_final.safetensors; test it with
-# ./deit-s_cifar100_dense.py).
-_base_ = ['./deit-s_cifar100_dense.py', '../_base_/peft/ewa.py']
-model = dict(peft={{_base_.peft}})

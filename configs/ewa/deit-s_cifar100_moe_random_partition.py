@@ -1,6 +1,0 @@
-# Baseline: DeiT-S / ViT-S from scratch on CIFAR-100 with random-partition
-# MoEs and no EWA, the experts averaged only at the end
-# (work_dir/dense_final.safetensors; test it with ./deit-s_cifar100_dense.py).
-_base_ = ['./deit-s_cifar100_dense.py',
-          '../_base_/peft/moe_random_partition.py']
-model = dict(peft={{_base_.peft}})

@@ -1,0 +1,4 @@
+# Partial fine-tuning, strategy last_half (ours): both units of blocks 6-11
+# of 12 and the head.
+_base_ = ['./partial-ft-attention-only_vit-b16_8xb8-100e_vtab1k-cifar.py']
+model = dict(peft=dict(strategy='last_half'))

@@ -154,6 +154,10 @@ def test_name_says_what_the_config_does(path):
     assert int(name['gpus']) * int(name['batch']) == \
         cfg.auto_scale_lr.base_batch_size == \
         int(protocol['gpus']) * int(protocol['batch'])
+    if name['backbone'].startswith('point-'):
+        # Several GPUs: SyncBN, for the BatchNorms' batch statistics.
+        assert cfg.get('sync_bn') == ('torch' if int(name['gpus']) > 1
+                                      else None)
     tokens = setting_tokens(name['setting'])
     assert f'{cfg.train_cfg.max_epochs}e' in tokens
     assert setting_tokens(protocol['setting']) <= tokens
@@ -174,6 +178,15 @@ def test_name_says_what_the_config_does(path):
         assert name['dataset'] == benchmark
 
 
+@pytest.mark.parametrize(
+    'path', [path for path in BENCHMARK_CONFIGS if '_8xb4-' in path.name],
+    ids=lambda p: p.stem)
+def test_8_gpu_point_configs_split_their_1_gpu_batch(path):
+    one_gpu = path.with_name(path.name.replace('_8xb4-', '_1xb32-'))
+    assert differences(load(path).to_dict(), load(one_gpu).to_dict()) == {
+        'train_dataloader.batch_size', 'sync_bn'}
+
+
 def test_every_method_has_its_benchmark_configs():
     names = {path.stem for path in BENCHMARK_CONFIGS}
     vit = 'vit-b16_8xb8-100e'
@@ -182,17 +195,26 @@ def test_every_method_has_its_benchmark_configs():
                    'vpt-deep', 'vpt-shallow'):
         assert {f'{method}_{vit}_vtab1k-cifar',
                 f'{method}_{vit}_fgvc-cub200'} <= names
-    point = {('adapterx', 'point-bert'), ('full-finetune', 'point-bert')} | {
-        (method, 'point-mae')
-        for method in ('adapterx', 'adaptformer', 'bitfit', 'dapt', 'fact-tk',
-                       'fact-tt', 'full-finetune', 'idpt', 'linear-probe',
-                       'lora', 'ssf', 'vpt-deep', 'vpt-shallow')
+    point = {
+        (method, backbone, f'300e_{dataset}')
+        for method, backbone in [
+            ('adapterx', 'point-bert'), ('full-finetune', 'point-bert'),
+            *((method, 'point-mae') for method in (
+                'adapterx', 'adaptformer', 'bitfit', 'dapt', 'fact-tk',
+                'fact-tt', 'full-finetune', 'idpt', 'linear-probe', 'lora',
+                'ssf', 'vpt-deep', 'vpt-shallow'))]
+        for dataset in POINT_DATASETS
     }
-    for method, backbone in point:
-        for dataset in POINT_DATASETS:
-            assert f'{method}_{backbone}_8xb4-300e_{dataset}' in names
-    for dataset in ('scanobjectnn-pb-t50-rs', 'modelnet40'):
-        assert f'ewa_point-mae_8xb4-300e_{dataset}' in names
+    point |= {('ewa', 'point-mae', f'300e_{dataset}')
+              for dataset in ('scanobjectnn-pb-t50-rs', 'modelnet40')}
+    # The rotation protocol: Adapter-X and DAPT.
+    point |= {(method, 'point-mae', f'rotation-300e_{dataset}')
+              for method in ('adapterx', 'dapt')
+              for dataset in POINT_DATASETS[:3]}
+    for method, backbone, setting in point:
+        # One GPU of 32 (as Point-MAE and DAPT train), 8 GPUs of 4.
+        for batch in ('1xb32', '8xb4'):
+            assert f'{method}_{backbone}_{batch}-{setting}' in names
 
 
 def test_every_vtab_task_has_an_adapterx_config():
@@ -236,7 +258,7 @@ def test_dapt_x_trains_about_two_percent(backbone):
     ScanObjectNN variant: about 2.0 to 2.4% of the model (3D convention)."""
     init_default_scope('adapterx')
     cfg = load(CONFIGS / 'adapterx' /
-                f'adapterx_{backbone}_8xb4-300e_scanobjectnn-pb-t50-rs.py')
+               f'adapterx_{backbone}_1xb32-300e_scanobjectnn-pb-t50-rs.py')
     model_cfg = cfg.model.to_dict()
     model_cfg['backbone'].pop('init_cfg')
     report = trainable_parameter_report(MODELS.build(model_cfg))
@@ -269,7 +291,7 @@ def test_point_mae_trainable_sets(method):
     convention: with the head)."""
     init_default_scope('adapterx')
     cfg = Config.fromfile(
-        str(method_config(method, 'point-mae_8xb4-300e_modelnet40')))
+        str(method_config(method, 'point-mae_1xb32-300e_modelnet40')))
     cfg.model.backbone.pop('init_cfg')
     width = 24
     cfg.model.backbone.arch = dict(embed_dims=width,

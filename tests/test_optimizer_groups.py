@@ -52,10 +52,10 @@ PROTOCOLS = {
         'ewa/top1-moe_deit-s-p4_1xb128-300e_cifar100.py',
     ], timm_no_decay),
     'point_adamw_cosine_300e.py': ([
-        'adapterx/adapterx_point-mae_8xb4-300e_modelnet40.py',
-        'dapt/dapt_point-mae_8xb4-300e_scanobjectnn-obj-bg.py',
-        'full_finetune/full-finetune_point-bert_8xb4-300e_modelnet40.py',
-        'idpt/idpt_point-mae_8xb4-300e_modelnet40.py',
+        'adapterx/adapterx_point-mae_1xb32-300e_modelnet40.py',
+        'dapt/dapt_point-mae_1xb32-300e_scanobjectnn-obj-bg.py',
+        'full_finetune/full-finetune_point-bert_1xb32-300e_modelnet40.py',
+        'idpt/idpt_point-mae_1xb32-300e_modelnet40.py',
     ], point_mae_no_decay),
 }
 CASES = [(schedule, config) for schedule, (configs, _) in PROTOCOLS.items()
@@ -145,7 +145,7 @@ def test_trainable_parameters_decay_as_the_reference_code_decides(built):
      ['backbone.patch_embed.projection.weight',
       'backbone.layers.1.attn.qkv.weight']),
     ('point_adamw_cosine_300e.py',
-     'adapterx/adapterx_point-mae_8xb4-300e_modelnet40.py', [
+     'adapterx/adapterx_point-mae_1xb32-300e_modelnet40.py', [
          'backbone.module.cls_token',
          'backbone.module.blocks.1.adapterx.mlp_smoa_norm.bias',
          'backbone.module.blocks.1.adapterx.scale_shifts.fc1.scale',

@@ -391,7 +391,7 @@ def test_vpt_counts_are_prompts_times_width_per_prompted_block(
 
 def point_mae_report(method):
     cfg = Config.fromfile(str(method_config(
-        method, 'point-mae_8xb4-300e_scanobjectnn-pb-t50-rs')))
+        method, 'point-mae_1xb32-300e_scanobjectnn-pb-t50-rs')))
     cfg.model.backbone.pop('init_cfg')
     model = PointClassifier(**{
         key: value

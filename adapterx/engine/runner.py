@@ -60,6 +60,9 @@ class PeftRunner(Runner):
     - Distributed runs without a GPU use the gloo backend and wrap the model
       in DDP without ``device_ids`` (mmengine always selects a CUDA device
       and passes ``device_ids=[LOCAL_RANK]``, both of which fail on CPU).
+      There, a config's ``sync_bn`` is ignored with a warning (torch's
+      SyncBatchNorm needs GPUs); on GPUs mmengine converts every BatchNorm
+      to SyncBatchNorm, as the 8-GPU point-cloud configs ask.
     - Runner checkpoints load under ``torch.load(weights_only=True)`` with
       only the types such checkpoints contain allowed; full unpickling only
       for a file the config trusts explicitly (``trust_checkpoint=True``),
@@ -211,6 +214,13 @@ class PeftRunner(Runner):
         if (not self.distributed or torch.cuda.is_available()
                 or is_model_wrapper(model)):
             return super().wrap_model(model_wrapper_cfg, model)
+        if self.cfg.get('sync_bn') is not None:
+            self.logger.warning(
+                f"sync_bn={self.cfg['sync_bn']!r} is ignored without a GPU "
+                "(torch's SyncBatchNorm runs on GPUs only): every BatchNorm "
+                "normalises over its own process's batch. For the batch "
+                "statistics of the config's one-GPU counterpart, train that "
+                '(its name says 1xb..).')
         wrapper_cfg = dict(model_wrapper_cfg or {})
         wrapper_cfg.setdefault('type', 'MMDistributedDataParallel')
         wrapper_cfg.setdefault('broadcast_buffers', False)

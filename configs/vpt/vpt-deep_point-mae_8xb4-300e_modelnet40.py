@@ -1,13 +1,6 @@
-# VPT-deep on Point-MAE for ModelNet40 (1024 points).
-# Drop path 0.1 (Point-MAE's fine-tuning);
-# the papers' schedule (AdamW 5e-4, wd 0.05, 300 epochs, batch 32, grad
-# clip 10) and train-time scale-and-translate (Point-MAE / DAPT protocol).
-#
-#   tools/dist_train.sh configs/vpt/vpt-deep_point-mae_8xb4-300e_modelnet40.py 8
-_base_ = [
-    '../_base_/protocols/point-mae_1xb32-300e_modelnet40.py',
-    '../_base_/peft/vpt_deep.py',
-]
-model = dict(peft={{_base_.peft}})
-# The batch of 32 is the global batch: 8 GPUs x 4 per GPU.
+# ./vpt-deep_point-mae_1xb32-300e_modelnet40.py on 8 GPUs of 4 clouds each,
+# the same batch of 32, with SyncBN: every BatchNorm (the group encoder's,
+# the head's) normalises over the 32 clouds, as on one GPU.
+_base_ = ['./vpt-deep_point-mae_1xb32-300e_modelnet40.py']
 train_dataloader = dict(batch_size=4)
+sync_bn = 'torch'

@@ -47,7 +47,7 @@ def dapt_name(adapterx_name):
 
 
 def dapt_and_one_expert_adapterx(dataset):
-    setting = f'point-mae_8xb4-300e_{dataset}.py'
+    setting = f'point-mae_1xb32-300e_{dataset}.py'
     dapt = build(f'dapt/dapt_{setting}')
     adapterx = build(
         f'adapterx/adapterx_{setting}',
@@ -107,7 +107,7 @@ def test_the_smoa_is_inside_drop_path_with_dapts_dropout():
         adapterx.backbone.module.blocks[5].drop_path2.drop_prob)
     # Without the switch the draws differ: the equality above is no chance.
     outside = build(
-        'adapterx/adapterx_point-mae_8xb4-300e_scanobjectnn-obj-bg.py',
+        'adapterx/adapterx_point-mae_1xb32-300e_scanobjectnn-obj-bg.py',
                     **ONE_EXPERT_PER_BLOCK, bottleneck_dims=64,
                     smoa_in_drop_path=False)
     outside.load_state_dict(adapterx.state_dict())
@@ -118,7 +118,7 @@ def test_the_smoa_is_inside_drop_path_with_dapts_dropout():
 
 
 def test_point_adapterx_has_every_blocks_prompt_and_unwraps_clean():
-    model = build('adapterx/adapterx_point-mae_8xb4-300e_modelnet40.py')
+    model = build('adapterx/adapterx_point-mae_1xb32-300e_modelnet40.py')
     model.eval()
     with torch.no_grad():
         model.extract_feat(clouds())

@@ -146,7 +146,7 @@ def test_point_mae_adapterx_config_reports_its_share_with_head(
     share (3D convention: with the head, of the whole model)."""
     cfg = Config.fromfile(
         str(REPO_ROOT / 'configs' / 'adapterx' /
-            'adapterx_point-mae_8xb4-300e_scanobjectnn-pb-t50-rs.py'))
+            'adapterx_point-mae_1xb32-300e_scanobjectnn-pb-t50-rs.py'))
     cfg.model.backbone.pop('init_cfg')
     cfg.model.peft.scale_shifts = scale_shifts
     model = MODELS.build(cfg.model)

@@ -62,11 +62,11 @@ VIT_CONFIGS = {
 COMPILED = ('adapterx', 'full_finetune', 'adaptformer', 'linear_probe')
 POINT_CONFIGS = {
     'adapterx':
-    'configs/adapterx/adapterx_point-mae_8xb4-300e_scanobjectnn-pb-t50-rs.py',
-    'dapt': 'configs/dapt/dapt_point-mae_8xb4-300e_scanobjectnn-pb-t50-rs.py',
+    'configs/adapterx/adapterx_point-mae_1xb32-300e_scanobjectnn-pb-t50-rs.py',
+    'dapt': 'configs/dapt/dapt_point-mae_1xb32-300e_scanobjectnn-pb-t50-rs.py',
     'full_finetune':
     'configs/full_finetune/'
-    'full-finetune_point-mae_8xb4-300e_scanobjectnn-pb-t50-rs.py',
+    'full-finetune_point-mae_1xb32-300e_scanobjectnn-pb-t50-rs.py',
 }
 PIPELINE_CONFIG = 'configs/adapterx_vitb_vtab.py'
 CUDA_TESTS = [

@@ -1,0 +1,14 @@
+# DAPT on Point-MAE, ScanObjectNN OBJ_ONLY, the rotation protocol, batch 32
+# on one GPU: the protocol base and the method's PEFT base. DAPT's settings
+# for this dataset: drop path 0.1, adapter dropout 0.0; the position
+# embedding added once and DAPT's head pooling. Settings and sources:
+# docs/methods.md, "DAPT" and "Point clouds".
+_base_ = [
+    '../_base_/protocols/point-mae_1xb32-rotation-300e_scanobjectnn-obj-only.py',
+    '../_base_/peft/dapt.py',
+]
+model = dict(
+    peft=dict(_base_.peft, adapter_dropout=0.0),
+    head=_base_.point_head,
+    backbone=dict(add_positions_every_block=False, drop_path_rate=0.1),
+)

@@ -1,0 +1,9 @@
+# IDPT on Point-MAE, ScanObjectNN OBJ_BG, Point-MAE's scale-and-translate
+# protocol, batch 32 on one GPU: the protocol base and the method's PEFT
+# base. The head pools the prompt too, as the method's code does. Settings
+# and sources: docs/methods.md, "IDPT" and "Point clouds".
+_base_ = [
+    '../_base_/protocols/point-mae_1xb32-300e_scanobjectnn-obj-bg.py',
+    '../_base_/peft/idpt.py',
+]
+model = dict(peft={{_base_.peft}}, head={{_base_.point_head}})

@@ -1,0 +1,9 @@
+# VPT-shallow on Point-MAE, ScanObjectNN PB_T50_RS, Point-MAE's
+# scale-and-translate protocol, batch 32 on one GPU: the protocol base and
+# the method's PEFT base. Settings and sources: docs/methods.md, "VPT" and
+# "Point clouds".
+_base_ = [
+    '../_base_/protocols/point-mae_1xb32-300e_scanobjectnn-pb-t50-rs.py',
+    '../_base_/peft/vpt_shallow.py',
+]
+model = dict(peft={{_base_.peft}})

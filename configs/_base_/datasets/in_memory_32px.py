@@ -10,12 +10,16 @@ pipeline = [dict(type='PackInputs')]
 train_dataloader = dict(
     batch_size=32,
     num_workers=0,
+    # Stated: mmpretrain's tools/train.py turns it on where a config is
+    # silent, which DataLoader refuses without workers.
+    persistent_workers=False,
     dataset=dict(pipeline=pipeline),
     sampler=dict(type='DefaultSampler', shuffle=True),
 )
 val_dataloader = dict(
     batch_size=128,
     num_workers=0,
+    persistent_workers=False,
     dataset=dict(pipeline=pipeline),
     sampler=dict(type='DefaultSampler', shuffle=False),
 )

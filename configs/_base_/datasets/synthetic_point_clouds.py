@@ -17,6 +17,9 @@ test_pipeline = [dict(type='PackPointInputs')]
 train_dataloader = dict(
     batch_size=16,
     num_workers=0,
+    # Stated: mmpretrain's tools/train.py turns it on where a config is
+    # silent, which DataLoader refuses without workers.
+    persistent_workers=False,
     dataset=dict(
         type='SyntheticPointClouds',
         num_samples=800,
@@ -31,6 +34,7 @@ train_dataloader = dict(
 val_dataloader = dict(
     batch_size=64,
     num_workers=0,
+    persistent_workers=False,
     dataset=dict(
         train_dataloader['dataset'],
         num_samples=400,

@@ -17,6 +17,9 @@ pipeline = [dict(type='LoadImageFromFile'), dict(type='PackInputs')]
 train_dataloader = dict(
     batch_size=8,
     num_workers=0,
+    # Stated: mmpretrain's tools/train.py turns it on where a config is
+    # silent, which DataLoader refuses without workers.
+    persistent_workers=False,
     dataset=dict(
         type='CustomDataset',
         data_root=data_root,

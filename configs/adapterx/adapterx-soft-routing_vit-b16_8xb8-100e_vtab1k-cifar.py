@@ -1,6 +1,7 @@
-# Ablation of Adapter-X on VTAB-1k (cifar; pick the task as in
-# configs/adapterx_vitb_vtab.py): soft routing over all experts.
-# The full method is configs/adapterx_vitb_vtab.py.
+# Ablation of Adapter-X on ViT-B/16, VTAB-1k cifar: every expert weighted by
+# its routing probability instead of top-1; the rest as
+# adapterx_vit-b16_8xb8-100e_vtab1k-cifar.py, the full method. Settings and
+# sources: docs/methods.md, "Adapter-X".
 _base_ = [
     '../_base_/protocols/vit-b16_8xb8-100e_vtab1k.py',
     '../_base_/peft/adapterx_soft_routing.py',

@@ -1,6 +1,7 @@
-# Convpass on ViT-B/16 (ImageNet-21k) for FGVC: the bases of
-# configs/adapterx_vitb_fgvc.py (CUB-200 by default), only the PEFT part
-# differs.
+# Convpass on ViT-B/16 (ImageNet-21k), FGVC CUB-200: the FGVC protocol base
+# and the method's PEFT base, nothing else changed. Another dataset: as
+# ../_base_/datasets/fgvc.py shows. Settings and sources: docs/methods.md,
+# "Convpass" and "FGVC".
 _base_ = [
     '../_base_/protocols/vit-b16_8xb8-100e_fgvc.py',
     '../_base_/peft/convpass.py',

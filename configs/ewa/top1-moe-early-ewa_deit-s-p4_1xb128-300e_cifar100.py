@@ -1,5 +1,6 @@
-# Baseline: the naive top-1 MoE of ./top1-moe_deit-s-p4_1xb128-300e_cifar100.py with
-# "early EWA" (expert averaging during the first 30 of 300 epochs).
+# DeiT-S / ViT-S from scratch on CIFAR-100 as the naive top-1 MoE with early
+# EWA (expert averaging in the first 30 of 300 epochs), evaluated routed.
+# Settings and sources: docs/methods.md, "EWA" and "CIFAR-100 from scratch".
 _base_ = [
     '../_base_/protocols/deit-s-p4_1xb128-300e_cifar100.py',
     '../_base_/peft/moe_top1_early_ewa.py',

@@ -1,8 +1,8 @@
-# FacT-TK on ViT-B/16 for VTAB-1k: configs/adapterx_vitb_vtab.py with
-# the PEFT part replaced (cifar here). All 19 tasks:
-#   python tools/run_vtab.py configs/fact/fact-tk_vit-b16_8xb8-100e_vtab1k-cifar.py --gpus 8
-# vtab_task_options: the paper's code's rank and scale for each task
-# (tools/run_vtab.py applies them).
+# FacT-TK on ViT-B/16 (ImageNet-21k), VTAB-1k cifar: the VTAB-1k protocol
+# base and the method's PEFT base, nothing else changed. tools/run_vtab.py
+# runs all 19 tasks with it, each task's class count and the method's
+# per-task rank and scale (vtab_task_options) set on the command line.
+# Settings and sources: docs/methods.md, "FacT" and "VTAB-1k".
 _base_ = [
     '../_base_/protocols/vit-b16_8xb8-100e_vtab1k.py',
     '../_base_/peft/fact_tk.py',

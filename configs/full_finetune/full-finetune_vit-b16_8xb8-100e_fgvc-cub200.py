@@ -1,7 +1,7 @@
-# Full fine-tuning on ViT-B/16 for FGVC: configs/adapterx_vitb_fgvc.py with the
-# PEFT part replaced (CUB200 here; other datasets as in
-# configs/adapterx/).
-# Point-MAE / Point-BERT: configs/full_finetune/.
+# Full fine-tuning on ViT-B/16 (ImageNet-21k), FGVC CUB-200: the FGVC
+# protocol base and the method's PEFT base, nothing else changed. Another
+# dataset: as ../_base_/datasets/fgvc.py shows. Settings and sources:
+# docs/methods.md, "Full fine-tuning" and "FGVC".
 _base_ = [
     '../_base_/protocols/vit-b16_8xb8-100e_fgvc.py',
     '../_base_/peft/full_finetune.py',

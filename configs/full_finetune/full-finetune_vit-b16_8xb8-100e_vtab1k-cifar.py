@@ -1,7 +1,8 @@
-# Full fine-tuning on ViT-B/16 for VTAB-1k: configs/adapterx_vitb_vtab.py with
-# the PEFT part replaced (cifar here). All 19 tasks:
-#   python tools/run_vtab.py configs/full_finetune/full-finetune_vit-b16_8xb8-100e_vtab1k-cifar.py --gpus 8
-# Point-MAE / Point-BERT: configs/full_finetune/.
+# Full fine-tuning on ViT-B/16 (ImageNet-21k), VTAB-1k cifar: the VTAB-1k
+# protocol base and the method's PEFT base, nothing else changed.
+# tools/run_vtab.py runs all 19 tasks with it, each task's class count set
+# on the command line. Settings and sources: docs/methods.md, "Full
+# fine-tuning" and "VTAB-1k".
 _base_ = [
     '../_base_/protocols/vit-b16_8xb8-100e_vtab1k.py',
     '../_base_/peft/full_finetune.py',

@@ -1,7 +1,7 @@
-# VPT-deep on ViT-B/16 (ImageNet-21k) for VTAB-1k: the bases of
-# configs/adapterx_vitb_vtab.py (protocol, schedule, cifar by default), only
-# the PEFT part differs. Other tasks: tools/run_vtab.py, or the
-# --cfg-options of configs/adapterx_vitb_vtab.py.
+# VPT-deep on ViT-B/16 (ImageNet-21k), VTAB-1k cifar: the VTAB-1k protocol
+# base and the method's PEFT base, nothing else changed. tools/run_vtab.py
+# runs all 19 tasks with it, each task's class count set on the command
+# line. Settings and sources: docs/methods.md, "VPT" and "VTAB-1k".
 _base_ = [
     '../_base_/protocols/vit-b16_8xb8-100e_vtab1k.py',
     '../_base_/peft/vpt_deep.py',

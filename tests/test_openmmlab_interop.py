@@ -113,7 +113,6 @@ def test_an_unknown_mode_is_refused(setup_py, tmp_path):
         setup_py.add_mim_extension(str(small_repository(tmp_path)), 'move')
 
 
-@pytest.mark.slow
 def test_a_built_wheel_carries_configs_tools_and_model_index(tmp_path):
     """``pip install .`` installs the wheel pip builds: built here from a
     copy of the committed files, without network or build isolation."""

@@ -128,9 +128,9 @@ def test_markdown_csv_and_plot(two_task_root, tmp_path):
 @pytest.mark.slow
 def test_two_real_tiny_runs(tmp_path, tiny_image_root):
     root = tmp_path / 'runs'
-    for method in ('adapterx', 'linear-probe'):
+    for method in ('adapterx', 'linear_probe'):
         config = (REPO_ROOT / 'configs' / 'tiny' /
-                  f'{method}_vit-tiny_1xb8-2e_tiny-images.py')
+                  f"{method.replace('_', '-')}_vit-tiny_1xb8-2e_tiny-images.py")
         work_dir = root / method / 'tiny'
         train(config, work_dir, 'train_cfg.max_epochs=1',
               data_root=tiny_image_root)

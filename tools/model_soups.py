@@ -48,18 +48,22 @@ from adapterx.models.partial_ft import (check_held_out, check_ingredients,
 from adapterx.utils import register_all_modules
 from adapterx.utils.tool_args import (add_common_arguments,
                                       apply_common_arguments, build_runner,
-                                      parse_common)
+                                      parse_common, tool_description)
 
 
 def parse_args():
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = argparse.ArgumentParser(description=tool_description(__doc__))
     parser.add_argument('config', help='the task config of the checkpoints')
     parser.add_argument(
         'checkpoints', nargs='+', help='fine-tuned checkpoints')
     parser.add_argument('--out', required=True, help='output .safetensors')
     parser.add_argument(
         '--mode', choices=['uniform', 'greedy', 'unit_mean'],
-        default='greedy')
+        default='greedy',
+        help='uniform: the mean of all deltas; greedy (default): '
+        'ingredients join best first while the score does not fall; '
+        'unit_mean: each tensor averages the deltas of the runs that '
+        'changed it')
     parser.add_argument(
         '--split',
         choices=['val', 'test'],

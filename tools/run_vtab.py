@@ -29,6 +29,7 @@ from mmengine.config import Config
 
 from adapterx.datasets.vtab1k import VTAB1K_TASKS
 from adapterx.evaluation import summarise_vtab
+from adapterx.utils.tool_args import tool_description
 
 TOOLS = osp.dirname(osp.abspath(__file__))
 DEFAULT_TEMPLATE = osp.join(
@@ -37,14 +38,25 @@ DEFAULT_TEMPLATE = osp.join(
 
 
 def parse_args():
-    parser = argparse.ArgumentParser(
-        description='Run every VTAB-1k task and tabulate the results')
-    parser.add_argument('template', nargs='?', default=DEFAULT_TEMPLATE)
-    parser.add_argument('--gpus', type=int, default=1)
-    parser.add_argument('--tasks', nargs='+', default=list(VTAB1K_TASKS),
-                        choices=list(VTAB1K_TASKS))
-    parser.add_argument('--work-dir-root', default='work_dirs/vtab')
-    parser.add_argument('--collect-only', action='store_true')
+    parser = argparse.ArgumentParser(description=tool_description(__doc__))
+    parser.add_argument(
+        'template', nargs='?', default=DEFAULT_TEMPLATE,
+        help='a config path with {task} in it (one config per task), or one '
+        'method config for all tasks (default: Adapter-X\'s per-task '
+        'configs)')
+    parser.add_argument(
+        '--gpus', type=int, default=1,
+        help='GPUs per task; more than 1 trains with tools/dist_train.sh')
+    parser.add_argument(
+        '--tasks', nargs='+', default=list(VTAB1K_TASKS),
+        choices=list(VTAB1K_TASKS), metavar='TASK',
+        help='run only these tasks (default: all 19)')
+    parser.add_argument(
+        '--work-dir-root', default='work_dirs/vtab',
+        help='each task runs in WORK_DIR_ROOT/<task>; the table goes here')
+    parser.add_argument(
+        '--collect-only', action='store_true',
+        help='run nothing; tabulate the results already in WORK_DIR_ROOT')
     parser.add_argument('--cfg-options', nargs='+', default=[],
                         help='passed to training and testing of every task')
     return parser.parse_args()

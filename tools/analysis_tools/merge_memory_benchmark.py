@@ -41,6 +41,7 @@ import torch
 from PIL import Image
 
 from adapterx.utils.results import current_commit
+from adapterx.utils.tool_args import tool_description
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 # Test-set sizes of the eight-task ViT merging benchmark (the task vectors
@@ -65,19 +66,25 @@ MODEL = dict(
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = argparse.ArgumentParser(description=tool_description(__doc__))
     parser.add_argument('--fractions', type=float, nargs='+',
                         default=[0.01, 0.04],
                         help="of the benchmark's test-set sizes")
     parser.add_argument('--train-per-task', type=int, default=100,
                         help="images of each task's gate pool")
-    parser.add_argument('--batch-size', type=int, default=64)
-    parser.add_argument('--workers', type=int, default=0)
-    parser.add_argument('--threads', type=int, default=1)
+    parser.add_argument('--batch-size', type=int, default=64,
+                        help="the merge tool's test batch size")
+    parser.add_argument('--workers', type=int, default=0,
+                        help="the merge tool's dataloader workers")
+    parser.add_argument('--threads', type=int, default=1,
+                        help='torch and OpenMP threads of this process and '
+                        'the merge tool (OMP_NUM_THREADS wins)')
     parser.add_argument('--work-dir',
-                        default='work_dirs/merge_memory_benchmark')
+                        default='work_dirs/merge_memory_benchmark',
+                        help='where the images, models and runs go')
     parser.add_argument('--out', default='work_dirs/merge_memory_benchmark/'
-                        'merge_memory')
+                        'merge_memory',
+                        help='writes OUT.json and OUT.md')
     return parser.parse_args(argv)
 
 

@@ -29,6 +29,7 @@ from adapterx.registry import RUNNERS
 from adapterx.utils import register_all_modules
 from adapterx.utils.cpu_threads import configure_cpu_threads
 from adapterx.utils.results import write_results
+from adapterx.utils.tool_args import tool_description
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 METHODS = ('Adapter-X', 'Full fine-tuning', 'Linear probing')
@@ -64,10 +65,14 @@ def run(config_name, work_dir, max_epochs=None):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('demo', nargs='?', default='digits',
-                        choices=sorted(DEMOS))
-    parser.add_argument('--work-dir')
+    parser = argparse.ArgumentParser(description=tool_description(__doc__))
+    parser.add_argument(
+        'demo', nargs='?', default='digits', choices=sorted(DEMOS),
+        help='digits (2D, the default) or points (3D)')
+    parser.add_argument(
+        '--work-dir',
+        help="where each method's run goes (default: "
+        'work_dirs/<demo>_demo)')
     parser.add_argument(
         '--max-epochs',
         type=int,

@@ -30,6 +30,7 @@ from adapterx.registry import RUNNERS
 from adapterx.utils import register_all_modules
 from adapterx.utils.cpu_threads import configure_cpu_threads
 from adapterx.utils.results import write_results
+from adapterx.utils.tool_args import tool_description
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG_DIR = osp.join(REPO_ROOT, 'configs', 'ewa', 'demo')
@@ -108,7 +109,7 @@ def table_rows(runs, seeds):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = argparse.ArgumentParser(description=tool_description(__doc__))
     parser.add_argument(
         '--work-dir',
         default='work_dirs/ewa_experiment',

@@ -35,11 +35,11 @@ from adapterx.checkpoint.loading import (TRAINING_CHECKPOINT, load_checked,
 from adapterx.models.peft.merge import merge_backbone
 from adapterx.registry import MODELS
 from adapterx.utils import register_all_modules
-from adapterx.utils.tool_args import add_trust_argument
+from adapterx.utils.tool_args import add_trust_argument, tool_description
 
 
 def parse_args():
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = argparse.ArgumentParser(description=tool_description(__doc__))
     parser.add_argument('config', help='the config the model trained with')
     parser.add_argument('checkpoint', help='runner or trainable-only file')
     parser.add_argument(

@@ -22,11 +22,11 @@ from adapterx.engine.hooks.ewa_hook import save_dense_checkpoint
 from adapterx.models.ewa import MoEFFN
 from adapterx.registry import MODELS
 from adapterx.utils import register_all_modules
-from adapterx.utils.tool_args import add_trust_argument
+from adapterx.utils.tool_args import add_trust_argument, tool_description
 
 
 def parse_args():
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = argparse.ArgumentParser(description=tool_description(__doc__))
     parser.add_argument('config', help='the MoE config of the checkpoint')
     parser.add_argument('checkpoint', help='runner checkpoint (.pth)')
     parser.add_argument('dst', help='output .safetensors of the dense model')

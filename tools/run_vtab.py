@@ -2,6 +2,7 @@
 
     python tools/run_vtab.py [CONFIG] [--gpus N] [--tasks T ...]
         [--work-dir-root DIR] [--collect-only] [--cfg-options k=v ...]
+        [--verbose]
 
 CONFIG is either a template naming one config per task with ``{task}``
 (by default ``configs/adapterx/vtab/adapterx_vitb_vtab_{task}.py``), or one
@@ -17,11 +18,17 @@ split, and the table (each task, each group's mean, the mean of the three
 group means and the mean of all 19 tasks) is printed and written to
 ``<work-dir-root>/vtab_results.{md,json}``. --collect-only skips training
 and testing and tabulates the ``test_metrics.json`` files already there.
+
+The console shows a progress bar over the tasks, with the time left, and
+the table; what training and testing print goes to
+``<work-dir-root>/<task>/run_vtab.log`` (and to the console too with
+``--verbose``). A failing step stops the run with the end of its log.
 """
 import argparse
 import json
 import os
 import os.path as osp
+import shlex
 import subprocess
 import sys
 
@@ -29,12 +36,15 @@ from mmengine.config import Config
 
 from adapterx.datasets.vtab1k import VTAB1K_TASKS
 from adapterx.evaluation import summarise_vtab
+from adapterx.utils.console import progress_bar
 from adapterx.utils.tool_args import tool_description
 
 TOOLS = osp.dirname(osp.abspath(__file__))
 DEFAULT_TEMPLATE = osp.join(
     osp.dirname(TOOLS), 'configs', 'adapterx', 'vtab',
     'adapterx_vitb_vtab_{task}.py')
+# Lines of a failed step's log shown with the error.
+LOG_TAIL_LINES = 40
 
 
 def parse_args():
@@ -59,12 +69,34 @@ def parse_args():
         help='run nothing; tabulate the results already in WORK_DIR_ROOT')
     parser.add_argument('--cfg-options', nargs='+', default=[],
                         help='passed to training and testing of every task')
+    parser.add_argument(
+        '--verbose', action='store_true',
+        help='show what training and testing print on the console, not a '
+        'progress bar (run_vtab.log in each task work dir has it either '
+        'way)')
     return parser.parse_args()
 
 
-def run(command):
-    print('+', ' '.join(command), flush=True)
-    subprocess.run(command, check=True)
+def run(command, log_path, verbose):
+    """Run ``command``; its output is appended to ``log_path`` and, if
+    ``verbose``, shown. A failure raises RuntimeError with the end of
+    the log."""
+    os.makedirs(osp.dirname(log_path), exist_ok=True)
+    with open(log_path, 'a') as log:
+        log.write(f'+ {shlex.join(command)}\n')
+        log.flush()
+        process = subprocess.Popen(command, stdout=subprocess.PIPE,
+                                   stderr=subprocess.STDOUT, text=True)
+        for line in process.stdout:
+            log.write(line)
+            if verbose:
+                print(line, end='', flush=True)
+    if process.wait() != 0:
+        with open(log_path) as log:
+            tail = ''.join(log.readlines()[-LOG_TAIL_LINES:])
+        raise RuntimeError(f'{shlex.join(command)} failed (exit status '
+                           f'{process.returncode}); the end of {log_path}:'
+                           f'\n{tail}')
 
 
 def flatten_options(options, prefix=''):
@@ -108,20 +140,22 @@ def train_and_test(task, args):
         raise FileNotFoundError(f'No config for VTAB-1k task {task!r}: '
                                 f'{config}')
     work_dir = osp.join(args.work_dir_root, task)
+    log_path = osp.join(work_dir, 'run_vtab.log')
     # Later options win: the user's --cfg-options override the task's.
     cfg_options = selection + args.cfg_options
     options = ['--cfg-options', *cfg_options] if cfg_options else []
     if args.gpus > 1:
         run([osp.join(TOOLS, 'dist_train.sh'), config, str(args.gpus),
-             '--work-dir', work_dir, *options])
+             '--work-dir', work_dir, *options], log_path, args.verbose)
     else:
         run([sys.executable, osp.join(TOOLS, 'train.py'), config,
-             '--work-dir', work_dir, *options])
+             '--work-dir', work_dir, *options], log_path, args.verbose)
     with open(osp.join(work_dir, 'last_checkpoint')) as file:
         checkpoint = file.read().strip()
     run([sys.executable, osp.join(TOOLS, 'test.py'), config, checkpoint,
          '--work-dir', work_dir, '--dump-metrics',
-         osp.join(work_dir, 'test_metrics.json'), *options])
+         osp.join(work_dir, 'test_metrics.json'), *options], log_path,
+        args.verbose)
 
 
 def collect(tasks, work_dir_root):
@@ -137,8 +171,13 @@ def collect(tasks, work_dir_root):
 def main():
     args = parse_args()
     if not args.collect_only:
-        for task in args.tasks:
-            train_and_test(task, args)
+        with progress_bar(disable=args.verbose) as progress:
+            bar = progress.add_task('VTAB-1k', total=len(args.tasks))
+            for task in args.tasks:
+                progress.update(bar, description=f'VTAB-1k: {task}')
+                train_and_test(task, args)
+                progress.advance(bar)
+            progress.update(bar, description='VTAB-1k')
     summary = summarise_vtab(collect(args.tasks, args.work_dir_root))
     table = summary.markdown()
     print(table)

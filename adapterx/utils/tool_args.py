@@ -33,6 +33,16 @@ def add_trust_argument(parser, checkpoint_help: str) -> None:
         help=argparse.SUPPRESS)
 
 
+def add_verbose_argument(parser) -> None:
+    """--verbose: mmengine's INFO messages on the console too."""
+    parser.add_argument(
+        '--verbose',
+        action='store_true',
+        help="show mmengine's INFO messages on the console, not only "
+        'warnings and errors (the log files in the work dirs hold them '
+        'either way)')
+
+
 def add_dataloader_arguments(parser, persistent_workers: bool) -> None:
     """--no-pin-memory and, for tools whose loaders outlive one pass
     (training), --no-persistent-workers."""

@@ -26,7 +26,7 @@ def commands_for(run_vtab,
     """The train and test commands run_vtab would run for ``task``."""
     commands = []
 
-    def record(command):
+    def record(command, log_path, verbose):
         commands.append(command)
         work_dir = tmp_path / task
         work_dir.mkdir(parents=True, exist_ok=True)
@@ -36,7 +36,8 @@ def commands_for(run_vtab,
     args = argparse.Namespace(template=str(template),
                               gpus=1,
                               work_dir_root=str(tmp_path),
-                              cfg_options=list(cfg_options))
+                              cfg_options=list(cfg_options),
+                              verbose=False)
     run_vtab.train_and_test(task, args)
     return commands
 

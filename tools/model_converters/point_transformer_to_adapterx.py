@@ -1,7 +1,7 @@
 """Convert an official Point-MAE / Point-BERT checkpoint to PointTransformer.
 
     python tools/model_converters/point_transformer_to_adapterx.py SRC DST
-        [--format point-mae|point-bert] [--trust-checkpoint]
+        [--format point-mae|point-bert] [--trust-checkpoint] [--verbose]
 
 SRC: Point-MAE's ``pretrain.pth`` or Point-BERT's ``Point-BERT.pth`` (or a
 fine-tuned checkpoint of either; its head is dropped). The format is
@@ -26,6 +26,7 @@ from adapterx.models import PointTransformer
 from adapterx.models.converters import convert_point_checkpoint
 from adapterx.models.converters.cli import (add_conversion_arguments,
                                             save_converted)
+from adapterx.utils.console import quiet_tool_logger
 from adapterx.utils.tool_args import tool_description
 
 
@@ -41,6 +42,7 @@ def parse_args():
 
 def main():
     args = parse_args()
+    quiet_tool_logger('point_transformer_to_adapterx', args.verbose)
     result = convert_point_checkpoint(
         args.src, source_format=args.format, trust=args.trust_checkpoint)
     meta = dict(converted_from=str(args.src),

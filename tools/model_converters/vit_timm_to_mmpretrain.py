@@ -1,7 +1,7 @@
 """Convert Google ``.npz`` / timm ViT weights for mmpretrain's ViT.
 
     python tools/model_converters/vit_timm_to_mmpretrain.py SRC DST
-        [--keep-head] [--trust-checkpoint]
+        [--keep-head] [--trust-checkpoint] [--verbose]
 
 SRC: Google's ``ViT-B_16.npz`` (or an AugReg ``.npz``), or timm's
 ``.safetensors`` / ``.pth`` / ``.bin`` of a plain ViT such as
@@ -40,6 +40,7 @@ import argparse
 from adapterx.models.converters import convert_vit_checkpoint
 from adapterx.models.converters.cli import (add_conversion_arguments,
                                             save_converted)
+from adapterx.utils.console import quiet_tool_logger
 from adapterx.utils.tool_args import tool_description
 
 
@@ -58,6 +59,7 @@ def parse_args():
 
 def main():
     args = parse_args()
+    quiet_tool_logger('vit_timm_to_mmpretrain', args.verbose)
     state_dict = convert_vit_checkpoint(
         args.src,
         keep_head=args.keep_head,

@@ -14,10 +14,10 @@ def test_demo_runs_the_three_methods_and_prints_the_table(tmp_path):
                       REPO_ROOT / 'tools' / 'demo' / 'run_demo.py', 'digits',
                       '--work-dir', tmp_path, '--max-epochs', '1',
                       '--results-json', tmp_path / 'demo.json')
+    table = output[output.index('Digits demo ('):].splitlines()
     rows = {}
     for method in ('Adapter-X', 'Full fine-tuning', 'Linear probing'):
-        line = next(line for line in output.splitlines()
-                    if line.startswith(method + ' '))
+        line = next(line for line in table if line.startswith(method + ' '))
         rows[method] = re.findall(r'[\d,.]+', line[len(method):])
     (accuracy, without_head, percent, with_head, percent_with_head,
      seconds) = rows['Adapter-X']

@@ -49,6 +49,7 @@ from adapterx.models.partial_ft import (check_held_out, check_ingredients,
                                         uniform_soup, unit_mean_soup)
 from adapterx.utils import register_all_modules
 from adapterx.utils.console import progress_bar, quiet_runner
+from adapterx.utils.cpu_threads import configure_cpu_threads_without_gpu
 from adapterx.utils.tool_args import (add_common_arguments,
                                       add_verbose_argument,
                                       apply_common_arguments, build_runner,
@@ -106,6 +107,7 @@ def main():
                          if args.checkpoints.count(path) > 1})
     if duplicated:
         raise ValueError(f'Checkpoint(s) given more than once: {duplicated}')
+    configure_cpu_threads_without_gpu()
     register_all_modules(init_default_scope=False)
     cfg = Config.fromfile(args.config)
     apply_common_arguments(cfg, args)

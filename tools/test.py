@@ -19,7 +19,9 @@ averages their scores (Point-MAE's voting test in the point-cloud
 configs); a config without them gets mmpretrain's flip test-time
 augmentation (each image and its mirror image, scores averaged).
 The other flags work as in mmpretrain's tools/test.py; --cfg-options is
-applied last, so it overrides what the other flags set.
+applied last, so it overrides what the other flags set. Without a GPU,
+torch uses half the cores (``OMP_NUM_THREADS`` wins; see
+``adapterx/utils/cpu_threads.py``).
 """
 import argparse
 import os.path as osp
@@ -30,6 +32,7 @@ from mmengine.config import Config, ConfigDict
 from mmengine.evaluator import DumpResults
 
 from adapterx.utils import register_all_modules
+from adapterx.utils.cpu_threads import configure_cpu_threads_without_gpu
 from adapterx.utils.tool_args import (add_common_arguments,
                                       add_dataloader_arguments,
                                       add_non_strict_argument,
@@ -173,6 +176,7 @@ def write_metrics(metrics, path, file_format):
 
 def main():
     args = parse_args()
+    configure_cpu_threads_without_gpu()
     register_all_modules(init_default_scope=False)
     cfg = merge_args(Config.fromfile(args.config), args)
     runner = build_runner(cfg)

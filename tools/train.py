@@ -7,13 +7,16 @@
         [--launcher {none,pytorch,slurm,mpi}]
 
 The flags of mmpretrain's tools/train.py work as there; --cfg-options is
-applied last, so it overrides what the other flags set.
+applied last, so it overrides what the other flags set. Without a GPU,
+torch uses half the cores (``OMP_NUM_THREADS`` wins; see
+``adapterx/utils/cpu_threads.py``).
 """
 import argparse
 
 from mmengine.config import Config
 
 from adapterx.utils import register_all_modules
+from adapterx.utils.cpu_threads import configure_cpu_threads_without_gpu
 from adapterx.utils.tool_args import (add_common_arguments,
                                       add_dataloader_arguments,
                                       add_non_strict_argument,
@@ -97,6 +100,7 @@ def merge_args(cfg, args):
 
 def main():
     args = parse_args()
+    configure_cpu_threads_without_gpu()
     register_all_modules(init_default_scope=False)
     cfg = merge_args(Config.fromfile(args.config), args)
     build_runner(cfg).train()

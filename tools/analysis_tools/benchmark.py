@@ -22,7 +22,9 @@ the time its grouping (furthest point sampling, kNN) takes.
 Writes PREFIX.json and PREFIX.md (with this command line).
 
 A device without CUDA for --device cuda, or a torch that cannot compile
-for --compile, ends the run with one line saying so.
+for --compile, ends the run with one line saying so. On --device cpu,
+torch uses half the cores (``OMP_NUM_THREADS`` wins; see
+``adapterx/utils/cpu_threads.py``), recorded with the results.
 """
 import argparse
 import json
@@ -40,6 +42,7 @@ from adapterx.benchmarking import (AMP_DTYPES, BenchmarkSettings,
                                    compile_problem, device_problem,
                                    exclusive_device, markdown_report,
                                    ratios_to, run_command)
+from adapterx.utils.cpu_threads import configure_cpu_threads
 from adapterx.utils.tool_args import tool_description
 
 
@@ -115,6 +118,8 @@ def run_worker(args) -> None:
     from adapterx.benchmarking.measure import benchmark_config
     from adapterx.utils import register_all_modules
     register_all_modules()
+    if args.device == 'cpu':
+        configure_cpu_threads()
     (config, ) = args.methods.values()
     cfg = Config.fromfile(config)
     if args.cfg_options:
@@ -193,9 +198,11 @@ def main():
         raise ValueError(f'The methods take inputs of different shapes '
                          f'{shapes}: not one backbone')
     command = shlex.join(['python', *sys.argv])
-    # The workers inherit this environment (OMP_NUM_THREADS and all).
+    # The workers make the same choice (run_worker).
     environment = dict(torch=torch.__version__,
-                       cpu_threads=torch.get_num_threads())
+                       cpu_threads=configure_cpu_threads()
+                       if settings.device == 'cpu' else
+                       torch.get_num_threads())
     if settings.device.startswith('cuda'):
         environment['gpu'] = torch.cuda.get_device_name(settings.device)
     report = markdown_report(results, command,

@@ -21,7 +21,9 @@ changes: this measures memory and time, not accuracy. For each fraction,
 (TIES, the dynamic merge at m=1 with per-batch routing, the default tiny
 CNN gate trained one epoch), and its peak resident set size (the largest
 of the tool's and its loader workers') and wall time are recorded.
-Torch and OpenMP use ``--threads`` threads, unless OMP_NUM_THREADS is set.
+Torch and OpenMP use ``--threads`` threads (default: OMP_NUM_THREADS, else
+half the cores; see ``adapterx/utils/cpu_threads.py``), in this process and
+in the tool's.
 
 Writes PREFIX.json (command, commit, machine, settings, one entry per
 fraction) and PREFIX.md (the command, then the table).
@@ -40,6 +42,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from adapterx.utils.cpu_threads import configure_cpu_threads
 from adapterx.utils.results import current_commit
 from adapterx.utils.tool_args import tool_description
 
@@ -76,9 +79,10 @@ def parse_args(argv=None):
                         help="the merge tool's test batch size")
     parser.add_argument('--workers', type=int, default=0,
                         help="the merge tool's dataloader workers")
-    parser.add_argument('--threads', type=int, default=1,
+    parser.add_argument('--threads', type=int,
                         help='torch and OpenMP threads of this process and '
-                        'the merge tool (OMP_NUM_THREADS wins)')
+                        'the merge tool (default: OMP_NUM_THREADS, else '
+                        'half the cores)')
     parser.add_argument('--work-dir',
                         default='work_dirs/merge_memory_benchmark',
                         help='where the images, models and runs go')
@@ -174,8 +178,8 @@ def run_merge(config, work_dir, threads):
     """Run the tool in its own process; its peak RSS (MiB) and wall time
     (s). wait4's usage covers the process and its waited-for children, and
     its ru_maxrss is the largest one's (KiB on Linux)."""
-    env = dict(os.environ, PYTHONPATH=REPO_ROOT)
-    env.setdefault('OMP_NUM_THREADS', str(threads))
+    env = dict(os.environ, PYTHONPATH=REPO_ROOT,
+               OMP_NUM_THREADS=str(threads))
     command = [sys.executable, osp.join(REPO_ROOT, 'tools', 'merge_vits.py'),
                config, '--work-dir', work_dir]
     start = time.perf_counter()
@@ -205,8 +209,7 @@ def readme_sentence(report):
 
 def main(argv=None):
     args = parse_args(argv)
-    threads = int(os.environ.get('OMP_NUM_THREADS', args.threads))
-    torch.set_num_threads(threads)
+    threads = configure_cpu_threads(args.threads)
     from adapterx.utils import register_all_modules
     register_all_modules(init_default_scope=False)
     data_root = osp.abspath(osp.join(args.work_dir, 'data'))

@@ -41,6 +41,8 @@ from adapterx.datasets.fractal_db import (FractalRenderer,
                                           sample_fractal_categories)
 from adapterx.registry import MODELS, RUNNERS
 from adapterx.utils import register_all_modules
+from adapterx.utils.cpu_threads import (configure_cpu_threads,
+                                        configure_cpu_threads_without_gpu)
 from adapterx.utils.tool_args import tool_description
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -67,6 +69,7 @@ FINAL_LR_FRACTION = 0.01
 
 def pretrain_with_config(args):
     config_name, weights_name = PRETRAINING[args.demo]
+    configure_cpu_threads_without_gpu()
     register_all_modules(init_default_scope=False)
     cfg = Config.fromfile(osp.join(REPO_ROOT, 'configs', 'demo', config_name))
     cfg.work_dir = args.work_dir or f'work_dirs/{args.demo}_demo_pretrain'
@@ -136,15 +139,6 @@ def step_generator(device, seed, step):
     """Each step's instances from their own seed: the images of step ``n``
     do not depend on how fast earlier steps ran."""
     return torch.Generator(device=device).manual_seed(seed * 1_000_003 + step)
-
-
-def set_cpu_threads():
-    """Honour OMP_NUM_THREADS if set, else use the cores this process may
-    run on."""
-    threads = int(os.environ.get('OMP_NUM_THREADS') or 0) or len(
-        os.sched_getaffinity(0))
-    torch.set_num_threads(threads)
-    return threads
 
 
 def synchronize(device):
@@ -376,7 +370,7 @@ def pretrain_fractal(args):
                  f'(torch {torch.__version__}); use --device cpu')
     device = torch.device(args.device)
     if device.type == 'cpu':
-        print(f'CPU threads: {set_cpu_threads()}')
+        print(f'CPU threads: {configure_cpu_threads()}')
     else:
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True

@@ -16,8 +16,10 @@ on train800val200 (tools/train.py, or tools/dist_train.sh with --gpus > 1)
 into ``<work-dir-root>/<task>``, its final checkpoint is tested on the test
 split, and the table (each task, each group's mean, the mean of the three
 group means and the mean of all 19 tasks) is printed and written to
-``<work-dir-root>/vtab_results.{md,json}``. --collect-only skips training
-and testing and tabulates the ``test_metrics.json`` files already there.
+``<work-dir-root>/vtab_results.{md,json}``. The table holds every task
+with a result in ``<work-dir-root>``: ``--tasks`` runs some tasks and adds
+them to those of earlier runs. --collect-only skips training and testing
+and tabulates the ``test_metrics.json`` files already there.
 
 The console shows a progress bar over the tasks, with the time left, and
 the table; what training and testing print goes to
@@ -158,9 +160,11 @@ def train_and_test(task, args):
         args.verbose)
 
 
-def collect(tasks, work_dir_root):
+def collect(work_dir_root):
+    """Task -> test accuracy of every task with a result under
+    ``work_dir_root``: those of earlier runs of other tasks too."""
     accuracies = {}
-    for task in tasks:
+    for task in VTAB1K_TASKS:
         path = osp.join(work_dir_root, task, 'test_metrics.json')
         if osp.isfile(path):
             with open(path) as file:
@@ -178,7 +182,7 @@ def main():
                 train_and_test(task, args)
                 progress.advance(bar)
             progress.update(bar, description='VTAB-1k')
-    summary = summarise_vtab(collect(args.tasks, args.work_dir_root))
+    summary = summarise_vtab(collect(args.work_dir_root))
     table = summary.markdown()
     print(table)
     if summary.missing:

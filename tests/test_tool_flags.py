@@ -32,7 +32,8 @@ def merged_test_config(test_tool, *argv, config=TINY_CONFIG):
 
 
 def test_auto_scale_lr_turns_on_the_configs_scaling(train_tool):
-    assert not merged_train_config(train_tool).auto_scale_lr.get('enable', False)
+    default = merged_train_config(train_tool)
+    assert not default.auto_scale_lr.get('enable', False)
     cfg = merged_train_config(train_tool, '--auto-scale-lr')
     assert cfg.auto_scale_lr == dict(base_batch_size=64, enable=True)
 
@@ -85,7 +86,8 @@ def test_test_amp_and_show_dir(test_tool, tmp_path):
     cfg = merged_test_config(test_tool, '--amp')
     assert cfg.test_cfg.fp16 is True
     assert cfg.load_from == 'ckpt.pth'
-    cfg = merged_test_config(test_tool, '--show-dir', 'shown', '--interval', '3')
+    cfg = merged_test_config(test_tool, '--show-dir', 'shown', '--interval',
+                             '3')
     assert cfg.default_hooks.visualization == dict(
         type='VisualizationHook', enable=True, show=False, out_dir='shown',
         interval=3, wait_time=2, _scope_='mmpretrain')

@@ -10,9 +10,9 @@
 CHECKPOINT is a runner checkpoint (epoch_N.pth), a trainable-only file
 (trainable_epoch_N.safetensors, or .pth from older versions), applied on top
 of the config's pretrained weights, or merged, dense or soup weights
-(.safetensors). A CHECKPOINT that does not fit the config's model (another method, backbone
-or task) is refused before testing, with the tensors at fault;
-``--non-strict`` loads the tensors that fit instead.
+(.safetensors). A CHECKPOINT that does not fit the config's model
+(another method, backbone or task) is refused before testing, with the
+tensors at fault; ``--non-strict`` loads the tensors that fit instead.
 ``--tta`` evaluates with the config's test-time augmentation: its
 ``tta_pipeline`` makes several views of each sample and its ``tta_model``
 averages their scores (Point-MAE's voting test in the point-cloud

@@ -79,6 +79,13 @@ if __name__ == '__main__':
         # would make pip build full mmcv from source. Install it with
         # --no-deps (requirements/mmpretrain.txt, done by tools/install.sh).
         install_requires=read_requirements('runtime'),
-        extras_require={'tests': read_requirements('tests')},
+        extras_require={
+            'tests': read_requirements('tests'),
+            # mmengine's TensorboardVisBackend and WandbVisBackend (see the
+            # README's "Logging to TensorBoard or Weights & Biases").
+            'tb': ['tensorboard'],
+            'wandb': ['wandb'],
+            'dense': read_requirements('dense'),
+        },
         license='Apache License 2.0',
     )

@@ -14,10 +14,10 @@ def test_demo_runs_the_three_methods_and_prints_the_table(tmp_path):
                       REPO_ROOT / 'tools' / 'demo' / 'run_demo.py', 'digits',
                       '--work-dir', tmp_path, '--max-epochs', '1',
                       '--results-json', tmp_path / 'demo.json')
+    table = output[output.index('Digits demo ('):].splitlines()
     rows = {}
     for method in ('Adapter-X', 'Full fine-tuning', 'Linear probing'):
-        line = next(line for line in output.splitlines()
-                    if line.startswith(method + ' '))
+        line = next(line for line in table if line.startswith(method + ' '))
         rows[method] = re.findall(r'[\d,.]+', line[len(method):])
     (accuracy, without_head, percent, with_head, percent_with_head,
      seconds) = rows['Adapter-X']
@@ -27,8 +27,14 @@ def test_demo_runs_the_three_methods_and_prints_the_table(tmp_path):
     assert rows['Full fine-tuning'][2] == rows['Full fine-tuning'][4] == \
         '100.00'
     assert rows['Linear probing'][1:3] == ['0', '0.00']
+    # The console: a progress bar per method, then the table; mmengine's
+    # log is in each run's work dir.
+    assert ' - mmengine - INFO - ' not in output
+    for method in rows:
+        assert f'{method} (epoch 1/1)' in output
+    (adapterx_log, ) = (tmp_path / 'digits_adapterx').glob('*/*.log')
     # The pretrained demo backbone was loaded, not a random one.
-    assert 'vit_demo_shapes.pth' in output
+    assert 'vit_demo_shapes.pth' in adapterx_log.read_text()
     # The README's table comes from this file, with its provenance.
     record = json.loads((tmp_path / 'demo.json').read_text())
     assert [row[0] for row in record['rows']] == list(rows)

@@ -5,7 +5,6 @@ import sys
 
 import pytest
 
-from adapterx.utils.cpu_threads import configure_cpu_threads
 from adapterx.utils.results import (render_results_blocks, render_table,
                                     results_blocks, write_results)
 from .utils import REPO_ROOT, run_tool
@@ -66,19 +65,3 @@ def test_the_check_command_fails_on_a_stale_table(tmp_path):
         run_tool(sys.executable, tool, '--check', '--readme', readme)
     run_tool(sys.executable, tool, '--readme', readme)
     assert readme.read_text() == README
-
-
-def test_the_users_omp_num_threads_wins(monkeypatch):
-    import torch
-    before = torch.get_num_threads()
-    try:
-        monkeypatch.setenv('OMP_NUM_THREADS', '1')
-        assert configure_cpu_threads() == 1 == torch.get_num_threads()
-        monkeypatch.delenv('OMP_NUM_THREADS')
-        monkeypatch.setattr('os.sched_getaffinity', lambda pid: set(range(6)))
-        assert configure_cpu_threads() == 3
-        monkeypatch.setenv('OMP_NUM_THREADS', 'many')
-        with pytest.raises(ValueError, match="OMP_NUM_THREADS='many'"):
-            configure_cpu_threads()
-    finally:
-        torch.set_num_threads(before)

@@ -42,13 +42,18 @@ def test_vtab_config_end_to_end(tmp_path):
         'train_cfg.max_epochs=1', 'train_cfg.val_interval=1',
     ]
     work_root = tmp_path / 'work'
-    log = run_tool(sys.executable, REPO_ROOT / 'tools' / 'run_vtab.py',
-                   '--tasks', task, '--work-dir-root', work_root,
-                   '--cfg-options', *options)
-    assert f'Load checkpoint from' in log or 'Loads checkpoint' in log
+    console = run_tool(sys.executable, REPO_ROOT / 'tools' / 'run_vtab.py',
+                       '--tasks', task, '--work-dir-root', work_root,
+                       '--cfg-options', *options)
+    # The console: the progress over the tasks and the table; the runs'
+    # output is in the task's log.
+    assert 'VTAB-1k' in console and '1/1' in console
+    assert ' - mmengine - INFO - ' not in console
+    log = (work_root / task / 'run_vtab.log').read_text()
+    assert 'Load checkpoint from' in log or 'Loads checkpoint' in log
     assert 'Trainable parameters: trainable without head: ' in log
     metrics = json.loads((work_root / task / 'test_metrics.json').read_text())
     assert 0 <= metrics['accuracy/top1'] <= 100
     table = (work_root / 'vtab_results.md').read_text()
     assert f'{metrics["accuracy/top1"]:.1f}' in table
-    assert 'No result yet for: cifar' in log
+    assert 'No result yet for: cifar' in console

@@ -5,6 +5,10 @@
 # PYTHON picks the interpreter (default: the repository's .venv if it
 # exists, else python on PATH).
 set -euo pipefail
+if [ $# -lt 2 ] || [[ $1 == -h || $1 == --help ]]; then
+  echo "usage: $0 SCRIPT NPROC [script args]  (SCRIPT: train.py or test.py)" >&2
+  exit 2
+fi
 SCRIPT=$1
 NPROC=$2
 HERE=$(dirname "$0")

@@ -33,9 +33,12 @@ if ! "$venv/bin/python" -c 'import mmcv.ops' 2>/dev/null; then
     "$build/mmcv-2.1.0"
   rm -rf "$build"
 fi
-# --no-deps: their metadata would pull mmcv again; their own needs follow.
-"${pip[@]}" --no-deps mmsegmentation==1.2.2 mmdet==3.3.0
-"${pip[@]}" prettytable ftfy regex pycocotools shapely terminaltables six \
-  scipy tqdm 'pytest>=7' 'hypothesis>=6'
+# requirements/dense.txt (adapterx's [dense] extra). mmsegmentation and mmdet
+# with --no-deps: their metadata would pull mmcv again; their own needs
+# follow.
+dense=requirements/dense.txt
+"${pip[@]}" --no-deps $(grep -E '^(mmsegmentation|mmdet)==' "$dense")
+"${pip[@]}" -r <(grep -vE '^(mmsegmentation|mmdet)==' "$dense") \
+  'pytest>=7' 'hypothesis>=6'
 "${pip[@]}" --no-deps --no-build-isolation -e .
 "$venv/bin/python" -c "import mmcv.ops, mmseg, mmdet, adapterx; print('mmcv', mmcv.__version__, '| mmseg', mmseg.__version__, '| mmdet', mmdet.__version__, '| adapterx', adapterx.__version__)"

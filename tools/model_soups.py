@@ -5,7 +5,7 @@ partial).
         --out SOUP.safetensors
         [--mode {uniform,greedy,unit_mean}] [--split {val,test}]
         [--metric accuracy/top1] [--work-dir DIR] [--trust-checkpoint]
-        [--cfg-options k=v ...]
+        [--cfg-options k=v ...] [--verbose]
 
 CONFIG is the task config the checkpoints were trained with: it gives the
 model, the pretrained weights every checkpoint must have started from
@@ -28,7 +28,9 @@ none): VTAB-1k's ``val200`` is inside ``train800val200``, so soups of
 VTAB-1k runs are made of runs trained on ``train800`` and scored on
 ``val200``. A split inside the training data is refused, naming both.
 
-The soup's score on ``--split`` is printed, and the soup is written to
+A progress bar counts the scorings (all of them: ``--verbose`` shows
+mmengine's log of each on the console too), then the scores are printed
+and the soup is written to
 ``--out``, a safetensors file (no pickle) that ``tools/test.py CONFIG
 SOUP.safetensors`` evaluates; its recipe and scores are in the JSON
 metadata under ``adapterx_soup``. Checkpoints of another
@@ -46,20 +48,27 @@ from adapterx.models.partial_ft import (check_held_out, check_ingredients,
                                         pretrained_checkpoint_of,
                                         uniform_soup, unit_mean_soup)
 from adapterx.utils import register_all_modules
+from adapterx.utils.console import progress_bar, quiet_runner
+from adapterx.utils.cpu_threads import configure_cpu_threads_without_gpu
 from adapterx.utils.tool_args import (add_common_arguments,
+                                      add_verbose_argument,
                                       apply_common_arguments, build_runner,
-                                      parse_common)
+                                      parse_common, tool_description)
 
 
 def parse_args():
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = argparse.ArgumentParser(description=tool_description(__doc__))
     parser.add_argument('config', help='the task config of the checkpoints')
     parser.add_argument(
         'checkpoints', nargs='+', help='fine-tuned checkpoints')
     parser.add_argument('--out', required=True, help='output .safetensors')
     parser.add_argument(
         '--mode', choices=['uniform', 'greedy', 'unit_mean'],
-        default='greedy')
+        default='greedy',
+        help='uniform: the mean of all deltas; greedy (default): '
+        'ingredients join best first while the score does not fall; '
+        'unit_mean: each tensor averages the deltas of the runs that '
+        'changed it')
     parser.add_argument(
         '--split',
         choices=['val', 'test'],
@@ -70,11 +79,13 @@ def parse_args():
     parser.add_argument(
         '--metric', default='accuracy/top1', help='the score (higher wins)')
     add_common_arguments(parser, 'the checkpoints and pretrained weights')
+    add_verbose_argument(parser)
     return parse_common(parser)
 
 
-def scorer(runner, split, metric):
-    """Score a state dict with the runner's ``split`` loop."""
+def scorer(runner, split, metric, done):
+    """Score a state dict with the runner's ``split`` loop; ``done()`` is
+    called after each scoring."""
 
     def evaluate(state_dict) -> float:
         runner.model.load_state_dict(state_dict)
@@ -82,6 +93,7 @@ def scorer(runner, split, metric):
         if metric not in metrics:
             raise KeyError(f'--metric {metric!r} is not among the {split} '
                            f'metrics {sorted(metrics)}')
+        done()
         return float(metrics[metric])
 
     return evaluate
@@ -95,11 +107,13 @@ def main():
                          if args.checkpoints.count(path) > 1})
     if duplicated:
         raise ValueError(f'Checkpoint(s) given more than once: {duplicated}')
+    configure_cpu_threads_without_gpu()
     register_all_modules(init_default_scope=False)
     cfg = Config.fromfile(args.config)
     apply_common_arguments(cfg, args)
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
+    quiet_runner(cfg, args.verbose)
     pretrained = pretrained_checkpoint_of(cfg)
     if pretrained is None:
         raise ValueError(
@@ -121,18 +135,25 @@ def main():
         key: value.detach().clone()
         for key, value in runner.model.state_dict().items()
     }
-    evaluate = scorer(runner, args.split, args.metric)
-    if args.mode == 'greedy':
-        states = dict(zip(args.checkpoints,
-                          ingredient_states(ingredients, reference)))
-        result = greedy_soup(states, evaluate)
-        soup, chosen, score = result.state_dict, result.chosen, result.score
-        scores, trials = result.scores, result.trials
-    else:
-        recipe = uniform_soup if args.mode == 'uniform' else unit_mean_soup
-        soup = recipe(ingredients, reference)
-        chosen, scores, trials = args.checkpoints, {}, []
-        score = evaluate(soup)
+    # Greedy: each ingredient alone, then each but the best joining.
+    scorings = 2 * len(ingredients) - 1 if args.mode == 'greedy' else 1
+    with progress_bar(disable=args.verbose) as progress:
+        bar = progress.add_task(
+            f'{args.mode} soup, scoring on {args.split}', total=scorings)
+        evaluate = scorer(runner, args.split, args.metric,
+                          done=lambda: progress.advance(bar))
+        if args.mode == 'greedy':
+            states = dict(zip(args.checkpoints,
+                              ingredient_states(ingredients, reference)))
+            result = greedy_soup(states, evaluate)
+            soup, chosen = result.state_dict, result.chosen
+            score, scores, trials = result.score, result.scores, result.trials
+        else:
+            recipe = uniform_soup if args.mode == 'uniform' else \
+                unit_mean_soup
+            soup = recipe(ingredients, reference)
+            chosen, scores, trials = args.checkpoints, {}, []
+            score = evaluate(soup)
 
     summary = dict(
         mode=args.mode, split=args.split, metric=args.metric,

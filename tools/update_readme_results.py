@@ -10,12 +10,13 @@ import os.path as osp
 import sys
 
 from adapterx.utils.results import render_results_blocks
+from adapterx.utils.tool_args import tool_description
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = argparse.ArgumentParser(description=tool_description(__doc__))
     parser.add_argument('--check', action='store_true',
                         help='change nothing; exit 1 if a table differs '
                         'from its results file')

@@ -20,6 +20,7 @@ from adapterx.checkpoint.trust import (UnreadableCheckpointError,
                                        restore_log_scalars,
                                        runner_checkpoint_types)
 from adapterx.registry import MODEL_WRAPPERS, RUNNERS
+from adapterx.utils.console import set_console_level
 from adapterx.utils.registry_suggestions import suggest_close_types
 from .loops import ResumableEpochBasedTrainLoop, ResumableIterBasedTrainLoop
 from .optim_wrappers import GUARDED_TYPES
@@ -109,6 +110,10 @@ class PeftRunner(Runner):
       (:meth:`load_or_resume`).
     - Distributed runs end by checking that all ranks hold the same weights
       (:class:`RankConsistencyHook`).
+    - ``console_log_level='WARNING'`` in the config (set by the quiet
+      tools unless ``--verbose``) keeps mmengine's INFO messages off the
+      console; the log file in the work dir still holds them
+      (:meth:`build_logger`).
     - An unknown ``type`` anywhere in the config fails with the close
       matches (:func:`suggest_close_types`): mmengine builds the top-level
       components through its root registries, which do not suggest any.
@@ -120,6 +125,15 @@ class PeftRunner(Runner):
         if kwargs.get('cfg') is not None:
             check_num_classes_in_config(kwargs['cfg'])
         super().__init__(*args, **kwargs)
+
+    def build_logger(self, log_level='INFO', log_file=None, **kwargs):
+        """mmengine's logger; with the config's ``console_log_level`` (the
+        tools set it to 'WARNING' unless --verbose) its console shows only
+        messages at or above that level, its log file still all of them."""
+        logger = super().build_logger(log_level, log_file, **kwargs)
+        if self.cfg.get('console_log_level') is not None:
+            set_console_level(logger, self.cfg.console_log_level)
+        return logger
 
     # Dataloaders, loops, optimizer and schedulers are built lazily, here.
     @suggest_close_types()

@@ -18,6 +18,7 @@ between tasks (class counts), so a method's count is its mean over tasks.
 import csv
 import io
 import json
+import math
 import os
 import os.path as osp
 from dataclasses import dataclass
@@ -28,13 +29,20 @@ from .vtab_summary import summarise_vtab
 
 PARAMETER_FILE = 'trainable_parameters.json'
 METRICS_FILE = 'test_metrics.json'
-# (count key, percent key, what the header says) per convention.
+# (count key, percent key, what the header says, what the count counts)
+# per convention.
 CONVENTIONS = {
     '2d': ('trainable_without_head', 'percent_of_backbone_without_head',
-           'without head, % of backbone'),
+           'without head, % of backbone', 'without the head'),
     '3d': ('trainable_with_head', 'percent_of_model_with_head',
-           'with head, % of model'),
+           'with head, % of model', 'with the head'),
 }
+# Distinct markers, so that methods differ in shape as well as colour.
+MARKERS = 'osD^vP*Xph<>'
+# How far (in decades of the log axis, and as a share of the accuracy
+# range) the points stay from the plot's edges.
+X_MARGIN_DECADES = 0.4
+Y_MARGIN = 0.12
 # A single task's work dir (no task folders) is listed under this name.
 SINGLE_TASK = 'test'
 
@@ -95,7 +103,7 @@ def read_method(name: str, work_dir: str, convention: str = '2d',
     if convention not in CONVENTIONS:
         raise ValueError(f'convention must be one of {list(CONVENTIONS)}, '
                          f'got {convention!r}')
-    count_key, percent_key, _ = CONVENTIONS[convention]
+    count_key, percent_key = CONVENTIONS[convention][:2]
     counts, percents, accuracies = [], [], {}
     for task, directory in task_dirs(work_dir).items():
         parameters = _read_json(osp.join(directory, PARAMETER_FILE))
@@ -204,14 +212,18 @@ class ComparisonTable:
         writer.writerows(self.rows())
         return buffer.getvalue()
 
-    def plot(self, path: str) -> None:
-        """Mean accuracy against trainable parameters (log x), one labelled
-        point per method. A method with no trainable parameters in the
-        convention (linear probing without its head) sits at the left edge,
-        labelled as 0."""
+    def figure(self):
+        """The accuracy-vs-trainable-parameters plot (a matplotlib Figure):
+        each method's mean accuracy against its trainable parameters in
+        millions (log axis), one colour and marker per method, labelled
+        beside its point and in the legend with its share. A method with
+        no trainable parameters in the convention (linear probing without
+        its head) sits one decade left of the others, where the axis
+        reads 0."""
         import matplotlib
         matplotlib.use('Agg')
         import matplotlib.pyplot as plt
+        from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
         plotted = [(r, mean) for r, mean in zip(self.results, self.means)
                    if mean is not None]
@@ -220,24 +232,68 @@ class ComparisonTable:
                              'nothing to plot')
         positive = [r.trainable_millions for r, _ in plotted
                     if r.trainable > 0]
-        floor = min(positive) / 10 if positive else 1e-3
-        figure, axes = plt.subplots(figsize=(6, 4.5))
-        for result, mean in plotted:
-            x = result.trainable_millions if result.trainable > 0 else floor
-            label = result.name if result.trainable > 0 \
-                else f'{result.name} (0)'
-            axes.scatter(x, mean, s=40,
-                         marker='o' if result.trainable > 0 else '<')
-            axes.annotate(label, (x, mean),
-                          textcoords='offset points', xytext=(5, 4),
-                          fontsize=8)
+        # Decades spanning the counts (a decade of width at least).
+        low = math.floor(math.log10(min(positive))) if positive else -3
+        high = max(math.ceil(math.log10(max(positive))), low + 1) \
+            if positive else low + 1
+        zero_at = 10.0**(low - 1)
+        has_zero = len(positive) < len(plotted)
+
+        colours = plt.get_cmap('tab10' if len(plotted) <= 10 else 'tab20')
+        figure, axes = plt.subplots(figsize=(7.5, 4.8))
+        for index, (result, mean) in enumerate(plotted):
+            x = result.trainable_millions if result.trainable > 0 \
+                else zero_at
+            axes.scatter(
+                x, mean, s=55, color=colours(index % colours.N),
+                marker=MARKERS[index % len(MARKERS)], zorder=3,
+                label=f'{result.name}: {result.trainable_millions:.3g} M '
+                f'({result.percent:.3g} %)')
+            # Names of points in the right third read leftwards, inside.
+            right = math.log10(x) > high - (high - low + 1) / 3
+            axes.annotate(result.name, (x, mean), textcoords='offset points',
+                          xytext=(-7 if right else 7, 5),
+                          ha='right' if right else 'left', fontsize=8)
+
         axes.set_xscale('log')
-        axes.set_xlabel('trainable parameters (M, '
-                        f'{CONVENTIONS[self.convention][2]})')
-        axes.set_ylabel(f'{self.mean_header} ({self.metric}, %)')
-        axes.grid(True, which='both', alpha=0.3)
+        first = low - 1 if has_zero else low
+        axes.set_xlim(10.0**(first - X_MARGIN_DECADES),
+                      10.0**(high + X_MARGIN_DECADES))
+        decades = [10.0**power for power in range(first, high + 1)]
+        axes.xaxis.set_major_locator(FixedLocator(decades))
+        axes.xaxis.set_minor_locator(NullLocator() if has_zero else
+                                     matplotlib.ticker.LogLocator(
+                                         subs=range(2, 10)))
+        axes.xaxis.set_major_formatter(FuncFormatter(
+            lambda value, _: '0' if has_zero and value == zero_at else
+            f'{value:g}'))
+        if has_zero:
+            # Between "0" and the first count: not a log-scale distance.
+            axes.axvline(10.0**(low - 0.5), color='grey', linestyle=':',
+                         linewidth=1)
+        accuracies = [mean for _, mean in plotted]
+        spread = max(max(accuracies) - min(accuracies), 1.0)
+        axes.set_ylim(min(accuracies) - Y_MARGIN * spread,
+                      max(accuracies) + Y_MARGIN * spread)
+
+        counted = CONVENTIONS[self.convention][3]
+        axes.set_xlabel(f'trainable parameters {counted} (millions, log '
+                        'scale)')
+        axes.set_ylabel(f'{self.mean_header} of {self.metric} (%)')
+        axes.grid(True, which='major', alpha=0.3)
+        share = 'backbone' if self.convention == '2d' else 'model'
+        axes.legend(title=f'method: parameters (% of {share})', fontsize=8,
+                    title_fontsize=8, loc='upper left',
+                    bbox_to_anchor=(1.02, 1), borderaxespad=0)
         figure.tight_layout()
-        figure.savefig(path, dpi=150)
+        return figure
+
+    def plot(self, path: str) -> None:
+        """Write :meth:`figure` to ``path`` (PNG at 150 dpi, with nothing
+        cut off)."""
+        import matplotlib.pyplot as plt
+        figure = self.figure()
+        figure.savefig(path, dpi=150, bbox_inches='tight')
         plt.close(figure)
 
 

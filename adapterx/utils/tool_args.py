@@ -1,19 +1,74 @@
-"""Command-line arguments shared by tools/train.py and tools/test.py."""
+"""Command-line arguments shared by the tools (tools/train.py,
+tools/test.py, the soups, converters and deployment tools)."""
+import argparse
 import os
 import os.path as osp
 
 from mmengine.config import DictAction
 
+# The dataloaders a config may define, each None or a dict.
+DATALOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
+
+
+def tool_description(docstring: str) -> str:
+    """A tool's ``--help`` description: the first paragraph of its module
+    docstring, on one line (its first line alone may stop mid-sentence)."""
+    return ' '.join(docstring.strip().split('\n\n')[0].split())
+
 
 def add_trust_argument(parser, checkpoint_help: str) -> None:
     """--trust-checkpoint: full unpickling of ``checkpoint_help``'s files,
-    refused by default (weights-only loading)."""
+    refused by default (weights-only loading). ``--trust``, the converters'
+    former name, is accepted and not shown."""
     parser.add_argument(
         '--trust-checkpoint',
         action='store_true',
         help=f'allow full unpickling of {checkpoint_help} if it holds more '
         'than tensors and runner state (can run arbitrary code: only for '
         'files whose origin you trust)')
+    parser.add_argument(
+        '--trust',
+        dest='trust_checkpoint',
+        action='store_true',
+        help=argparse.SUPPRESS)
+
+
+def add_verbose_argument(parser) -> None:
+    """--verbose: mmengine's INFO messages on the console too."""
+    parser.add_argument(
+        '--verbose',
+        action='store_true',
+        help="show mmengine's INFO messages on the console, not only "
+        'warnings and errors (the log files in the work dirs hold them '
+        'either way)')
+
+
+def add_dataloader_arguments(parser, persistent_workers: bool) -> None:
+    """--no-pin-memory and, for tools whose loaders outlive one pass
+    (training), --no-persistent-workers."""
+    parser.add_argument(
+        '--no-pin-memory',
+        action='store_true',
+        help='set pin_memory=False in every dataloader of the config')
+    if persistent_workers:
+        parser.add_argument(
+            '--no-persistent-workers',
+            action='store_true',
+            help='set persistent_workers=False in every dataloader of the '
+            'config (workers restart each epoch)')
+
+
+def apply_dataloader_arguments(cfg, args) -> None:
+    """What add_dataloader_arguments' flags ask, in every dataloader the
+    config defines."""
+    settings = {}
+    if args.no_pin_memory:
+        settings['pin_memory'] = False
+    if getattr(args, 'no_persistent_workers', False):
+        settings['persistent_workers'] = False
+    for name in DATALOADERS:
+        if cfg.get(name) is not None:
+            cfg[name].update(settings)
 
 
 def add_non_strict_argument(parser, checkpoint_help: str) -> None:
@@ -39,19 +94,26 @@ def add_common_arguments(parser, checkpoint_help: str) -> None:
         '--cfg-options',
         nargs='+',
         action=DictAction,
-        help='override config settings, key=value pairs '
-        '(e.g. train_dataloader.batch_size=32)')
+        help='override config settings, key=value pairs merged into the '
+        'config (e.g. train_dataloader.batch_size=32; a list as key="[a,b]" '
+        'or key=a,b; no spaces)')
     parser.add_argument(
         '--launcher',
         choices=['none', 'pytorch', 'slurm', 'mpi'],
         default='none',
-        help='job launcher')
-    # torch.distributed.launch passes --local-rank; torchrun sets LOCAL_RANK.
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+        help='job launcher (dist_train.sh / dist_test.sh pass pytorch, '
+        'slurm_train.sh slurm)')
+    parser.add_argument(
+        '--local_rank',
+        '--local-rank',
+        type=int,
+        default=0,
+        help="this process's rank on its node, passed by "
+        'torch.distributed.launch (torchrun sets LOCAL_RANK instead)')
 
 
-def parse_common(parser):
-    args = parser.parse_args()
+def parse_common(parser, argv=None):
+    args = parser.parse_args(argv)
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     return args
 

@@ -3,6 +3,7 @@ dirs the tests write (values checked against hand computations) and on two
 real tiny training runs."""
 import csv
 import json
+import math
 import sys
 
 import pytest
@@ -123,6 +124,46 @@ def test_markdown_csv_and_plot(two_task_root, tmp_path):
                        '85.5']
     table.plot(tmp_path / 'plot.png')
     assert (tmp_path / 'plot.png').read_bytes()[:4] == b'\x89PNG'
+
+
+def test_plot_axes_ticks_legend_and_margins(two_task_root):
+    for task, accuracy in (('objbg', 50.0), ('modelnet', 60.0)):
+        write_task(two_task_root / 'probe' / task, accuracy, 0, 0.0, 1000,
+                   0.01)
+    figure = compare_methods(discover_methods(two_task_root)).figure()
+    axes = figure.axes[0]
+    # The x axis counts parameters (millions), not a percentage.
+    assert axes.get_xlabel() == ('trainable parameters without the head '
+                                 '(millions, log scale)')
+    assert axes.get_ylabel() == 'mean of accuracy/top1 (%)'
+    figure.canvas.draw()
+    ticks = [label.get_text() for label in axes.get_xticklabels()]
+    # Plain numbers; linear probing's 0 one decade left of the smallest.
+    assert ticks == ['0', '0.1', '1', '10', '100']
+    legend = [text.get_text() for text in axes.get_legend().get_texts()]
+    assert legend == ['adapter: 0.162 M (0.19 %)', 'full: 85 M (100 %)',
+                      'probe: 0 M (0 %)']
+    # Every point well inside the axes: >= 0.3 decades from the x edges,
+    # >= 10 % of the accuracy range from the y edges.
+    (left, right), (bottom, top) = axes.get_xlim(), axes.get_ylim()
+    points = [collection.get_offsets()[0]
+              for collection in axes.collections]
+    for x, y in points:
+        assert math.log10(x) - math.log10(left) >= 0.3
+        assert math.log10(right) - math.log10(x) >= 0.3
+        assert min(y - bottom, top - y) >= 0.1 * (85.5 - 55.0)
+    colours = {tuple(collection.get_facecolor()[0])
+               for collection in axes.collections}
+    assert len(colours) == 3
+    # The names beside the points stay inside the axes (none cut at an
+    # edge); the legend is right of them, covering no point.
+    renderer = figure.canvas.get_renderer()
+    inside = axes.get_window_extent(renderer)
+    for name in axes.texts:
+        box = name.get_window_extent(renderer)
+        assert inside.x0 <= box.x0 and box.x1 <= inside.x1, name.get_text()
+        assert inside.y0 <= box.y0 and box.y1 <= inside.y1, name.get_text()
+    assert axes.get_legend().get_window_extent(renderer).x0 >= inside.x1
 
 
 @pytest.mark.slow

@@ -2,6 +2,8 @@
 selection and the config's per-task settings reach training and testing;
 the per-task template mode is unchanged."""
 import argparse
+import json
+import sys
 
 import pytest
 
@@ -26,7 +28,7 @@ def commands_for(run_vtab,
     """The train and test commands run_vtab would run for ``task``."""
     commands = []
 
-    def record(command):
+    def record(command, log_path, verbose):
         commands.append(command)
         work_dir = tmp_path / task
         work_dir.mkdir(parents=True, exist_ok=True)
@@ -36,7 +38,8 @@ def commands_for(run_vtab,
     args = argparse.Namespace(template=str(template),
                               gpus=1,
                               work_dir_root=str(tmp_path),
-                              cfg_options=list(cfg_options))
+                              cfg_options=list(cfg_options),
+                              verbose=False)
     run_vtab.train_and_test(task, args)
     return commands
 
@@ -80,3 +83,31 @@ def test_per_task_options_must_name_vtab_tasks(run_vtab, tmp_path):
                       'vtab_task_options = dict(cifar10=dict(a=1))\n')
     with pytest.raises(ValueError, match=r"names \['cifar10'\]"):
         run_vtab.task_options(str(config), 'dtd')
+
+
+def test_a_subset_of_tasks_joins_the_earlier_results(run_vtab, monkeypatch,
+                                                     tmp_path, capsys):
+    def write_result(task, accuracy):
+        (tmp_path / task).mkdir(exist_ok=True)
+        (tmp_path / task / 'test_metrics.json').write_text(
+            json.dumps({'accuracy/top1': accuracy}))
+
+    write_result('cifar', 70.0)
+    write_result('dtd', 60.0)
+    monkeypatch.setattr(run_vtab, 'train_and_test',
+                        lambda task, args: write_result(task, 65.0))
+    monkeypatch.setattr(sys, 'argv', [
+        'run_vtab.py', '--tasks', 'dtd', 'eurosat', '--work-dir-root',
+        str(tmp_path)
+    ])
+    run_vtab.main()
+    results = json.loads((tmp_path / 'vtab_results.json').read_text())
+    assert results['accuracies'] == {'cifar': 70.0, 'dtd': 65.0,
+                                     'eurosat': 65.0}
+    missing = capsys.readouterr().out.split('No result yet for: ')[1]
+    assert missing.strip().split(', ') == [
+        task for task in VTAB1K_TASKS
+        if task not in ('cifar', 'dtd', 'eurosat')
+    ]
+    table = (tmp_path / 'vtab_results.md').read_text()
+    assert '70.0' in table and '65.0' in table

@@ -1,5 +1,6 @@
 """The training tools as a user runs them: tools/train.py, tools/test.py,
 tools/dist_train.sh, on the tiny config and a generated image folder."""
+import json
 import os
 import pickle
 import re
@@ -77,6 +78,27 @@ def test_load_from_accepts_a_runner_checkpoint(tmp_path, tiny_image_root):
                 'train_cfg.max_epochs=1',
                 data_root=tiny_image_root)
     assert f'Load checkpoint from {first / "epoch_2.pth"}' in log
+
+
+def test_mmpretrain_flags_train_and_test(tmp_path, tiny_image_root):
+    work_dir = tmp_path / 'run'
+    log = train(TINY_CONFIG, work_dir, '--auto-scale-lr', '--no-pin-memory',
+                '--no-persistent-workers', 'train_cfg.max_epochs=1',
+                data_root=tiny_image_root)
+    # The tiny config's batch of 8 against its base batch size of 64.
+    assert 'Scaling the original LR by 0.125' in log
+    test = [sys.executable, REPO_ROOT / 'tools' / 'test.py', TINY_CONFIG,
+            work_dir / 'epoch_1.pth', '--work-dir', tmp_path / 'test',
+            '--no-pin-memory', '--cfg-options',
+            *data_root_options(tiny_image_root)]
+    metrics = tmp_path / 'metrics.json'
+    output = run_tool(*test, '--amp', '--tta', '--out', metrics,
+                      '--out-item', 'metrics')
+    assert 'TestTimeAug' in output and 'fp16=True' in output
+    assert set(json.loads(metrics.read_text())) == {'accuracy/top1'}
+    run_tool(*test, '--show-dir', tmp_path / 'shown', '--interval', '2')
+    # Every second one of the 16 test images, drawn with its prediction.
+    assert len(list((tmp_path / 'shown').glob('*.png'))) == 8
 
 
 def free_port():

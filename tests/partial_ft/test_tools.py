@@ -125,6 +125,9 @@ def test_greedy_soup_of_the_run_never_ends_below_its_best_ingredient(
     summary = soup['meta']['adapterx_soup']
     assert summary['score'] >= max(summary['scores'].values())
     assert f"soup accuracy/top1 on test: {summary['score']:.4f}" in log
+    # The console: one progress bar over the 3 + 2 scorings, no INFO log.
+    assert 'greedy soup, scoring on test' in log and '5/5' in log
+    assert ' - mmengine - INFO - ' not in log
 
     # The soup is the mean of the chosen checkpoints, the trainable-only one
     # completed with the pretrained backbone.

@@ -22,7 +22,9 @@ the time its grouping (furthest point sampling, kNN) takes.
 Writes PREFIX.json and PREFIX.md (with this command line).
 
 A device without CUDA for --device cuda, or a torch that cannot compile
-for --compile, ends the run with one line saying so.
+for --compile, ends the run with one line saying so. On --device cpu,
+torch uses half the cores (``OMP_NUM_THREADS`` wins; see
+``adapterx/utils/cpu_threads.py``), recorded with the results.
 """
 import argparse
 import json
@@ -40,11 +42,16 @@ from adapterx.benchmarking import (AMP_DTYPES, BenchmarkSettings,
                                    compile_problem, device_problem,
                                    exclusive_device, markdown_report,
                                    ratios_to, run_command)
+from adapterx.utils.cpu_threads import configure_cpu_threads
+from adapterx.utils.tool_args import tool_description
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('configs', nargs='+', metavar='[NAME=]CONFIG')
+    parser = argparse.ArgumentParser(description=tool_description(__doc__))
+    parser.add_argument(
+        'configs', nargs='+', metavar='[NAME=]CONFIG',
+        help="a method's config, NAME (default: the config's file name) "
+        'naming it in the report')
     parser.add_argument('--device', default='cpu',
                         help='cpu, cuda or cuda:N')
     parser.add_argument('--amp', choices=list(AMP_DTYPES),
@@ -54,15 +61,24 @@ def parse_args(argv=None):
     parser.add_argument('--compile-backend', default='inductor',
                         help="torch.compile's backend (eager, aot_eager: "
                         'graph capture without code generation)')
-    parser.add_argument('--batch-size', type=int, default=8)
+    parser.add_argument('--batch-size', type=int, default=8,
+                        help='inputs per step')
     size = parser.add_mutually_exclusive_group()
-    size.add_argument('--img-size', type=int)
-    size.add_argument('--num-points', type=int)
-    parser.add_argument('--steps', type=int, default=10)
-    parser.add_argument('--warmup', type=int, default=3)
+    size.add_argument('--img-size', type=int,
+                      help="image side S (default: the backbone's)")
+    size.add_argument('--num-points', type=int,
+                      help="points per cloud N (default: the backbone's)")
+    parser.add_argument('--steps', type=int, default=10,
+                        help='timed steps; times are their medians')
+    parser.add_argument('--warmup', type=int, default=3,
+                        help='untimed steps before them')
     parser.add_argument('--reference', help='method the ratios are to')
-    parser.add_argument('--check-frozen-grads', action='store_true')
-    parser.add_argument('--explain-graph-breaks', action='store_true')
+    parser.add_argument('--check-frozen-grads', action='store_true',
+                        help='profile one backward per method and report '
+                        'any gradient computed for a frozen weight')
+    parser.add_argument('--explain-graph-breaks', action='store_true',
+                        help='count the graph breaks torch.compile makes of '
+                        'the inference forward')
     parser.add_argument('--out', default='work_dirs/benchmark/benchmark',
                         help='writes OUT.json and OUT.md')
     parser.add_argument('--cfg-options', nargs='+', default=[],
@@ -102,6 +118,8 @@ def run_worker(args) -> None:
     from adapterx.benchmarking.measure import benchmark_config
     from adapterx.utils import register_all_modules
     register_all_modules()
+    if args.device == 'cpu':
+        configure_cpu_threads()
     (config, ) = args.methods.values()
     cfg = Config.fromfile(config)
     if args.cfg_options:
@@ -180,9 +198,11 @@ def main():
         raise ValueError(f'The methods take inputs of different shapes '
                          f'{shapes}: not one backbone')
     command = shlex.join(['python', *sys.argv])
-    # The workers inherit this environment (OMP_NUM_THREADS and all).
+    # The workers make the same choice (run_worker).
     environment = dict(torch=torch.__version__,
-                       cpu_threads=torch.get_num_threads())
+                       cpu_threads=configure_cpu_threads()
+                       if settings.device == 'cpu' else
+                       torch.get_num_threads())
     if settings.device.startswith('cuda'):
         environment['gpu'] = torch.cuda.get_device_name(settings.device)
     report = markdown_report(results, command,

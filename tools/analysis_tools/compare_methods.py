@@ -24,18 +24,27 @@ import os.path as osp
 
 from adapterx.evaluation import compare_methods, discover_methods
 from adapterx.evaluation.method_comparison import CONVENTIONS
+from adapterx.utils.tool_args import tool_description
 
 
 def parse_args():
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = argparse.ArgumentParser(description=tool_description(__doc__))
     source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument('--methods', nargs='+', metavar='NAME=WORK_DIR')
+    source.add_argument(
+        '--methods', nargs='+', metavar='NAME=WORK_DIR',
+        help="each method's name and work dir (one task's, or a folder of "
+        'task work dirs)')
     source.add_argument('--root', help='folder of <method>/<task>/ dirs')
-    parser.add_argument('--convention', choices=list(CONVENTIONS),
-                        default='2d')
+    parser.add_argument(
+        '--convention', choices=list(CONVENTIONS), default='2d',
+        help='2d: trainable parameters without the head, as a %% of the '
+        'backbone; 3d: with the head, as a %% of the model')
     parser.add_argument('--metric', default='accuracy/top1',
                         help='key of test_metrics.json to tabulate')
-    parser.add_argument('--out-dir')
+    parser.add_argument(
+        '--out-dir',
+        help='where the table and plot go (default: --root, else the '
+        'current directory)')
     args = parser.parse_args()
     if args.methods:
         malformed = [item for item in args.methods if '=' not in item]

@@ -25,10 +25,11 @@ from mmengine.config import Config
 from adapterx.models.partial_ft import (checkpoint_unit_angles, rank_units,
                                         select_by_angle)
 from adapterx.models.partial_ft.angle import ENDS
+from adapterx.utils.tool_args import add_trust_argument, tool_description
 
 
 def parse_args():
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = argparse.ArgumentParser(description=tool_description(__doc__))
     parser.add_argument('pretrained', help='pretrained weights file')
     parser.add_argument('finetuned', help='fine-tuned checkpoint file')
     parser.add_argument(
@@ -43,11 +44,7 @@ def parse_args():
         help='write a config training the selected units and the head')
     parser.add_argument(
         '--base-config', help='the config --emit-config inherits')
-    parser.add_argument(
-        '--trust-checkpoint',
-        action='store_true',
-        help='allow full unpickling of the two files if they hold more than '
-        'tensors and runner state (only for files whose origin you trust)')
+    add_trust_argument(parser, 'PRETRAINED and FINETUNED')
     args = parser.parse_args()
     if args.emit_config and (args.k is None or args.base_config is None):
         parser.error('--emit-config needs --k and --base-config')

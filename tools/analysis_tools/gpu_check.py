@@ -1,7 +1,9 @@
 """Every GPU check of issue #21 in one run: ViT-B/16 and Point-MAE speed
 and memory of Adapter-X against its baselines (eager and compiled), the
 real training pipeline (train.py, test.py, dist_train.sh), and the tests
-of the CUDA-only paths. Normally run through gpu_check.sh:
+of the CUDA-only paths.
+
+Normally run through gpu_check.sh, which calls
 
     python tools/analysis_tools/gpu_check.py OUT_DIR [--dry-run]
         [--lanes N] [--budget-s S] [--commit SHA]
@@ -45,6 +47,7 @@ import benchmark
 from adapterx.benchmarking import (compile_problem, device_problem,
                                    exclusive_device, markdown_report,
                                    ratios_to, run_command)
+from adapterx.utils.tool_args import tool_description
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -551,8 +554,8 @@ def environment(args, profile):
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('out_dir')
+    parser = argparse.ArgumentParser(description=tool_description(__doc__))
+    parser.add_argument('out_dir', help='where the results are written')
     parser.add_argument('--dry-run', action='store_true',
                         help='tiny sizes on the CPU')
     parser.add_argument('--lanes', type=int,
@@ -561,7 +564,8 @@ def parse_args(argv=None):
     parser.add_argument('--budget-s', type=float,
                         help='stop starting steps after this (default 400 '
                         'on a GPU, 900 in a dry run)')
-    parser.add_argument('--commit', default='unknown')
+    parser.add_argument('--commit', default='unknown',
+                        help='the commit measured, recorded in the results')
     args = parser.parse_args(argv)
     if args.lanes is not None and args.lanes < 1:
         parser.error(f'--lanes must be >= 1, got {args.lanes}')

@@ -21,7 +21,9 @@ changes: this measures memory and time, not accuracy. For each fraction,
 (TIES, the dynamic merge at m=1 with per-batch routing, the default tiny
 CNN gate trained one epoch), and its peak resident set size (the largest
 of the tool's and its loader workers') and wall time are recorded.
-Torch and OpenMP use ``--threads`` threads, unless OMP_NUM_THREADS is set.
+Torch and OpenMP use ``--threads`` threads (default: OMP_NUM_THREADS, else
+half the cores; see ``adapterx/utils/cpu_threads.py``), in this process and
+in the tool's.
 
 Writes PREFIX.json (command, commit, machine, settings, one entry per
 fraction) and PREFIX.md (the command, then the table).
@@ -40,7 +42,9 @@ import numpy as np
 import torch
 from PIL import Image
 
+from adapterx.utils.cpu_threads import configure_cpu_threads
 from adapterx.utils.results import current_commit
+from adapterx.utils.tool_args import tool_description
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 # Test-set sizes of the eight-task ViT merging benchmark (the task vectors
@@ -65,19 +69,26 @@ MODEL = dict(
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = argparse.ArgumentParser(description=tool_description(__doc__))
     parser.add_argument('--fractions', type=float, nargs='+',
                         default=[0.01, 0.04],
                         help="of the benchmark's test-set sizes")
     parser.add_argument('--train-per-task', type=int, default=100,
                         help="images of each task's gate pool")
-    parser.add_argument('--batch-size', type=int, default=64)
-    parser.add_argument('--workers', type=int, default=0)
-    parser.add_argument('--threads', type=int, default=1)
+    parser.add_argument('--batch-size', type=int, default=64,
+                        help="the merge tool's test batch size")
+    parser.add_argument('--workers', type=int, default=0,
+                        help="the merge tool's dataloader workers")
+    parser.add_argument('--threads', type=int,
+                        help='torch and OpenMP threads of this process and '
+                        'the merge tool (default: OMP_NUM_THREADS, else '
+                        'half the cores)')
     parser.add_argument('--work-dir',
-                        default='work_dirs/merge_memory_benchmark')
+                        default='work_dirs/merge_memory_benchmark',
+                        help='where the images, models and runs go')
     parser.add_argument('--out', default='work_dirs/merge_memory_benchmark/'
-                        'merge_memory')
+                        'merge_memory',
+                        help='writes OUT.json and OUT.md')
     return parser.parse_args(argv)
 
 
@@ -167,8 +178,8 @@ def run_merge(config, work_dir, threads):
     """Run the tool in its own process; its peak RSS (MiB) and wall time
     (s). wait4's usage covers the process and its waited-for children, and
     its ru_maxrss is the largest one's (KiB on Linux)."""
-    env = dict(os.environ, PYTHONPATH=REPO_ROOT)
-    env.setdefault('OMP_NUM_THREADS', str(threads))
+    env = dict(os.environ, PYTHONPATH=REPO_ROOT,
+               OMP_NUM_THREADS=str(threads))
     command = [sys.executable, osp.join(REPO_ROOT, 'tools', 'merge_vits.py'),
                config, '--work-dir', work_dir]
     start = time.perf_counter()
@@ -198,8 +209,7 @@ def readme_sentence(report):
 
 def main(argv=None):
     args = parse_args(argv)
-    threads = int(os.environ.get('OMP_NUM_THREADS', args.threads))
-    torch.set_num_threads(threads)
+    threads = configure_cpu_threads(args.threads)
     from adapterx.utils import register_all_modules
     register_all_modules(init_default_scope=False)
     data_root = osp.abspath(osp.join(args.work_dir, 'data'))

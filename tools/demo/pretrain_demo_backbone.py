@@ -41,6 +41,9 @@ from adapterx.datasets.fractal_db import (FractalRenderer,
                                           sample_fractal_categories)
 from adapterx.registry import MODELS, RUNNERS
 from adapterx.utils import register_all_modules
+from adapterx.utils.cpu_threads import (configure_cpu_threads,
+                                        configure_cpu_threads_without_gpu)
+from adapterx.utils.tool_args import tool_description
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 # demo -> (pretraining config, weights file)
@@ -68,6 +71,7 @@ FINAL_LR_FRACTION = 0.01
 
 def pretrain_with_config(args):
     config_name, weights_name = PRETRAINING[args.demo]
+    configure_cpu_threads_without_gpu()
     register_all_modules(init_default_scope=False)
     cfg = Config.fromfile(osp.join(REPO_ROOT, 'configs', 'demo', config_name))
     cfg.work_dir = args.work_dir or f'work_dirs/{args.demo}_demo_pretrain'
@@ -137,15 +141,6 @@ def step_generator(device, seed, step):
     """Each step's instances from their own seed: the images of step ``n``
     do not depend on how fast earlier steps ran."""
     return torch.Generator(device=device).manual_seed(seed * 1_000_003 + step)
-
-
-def set_cpu_threads():
-    """Honour OMP_NUM_THREADS if set, else use the cores this process may
-    run on."""
-    threads = int(os.environ.get('OMP_NUM_THREADS') or 0) or len(
-        os.sched_getaffinity(0))
-    torch.set_num_threads(threads)
-    return threads
 
 
 def synchronize(device):
@@ -377,7 +372,7 @@ def pretrain_fractal(args):
                  f'(torch {torch.__version__}); use --device cpu')
     device = torch.device(args.device)
     if device.type == 'cpu':
-        print(f'CPU threads: {set_cpu_threads()}')
+        print(f'CPU threads: {configure_cpu_threads()}')
     else:
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
@@ -454,42 +449,58 @@ def plot_curve(args):
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = argparse.ArgumentParser(description=tool_description(__doc__))
     demos = parser.add_subparsers(dest='demo', required=True)
     for demo in sorted(PRETRAINING):
-        config_demo = demos.add_parser(demo)
-        config_demo.add_argument('--work-dir')
+        config, weights = PRETRAINING[demo]
+        summary = (f'Pretrain the {demo} demo backbone with '
+                   f'configs/demo/{config} and save it as {weights}.')
+        config_demo = demos.add_parser(demo, help=summary,
+                                       description=summary)
+        config_demo.add_argument(
+            '--work-dir', help='where the pretraining run writes its logs '
+            f'(default: work_dirs/{demo}_demo_pretrain)')
         config_demo.add_argument('--out',
                                  help='defaults to the committed file')
         config_demo.set_defaults(func=pretrain_with_config)
 
-    fractal = demos.add_parser(
-        'fractal', help='the demo ViT on FractalDB-style categories')
-    fractal.add_argument('--device', choices=('cpu', 'cuda'), default='cpu')
+    summary = ('Pretrain the demo ViT on FractalDB-style categories, then '
+               'probe it on scikit-learn digits.')
+    fractal = demos.add_parser('fractal', help=summary, description=summary)
+    fractal.add_argument('--device', choices=('cpu', 'cuda'), default='cpu',
+                         help='where to train')
     length = fractal.add_mutually_exclusive_group()
     length.add_argument('--time-budget-s', type=float,
                         help='train this many seconds (the schedule is set '
                         'from the speed of the first steps)')
     length.add_argument('--steps', type=int, help='train this many steps')
-    fractal.add_argument('--batch-size', type=int, default=1024)
-    fractal.add_argument('--num-classes', type=int, default=1000)
+    fractal.add_argument('--batch-size', type=int, default=1024,
+                         help='images per step')
+    fractal.add_argument('--num-classes', type=int, default=1000,
+                         help='fractal categories to tell apart')
     fractal.add_argument('--points', type=int, default=4096,
                          help='chaos-game points per image')
     fractal.add_argument('--lr', type=float, default=2e-3,
                          help='peak AdamW learning rate')
-    fractal.add_argument('--weight-decay', type=float, default=0.05)
+    fractal.add_argument('--weight-decay', type=float, default=0.05,
+                         help="AdamW's weight decay (not on norms and "
+                         'biases)')
     fractal.add_argument('--warmup-steps', type=int, default=150,
                          help='at most a tenth of the steps')
     fractal.add_argument('--seed', type=int, default=0,
                          help='fixes the categories and every batch')
     fractal.add_argument('--log-every', type=int, default=25,
                          help='steps per point of the curve')
-    fractal.add_argument('--out', default=FRACTAL_WEIGHTS)
-    fractal.add_argument('--curve', default=FRACTAL_CURVE)
+    fractal.add_argument('--out', default=FRACTAL_WEIGHTS,
+                         help='the backbone weights file (.safetensors)')
+    fractal.add_argument('--curve', default=FRACTAL_CURVE,
+                         help='the training curve and probe (JSON)')
     fractal.set_defaults(func=pretrain_fractal)
 
-    plot = demos.add_parser('plot', help='draw a fractal curve JSON')
-    plot.add_argument('--curve', default=FRACTAL_CURVE)
+    summary = 'Draw the training curve of a fractal pretraining run.'
+    plot = demos.add_parser('plot', help=summary, description=summary)
+    plot.add_argument('--curve', default=FRACTAL_CURVE,
+                      help="the fractal run's curve (JSON)")
     plot.add_argument('--png', help='defaults to the JSON path, .png')
     plot.set_defaults(func=plot_curve)
     return parser.parse_args(argv)

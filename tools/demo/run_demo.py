@@ -2,7 +2,7 @@
 full fine-tuning and linear probing of the same backbone.
 
     .venv/bin/python tools/demo/run_demo.py [{digits,points}]
-        [--work-dir DIR] [--max-epochs N] [--results-json FILE]
+        [--work-dir DIR] [--max-epochs N] [--results-json FILE] [--verbose]
 
 ``digits`` (the default, 2D): a small ViT pretrained on generated shape
 images (tools/demo/vit_demo_shapes.pth) adapted to scikit-learn's
@@ -16,7 +16,9 @@ parameters are given both ways the papers count them: without the head,
 as a share of the backbone (the 2D convention), and with the head, as a
 share of the whole model (the 3D convention). ``--results-json`` writes
 the table with the commit, command and machine (the README's tables come
-from docs/results/demo_{digits,points}.json).
+from docs/results/demo_{digits,points}.json). The console shows a progress
+bar per method and the table; mmengine's log of each run is in its work
+dir (and on the console too with ``--verbose``).
 """
 import argparse
 import os.path as osp
@@ -27,8 +29,10 @@ from mmengine.config import Config
 from adapterx.models.peft import trainable_parameter_report
 from adapterx.registry import RUNNERS
 from adapterx.utils import register_all_modules
+from adapterx.utils.console import quiet_runner
 from adapterx.utils.cpu_threads import configure_cpu_threads
 from adapterx.utils.results import write_results
+from adapterx.utils.tool_args import add_verbose_argument, tool_description
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 METHODS = ('Adapter-X', 'Full fine-tuning', 'Linear probing')
@@ -48,14 +52,14 @@ DEMOS = {
 }
 
 
-def run(config_name, work_dir, max_epochs=None):
+def run(method, config_name, work_dir, max_epochs=None, verbose=False):
     cfg = Config.fromfile(osp.join(REPO_ROOT, 'configs', 'demo', config_name))
     cfg.work_dir = work_dir
     if max_epochs is not None:
         cfg.train_cfg.max_epochs = max_epochs
         cfg.train_cfg.val_interval = max_epochs
     cfg.launcher = 'none'
-    cfg.default_hooks.logger.interval = 1000
+    quiet_runner(cfg, verbose, training=method)
     start = time.perf_counter()
     runner = RUNNERS.build(cfg)
     runner.train()
@@ -66,10 +70,14 @@ def run(config_name, work_dir, max_epochs=None):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('demo', nargs='?', default='digits',
-                        choices=sorted(DEMOS))
-    parser.add_argument('--work-dir')
+    parser = argparse.ArgumentParser(description=tool_description(__doc__))
+    parser.add_argument(
+        'demo', nargs='?', default='digits', choices=sorted(DEMOS),
+        help='digits (2D, the default) or points (3D)')
+    parser.add_argument(
+        '--work-dir',
+        help="where each method's run goes (default: "
+        'work_dirs/<demo>_demo)')
     parser.add_argument(
         '--max-epochs',
         type=int,
@@ -79,6 +87,7 @@ def main():
         '--results-json',
         help='also write the table, with the commit, command and machine, '
         'to this JSON file (docs/results/demo_<demo>.json for the README)')
+    add_verbose_argument(parser)
     args = parser.parse_args()
     configure_cpu_threads()
     register_all_modules(init_default_scope=False)
@@ -88,8 +97,9 @@ def main():
     work_dir = args.work_dir or f'work_dirs/{args.demo}_demo'
     for method, config_name in zip(METHODS, config_names):
         accuracy, report, seconds = run(
-            config_name, osp.join(work_dir, osp.splitext(config_name)[0]),
-            args.max_epochs)
+            method, config_name,
+            osp.join(work_dir, osp.splitext(config_name)[0]),
+            args.max_epochs, args.verbose)
         rows.append([
             method, f'{accuracy:.2f}', f'{report.trainable_without_head:,}',
             f'{report.percent_of_backbone_without_head:.2f}',

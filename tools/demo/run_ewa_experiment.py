@@ -5,7 +5,7 @@ as random-partition MoEs with and without Experts Weights Averaging, each
 MoE converted back to the dense ViT.
 
     .venv/bin/python tools/demo/run_ewa_experiment.py [--seeds 0 1 2]
-        [--work-dir DIR] [--results-json FILE]
+        [--work-dir DIR] [--results-json FILE] [--verbose]
 
 Configs: configs/demo/{dense,ewa,rp-moe}_vit-demo_1xb32-20e_digits.py.
 For each seed and method it prints the test accuracy of the model as
@@ -16,7 +16,9 @@ as ``tools/test.py`` does), plus the spread of the experts around their
 mean (RMS over all expert weights) and the wall time; with more than one
 seed, each method's mean and standard deviation over the seeds.
 ``--results-json`` writes the table with the commit, command and machine
-(the README's table comes from docs/results/ewa_digits.json).
+(the README's table comes from docs/results/ewa_digits.json). The console
+shows a progress bar per run and the table; mmengine's log of each run is
+in its work dir (and on the console too with ``--verbose``).
 """
 import argparse
 import os.path as osp
@@ -28,8 +30,10 @@ from mmengine.config import Config
 from adapterx.models.ewa import MoEFFN
 from adapterx.registry import RUNNERS
 from adapterx.utils import register_all_modules
+from adapterx.utils.console import quiet_runner
 from adapterx.utils.cpu_threads import configure_cpu_threads
 from adapterx.utils.results import write_results
+from adapterx.utils.tool_args import add_verbose_argument, tool_description
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG_DIR = osp.join(REPO_ROOT, 'configs', 'demo')
@@ -41,13 +45,14 @@ METHODS = {
 }
 
 
-def build_runner(config_name, work_dir, seed, load_from=None):
+def build_runner(config_name, work_dir, seed, description, verbose,
+                 load_from=None):
     cfg = Config.fromfile(osp.join(CONFIG_DIR, config_name))
     cfg.work_dir = work_dir
     cfg.launcher = 'none'
     cfg.randomness = dict(cfg.randomness, seed=seed)
-    cfg.default_hooks.logger.interval = 1000
     cfg.load_from = load_from
+    quiet_runner(cfg, verbose, training=description)
     return RUNNERS.build(cfg)
 
 
@@ -55,9 +60,10 @@ def evaluate(runner) -> float:
     return runner.test()['accuracy/top1']
 
 
-def run_method(config_name, work_dir, seed):
+def run_method(method, config_name, work_dir, seed, verbose):
     start = time.perf_counter()
-    runner = build_runner(config_name, work_dir, seed)
+    runner = build_runner(config_name, work_dir, seed,
+                          f'{method}, seed {seed}', verbose)
     runner.train()
     seconds = time.perf_counter() - start
     row = dict(trained=evaluate(runner), seconds=seconds)
@@ -71,6 +77,7 @@ def run_method(config_name, work_dir, seed):
     row['partitioned'] = evaluate(runner)
     dense_runner = build_runner(
         DENSE_CONFIG, osp.join(work_dir, 'dense_test'), seed,
+        'converted dense', verbose,
         load_from=osp.join(work_dir, 'dense_final.safetensors'))
     row['converted'] = evaluate(dense_runner)
     return row
@@ -108,7 +115,7 @@ def table_rows(runs, seeds):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = argparse.ArgumentParser(description=tool_description(__doc__))
     parser.add_argument(
         '--work-dir',
         default='work_dirs/ewa_experiment',
@@ -123,6 +130,7 @@ def main():
         '--results-json',
         help='also write the table, with the commit, command and machine, '
         'to this JSON file (docs/results/ewa_digits.json for the README)')
+    add_verbose_argument(parser)
     args = parser.parse_args()
     configure_cpu_threads()
     register_all_modules(init_default_scope=False)
@@ -133,7 +141,8 @@ def main():
             work_dir = osp.join(args.work_dir, f'seed{seed}',
                                 osp.splitext(config_name)[0])
             runs.append((seed, method,
-                         run_method(config_name, work_dir, seed)))
+                         run_method(method, config_name, work_dir, seed,
+                                    args.verbose)))
 
     title = ('EWA experiment (small ViT from scratch, scikit-learn digits; '
              'test top-1 %)')

@@ -1,7 +1,7 @@
 """Fold a trained PEFT method into the backbone's own weights.
 
     python tools/deployment/merge_adapters.py CONFIG CHECKPOINT OUT
-        [--trust-checkpoint] [--cfg-options k=v ...]
+        [--trust-checkpoint] [--cfg-options k=v ...] [--verbose]
 
 CONFIG is the config the model was trained with, CHECKPOINT a runner
 checkpoint (``epoch_N.pth``) or a trainable-only one
@@ -35,11 +35,13 @@ from adapterx.checkpoint.loading import (TRAINING_CHECKPOINT, load_checked,
 from adapterx.models.peft.merge import merge_backbone
 from adapterx.registry import MODELS
 from adapterx.utils import register_all_modules
-from adapterx.utils.tool_args import add_trust_argument
+from adapterx.utils.console import quiet_tool_logger
+from adapterx.utils.tool_args import (add_trust_argument,
+                                      add_verbose_argument, tool_description)
 
 
 def parse_args():
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = argparse.ArgumentParser(description=tool_description(__doc__))
     parser.add_argument('config', help='the config the model trained with')
     parser.add_argument('checkpoint', help='runner or trainable-only file')
     parser.add_argument(
@@ -49,6 +51,7 @@ def parse_args():
                         nargs='+',
                         action=DictAction,
                         help='override config settings, key=value pairs')
+    add_verbose_argument(parser)
     return parser.parse_args()
 
 
@@ -56,6 +59,7 @@ def main():
     args = parse_args()
     # Before any work, rather than when writing.
     check_safetensors_name(args.out, 'the merged weights (OUT)')
+    quiet_tool_logger('merge_adapters', args.verbose)
     register_all_modules(init_default_scope=False)
     cfg = Config.fromfile(args.config)
     if args.cfg_options is not None:

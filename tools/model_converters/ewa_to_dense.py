@@ -1,7 +1,7 @@
 """Convert an MoE checkpoint (EWA, or any MoEViT run) to the plain ViT.
 
     python tools/model_converters/ewa_to_dense.py CONFIG CHECKPOINT DST
-        [--trust-checkpoint]
+        [--trust-checkpoint] [--verbose]
 
 CONFIG is the config the checkpoint was trained with (it builds the MoE
 model the checkpoint fits); CHECKPOINT a runner checkpoint (epoch_N.pth)
@@ -23,15 +23,18 @@ from adapterx.engine.hooks.ewa_hook import save_dense_checkpoint
 from adapterx.models.ewa import MoEFFN
 from adapterx.registry import MODELS
 from adapterx.utils import register_all_modules
-from adapterx.utils.tool_args import add_trust_argument
+from adapterx.utils.console import quiet_tool_logger
+from adapterx.utils.tool_args import (add_trust_argument,
+                                      add_verbose_argument, tool_description)
 
 
 def parse_args():
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = argparse.ArgumentParser(description=tool_description(__doc__))
     parser.add_argument('config', help='the MoE config of the checkpoint')
     parser.add_argument('checkpoint', help='runner checkpoint (.pth)')
     parser.add_argument('dst', help='output .safetensors of the dense model')
     add_trust_argument(parser, 'CHECKPOINT')
+    add_verbose_argument(parser)
     return parser.parse_args()
 
 
@@ -71,6 +74,7 @@ def main():
     args = parse_args()
     # Before any work, rather than when writing.
     check_safetensors_name(args.dst, "the dense model's weights (DST)")
+    quiet_tool_logger('ewa_to_dense', args.verbose)
     register_all_modules()
     model = load_moe_model(args.config, args.checkpoint,
                            args.trust_checkpoint)

@@ -1,13 +1,13 @@
 """Convert an official Point-MAE / Point-BERT checkpoint to PointTransformer.
 
     python tools/model_converters/point_transformer_to_adapterx.py SRC DST
-        [--format point-mae|point-bert] [--trust]
+        [--format point-mae|point-bert] [--trust-checkpoint] [--verbose]
 
 SRC: Point-MAE's ``pretrain.pth`` or Point-BERT's ``Point-BERT.pth`` (or a
 fine-tuned checkpoint of either; its head is dropped). The format is
-detected from the keys unless ``--format`` names it. ``--trust`` allows full
-unpickling of a file that holds more than tensors and plain containers
-(only for files whose origin you trust).
+detected from the keys unless ``--format`` names it.
+``--trust-checkpoint`` allows full unpickling of a file that holds more
+than tensors and plain containers (only for files whose origin you trust).
 
 DST is a ``.safetensors`` file (tensors and JSON metadata, no pickle) of
 ``backbone.*`` keys, for a config's backbone::
@@ -26,10 +26,12 @@ from adapterx.models import PointTransformer
 from adapterx.models.converters import convert_point_checkpoint
 from adapterx.models.converters.cli import (add_conversion_arguments,
                                             save_converted)
+from adapterx.utils.console import quiet_tool_logger
+from adapterx.utils.tool_args import tool_description
 
 
 def parse_args():
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = argparse.ArgumentParser(description=tool_description(__doc__))
     add_conversion_arguments(parser, 'official .pth checkpoint')
     parser.add_argument(
         '--format',
@@ -40,8 +42,9 @@ def parse_args():
 
 def main():
     args = parse_args()
+    quiet_tool_logger('point_transformer_to_adapterx', args.verbose)
     result = convert_point_checkpoint(
-        args.src, source_format=args.format, trust=args.trust)
+        args.src, source_format=args.format, trust=args.trust_checkpoint)
     meta = dict(converted_from=str(args.src),
                 source_format=result.source_format)
     print(f'{result.source_format}: '

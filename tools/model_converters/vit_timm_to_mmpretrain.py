@@ -1,13 +1,13 @@
 """Convert Google ``.npz`` / timm ViT weights for mmpretrain's ViT.
 
     python tools/model_converters/vit_timm_to_mmpretrain.py SRC DST
-        [--keep-head] [--trust]
+        [--keep-head] [--trust-checkpoint] [--verbose]
 
 SRC: Google's ``ViT-B_16.npz`` (or an AugReg ``.npz``), or timm's
 ``.safetensors`` / ``.pth`` / ``.bin`` of a plain ViT such as
-``vit_base_patch16_224.augreg_in21k``. ``--trust`` allows full unpickling
-of a ``.pth`` that holds more than tensors (only for files whose origin you
-trust).
+``vit_base_patch16_224.augreg_in21k``. ``--trust-checkpoint`` allows full
+unpickling of a ``.pth`` that holds more than tensors (only for files whose
+origin you trust).
 
 DST is a ``.safetensors`` file (tensors and JSON metadata, no pickle) with
 ``ImageClassifier`` keys: ``backbone.*`` for the
@@ -40,10 +40,12 @@ import argparse
 from adapterx.models.converters import convert_vit_checkpoint
 from adapterx.models.converters.cli import (add_conversion_arguments,
                                             save_converted)
+from adapterx.utils.console import quiet_tool_logger
+from adapterx.utils.tool_args import tool_description
 
 
 def parse_args():
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = argparse.ArgumentParser(description=tool_description(__doc__))
     add_conversion_arguments(parser,
                              '.npz, .safetensors, .pth, .pt or .bin')
     parser.add_argument(
@@ -57,10 +59,11 @@ def parse_args():
 
 def main():
     args = parse_args()
+    quiet_tool_logger('vit_timm_to_mmpretrain', args.verbose)
     state_dict = convert_vit_checkpoint(
         args.src,
         keep_head=args.keep_head,
-        trust=args.trust,
+        trust=args.trust_checkpoint,
         prefix='backbone.')
     print(save_converted(
         state_dict, args.dst,

@@ -1,19 +1,17 @@
-"""What the weight-converter command lines share: their SRC / DST / --trust
-arguments and how they write the result."""
+"""What the weight-converter command lines share: their SRC / DST /
+--trust-checkpoint / --verbose arguments and how they write the result."""
 from pathlib import Path
 
 from adapterx.checkpoint.io import check_safetensors_name, save_weights
+from adapterx.utils.tool_args import add_trust_argument, add_verbose_argument
 
 
 def add_conversion_arguments(parser, src_help: str) -> None:
-    """``src``, ``dst`` and ``--trust``."""
+    """``src``, ``dst``, ``--trust-checkpoint`` and ``--verbose``."""
     parser.add_argument('src', help=src_help)
     parser.add_argument('dst', help='output .safetensors')
-    parser.add_argument(
-        '--trust',
-        action='store_true',
-        help='allow full unpickling of SRC (can run arbitrary code: only '
-        'for files whose origin you trust)')
+    add_trust_argument(parser, 'SRC')
+    add_verbose_argument(parser)
 
 
 def save_converted(state_dict: dict, dst, meta: dict) -> str:

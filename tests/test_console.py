@@ -24,7 +24,8 @@ def test_a_quiet_runner_logs_info_to_its_file_only(tmp_path, tiny_image_root,
                                                    capsys, verbose):
     cfg = Config.fromfile(str(TINY_CONFIG))
     quiet_runner(cfg, verbose)
-    config = tmp_path / 'quiet.py'
+    # Runners named alike in one second share mmengine's logger instance.
+    config = tmp_path / f'{tmp_path.name}.py'
     cfg.dump(str(config))
     runner = build_runner(config, tmp_path / 'work', tiny_image_root)
     runner.logger.warning('a warning')
@@ -65,7 +66,8 @@ def test_progress_bar_hook_shows_the_training(tmp_path, tiny_image_root,
                                               capsys):
     cfg = Config.fromfile(str(TINY_CONFIG))
     quiet_runner(cfg, verbose=False, training='tiny run')
-    config = tmp_path / 'quiet.py'
+    # Runners named alike in one second share mmengine's logger instance.
+    config = tmp_path / f'{tmp_path.name}.py'
     cfg.dump(str(config))
     runner = build_runner(config, tmp_path / 'work', tiny_image_root)
     runner.train()

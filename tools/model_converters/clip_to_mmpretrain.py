@@ -2,7 +2,7 @@
 ``CLIPVisionTransformer``, optionally with a zero-shot head.
 
     python tools/model_converters/clip_to_mmpretrain.py SRC DST
-        [--head HEAD] [--trust]
+        [--head HEAD] [--trust-checkpoint]
 
 SRC: a state dict (``.bin``, ``.pth``, ``.pt`` or ``.safetensors``) of a
 full CLIP model (keys ``visual.*``), of its image tower alone, or of a
@@ -27,12 +27,13 @@ from adapterx.checkpoint.third_party import load_third_party_weights
 from adapterx.models.converters import convert_clip_checkpoint
 from adapterx.models.converters.cli import (add_conversion_arguments,
                                             save_converted)
+from adapterx.utils.tool_args import tool_description
 
 HEAD_PREFIX = 'head.'
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = argparse.ArgumentParser(description=tool_description(__doc__))
     add_conversion_arguments(parser, '.bin, .pth, .pt or .safetensors')
     parser.add_argument('--head',
                         help='a zero-shot head file (clip_zeroshot_heads.py)'
@@ -65,7 +66,7 @@ def read_head(path, embed_dims):
 
 def main(argv=None):
     args = parse_args(argv)
-    state_dict = convert_clip_checkpoint(args.src, trust=args.trust)
+    state_dict = convert_clip_checkpoint(args.src, trust=args.trust_checkpoint)
     meta = dict(converted_from=str(args.src))
     if args.head:
         state_dict.update(

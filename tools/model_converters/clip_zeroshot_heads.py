@@ -2,7 +2,7 @@
 
     python tools/model_converters/clip_zeroshot_heads.py CLIP OUT_DIR
         --tokenizer DIR --data-root ROOT [--tasks TASK ...]
-        [--text-heads N] [--activation {quick_gelu,gelu}] [--trust]
+        [--text-heads N] [--activation {quick_gelu,gelu}] [--trust-checkpoint]
 
 CLIP: a full OpenAI CLIP / open_clip model's state dict (``.bin``,
 ``.pth``, ``.pt`` or ``.safetensors``: image and text towers and
@@ -32,19 +32,22 @@ from adapterx.datasets import EIGHT_TASK_NAMES, read_class_names, read_templates
 from adapterx.models.clip_text import (ACTIVATIONS, load_clip_tokenizer,
                                        read_clip_text_model, tokenize,
                                        zero_shot_weights)
+from adapterx.utils.tool_args import add_trust_argument, tool_description
 
 HEAD_WEIGHT = 'head.fc.weight'
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = argparse.ArgumentParser(description=tool_description(__doc__))
     parser.add_argument('clip', help="a full CLIP model's state dict")
     parser.add_argument('out_dir', help='where <task>.safetensors go')
     parser.add_argument('--tokenizer', required=True,
                         help='folder with vocab.json and merges.txt')
     parser.add_argument('--data-root', required=True,
                         help='the folder holding the task folders')
-    parser.add_argument('--tasks', nargs='+', default=list(EIGHT_TASK_NAMES))
+    parser.add_argument('--tasks', nargs='+', default=list(EIGHT_TASK_NAMES),
+                        help='task folders of --data-root to write heads '
+                        'for (default: the eight tasks)')
     parser.add_argument('--text-heads', type=int,
                         help="attention heads of the text tower (default "
                         "width // 64, OpenAI's rule)")
@@ -52,10 +55,7 @@ def parse_args(argv=None):
                         default='quick_gelu',
                         help="the text tower's MLP activation: quick_gelu "
                         "for OpenAI's weights")
-    parser.add_argument(
-        '--trust', action='store_true',
-        help='allow full unpickling of CLIP (can run arbitrary code: only '
-        'for files whose origin you trust)')
+    add_trust_argument(parser, 'CLIP')
     return parser.parse_args(argv)
 
 
@@ -71,7 +71,7 @@ def main(argv=None):
     }
     tokenizer = load_clip_tokenizer(args.tokenizer)
     encoder, logit_scale = read_clip_text_model(
-        args.clip, args.text_heads, args.activation, args.trust)
+        args.clip, args.text_heads, args.activation, args.trust_checkpoint)
 
     def encode(texts):
         return encoder(tokenize(tokenizer, texts, encoder.context_length))

@@ -45,6 +45,7 @@ UNIT_KINDS = ('attention', 'ffn')
 
 
 def _unit_children(anatomy: BlockAnatomy, kind: str) -> Tuple[str, ...]:
+    """The branch's children, its norm first."""
     return anatomy.attention_branch if kind == 'attention' else \
         anatomy.mlp_branch
 
@@ -70,6 +71,8 @@ class ResidualUnit:
             or ``backbone.stages.1.blocks.*.attention``.
         modules (tuple[str]): Module paths that make the unit.
         parameters (tuple[str]): Names of the unit's floating-point tensors.
+        norm (str): Module path of the unit's norm (LN1 or LN2), the first
+            module of its branch.
     """
     name: str
     kind: str
@@ -78,6 +81,13 @@ class ResidualUnit:
     group: str
     modules: Tuple[str, ...]
     parameters: Tuple[str, ...]
+    norm: str
+
+    def parameters_without_norm(self) -> Tuple[str, ...]:
+        """The unit's tensors other than its norm's: the attention's, or
+        the FFN's (and a layer scale's)."""
+        return tuple(name for name in self.parameters
+                     if not name.startswith(f'{self.norm}.'))
 
     @property
     def pattern(self) -> str:
@@ -154,7 +164,8 @@ def find_residual_units(tensors: Mapping[str, Tensor]) -> List[ResidualUnit]:
                     block_index=block_index,
                     group=f'{block_list}.*.{kind}',
                     modules=present,
-                    parameters=parameters))
+                    parameters=parameters,
+                    norm=modules[0]))
     if not units:
         layouts = '; '.join(
             f'{anatomy.name} (block children '

@@ -182,6 +182,7 @@ def test_the_tool_writes_json_markdown_and_heat_map(tool, tmp_path,
     assert record['rows'][0][1] == f"{100 * routers[0]['load'][0]:.1f}"
     markdown = (out / 'smoa_routing.md').read_text()
     assert '| block 1 mlp |' in markdown and 'smoa_routing.png' in markdown
+    assert 'Sub-tokens routed: 272 to 288 per router' in markdown
     assert (out / 'smoa_routing.png').read_bytes()[:8] == \
         b'\x89PNG\r\n\x1a\n'
     assert 'Wrote smoa_routing.json' in capsys.readouterr().out

@@ -120,6 +120,10 @@ def table(summary):
 
 def write_markdown(path, title, record, summary) -> None:
     num_experts = summary['routers'][0]['num_experts']
+    counts = sorted({router['sub_tokens'] for router in summary['routers']})
+    # Each block's prompt joins the sequence of the later blocks.
+    routed = f'{counts[0]:,}' if len(counts) == 1 else \
+        f'{counts[0]:,} to {counts[-1]:,}'
     lines = [
         f'# {title}', '',
         f"`{record['command']}` at commit `{record['commit']}`.", '',
@@ -128,9 +132,8 @@ def write_markdown(path, title, record, summary) -> None:
         'Balance loss: Switch, N sum f P, over the whole split (1 when '
         f'uniform, {num_experts} when one expert takes all).', '',
         render_table(record).rstrip('\n'), '',
-        f"{summary['routers'][0]['sub_tokens']:,} sub-tokens per router. "
-        f"Weighted balance loss the model would add (weight "
-        f"{summary['balance_loss_weight']}): "
+        f'Sub-tokens routed: {routed} per router. Weighted balance loss '
+        f"the model would add (weight {summary['balance_loss_weight']}): "
         f"{summary['loss_balance']:.5f}.", '',
         f'![routing heat map]({NAME}.png)', ''
     ]

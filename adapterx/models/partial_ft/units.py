@@ -45,7 +45,6 @@ UNIT_KINDS = ('attention', 'ffn')
 
 
 def _unit_children(anatomy: BlockAnatomy, kind: str) -> Tuple[str, ...]:
-    """The branch's children, its norm first."""
     return anatomy.attention_branch if kind == 'attention' else \
         anatomy.mlp_branch
 
@@ -71,8 +70,7 @@ class ResidualUnit:
             or ``backbone.stages.1.blocks.*.attention``.
         modules (tuple[str]): Module paths that make the unit.
         parameters (tuple[str]): Names of the unit's floating-point tensors.
-        norm (str): Module path of the unit's norm (LN1 or LN2), the first
-            module of its branch.
+        norm (str): Module path of the unit's norm (LN1 or LN2).
     """
     name: str
     kind: str
@@ -148,6 +146,7 @@ def find_residual_units(tensors: Mapping[str, Tensor]) -> List[ResidualUnit]:
               if anatomy is not None]
     for block_index, (block, anatomy) in enumerate(blocks):
         block_list = block.rsplit('.', 1)[0]
+        norm_of = dict(attention=anatomy.norm1, ffn=anatomy.norm2)
         for kind in UNIT_KINDS:
             modules = tuple(f'{block}.{child}'
                             for child in _unit_children(anatomy, kind))
@@ -165,7 +164,7 @@ def find_residual_units(tensors: Mapping[str, Tensor]) -> List[ResidualUnit]:
                     group=f'{block_list}.*.{kind}',
                     modules=present,
                     parameters=parameters,
-                    norm=modules[0]))
+                    norm=f'{block}.{norm_of[kind]}'))
     if not units:
         layouts = '; '.join(
             f'{anatomy.name} (block children '

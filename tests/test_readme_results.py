@@ -33,9 +33,11 @@ def test_each_results_file_says_how_it_was_measured(match):
 
 def test_tables_are_rendered_from_the_rows(tmp_path):
     path = tmp_path / 'results' / 'table.json'
-    write_results(str(path), 'title', ['a', 'b'], [['1', '2'], ['3', '4']],
-                  str(REPO_ROOT), data={'raw': 1.5})
+    written = write_results(str(path), 'title', ['a', 'b'],
+                            [['1', '2'], ['3', '4']], str(REPO_ROOT),
+                            data={'raw': 1.5})
     record = json.loads(path.read_text())
+    assert written == record
     assert render_table(record) == '| a | b |\n|---|---|\n| 1 | 2 |\n| 3 | 4 |\n'
     assert record['data'] == {'raw': 1.5}
     text = (f'before\n<!-- results: {path.relative_to(tmp_path)} -->\nstale\n'

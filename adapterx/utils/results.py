@@ -70,10 +70,10 @@ def machine() -> dict:
 
 def write_results(path: str, title: str, header: Sequence[str],
                   rows: Sequence[Sequence[str]], repo_root: str,
-                  data=None) -> None:
+                  data=None) -> dict:
     """Write a results file: the table as shown (``header`` and the
     formatted ``rows``), the raw ``data`` it was made from, and the commit,
-    command and machine."""
+    command and machine; returns what it wrote."""
     if any(len(row) != len(header) for row in rows):
         raise ValueError(f'{path}: every row needs {len(header)} cells')
     command = ' '.join(
@@ -98,6 +98,7 @@ def write_results(path: str, title: str, header: Sequence[str],
     with open(path, 'w') as file:
         json.dump(record, file, indent=2)
         file.write('\n')
+    return record
 
 
 def render_table(record: dict) -> str:

@@ -88,6 +88,18 @@ def test_averaging_follows_each_step_and_skips_accumulation_iterations():
     assert_averaged(stepped, after, 0.4)
 
 
+def test_averaging_over_the_other_experts():
+    model = moe_model()
+    runner = fake_runner(sgd_wrapper(model), model)
+    hook = started_hook(runner, share_rate=0.4, share_rate_over='others')
+    _, stepped, after = iterate(hook, runner)
+    for old, new in zip(stepped, after):
+        for expert in range(3):
+            others = torch.cat([old[:expert], old[expert + 1:]]).mean(0)
+            torch.testing.assert_close(new[expert],
+                                       0.6 * old[expert] + 0.4 * others)
+
+
 @pytest.fixture
 def cpu_amp(monkeypatch):
     """AmpOptimWrapper on this CPU machine: mmengine insists on a GPU and
@@ -161,6 +173,9 @@ def test_the_step_count_travels_in_checkpoints():
     (dict(share_rate=-0.1), 'share_rate .* -0.1'),
     (dict(share_rate=1.5), 'share_rate .* 1.5'),
     (dict(share_rate=True), 'share_rate .* True'),
+    (dict(share_rate_over='mean'),
+     r"EWAHook: share_rate_over must be one of \['all', 'others'\] .* "
+     r"got 'mean'"),
     (dict(interval=0), 'interval .* 0'),
     (dict(ewa_epochs=0), 'ewa_epochs .* 0'),
     (dict(ewa_epochs=2.5), 'ewa_epochs .* 2.5'),

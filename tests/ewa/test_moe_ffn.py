@@ -9,6 +9,7 @@ from mmcv.cnn.bricks.transformer import FFN
 
 from adapterx.models.ewa import (ExpertLinear, RandomPartitionMoE, Top1MoE,
                                  expert_spread)
+from adapterx.models.ewa.expert_linear import pull_toward_mean
 from ..fixtures import tiny_mlp
 from .experts import spread_experts
 
@@ -131,6 +132,34 @@ def test_ewa_update_keeps_the_mean_and_shrinks_deviations(share_rate):
         torch.testing.assert_close(new - mean, (1 - share_rate) * (old - mean))
     torch.testing.assert_close(moe.expert_spread(),
                                (1 - share_rate) * spread_before)
+
+
+@pytest.mark.parametrize('share_rate', [0.0, 0.3, 1.0])
+def test_ewa_update_over_the_others_mixes_in_their_mean(share_rate):
+    moe = RandomPartitionMoE(tiny_mlp(), num_experts=4, init='independent')
+    before = [stack.detach().clone() for linear in moe.expert_linears()
+              for stack in linear.stacks()]
+    moe.average_experts_(share_rate, share_rate_over='others')
+    after = [stack for linear in moe.expert_linears()
+             for stack in linear.stacks()]
+    for old, new in zip(before, after):
+        for expert in range(4):
+            others = torch.cat([old[:expert], old[expert + 1:]]).mean(0)
+            torch.testing.assert_close(
+                new[expert],
+                (1 - share_rate) * old[expert] + share_rate * others)
+
+
+def test_share_rate_over_the_others_is_a_larger_rate_over_all():
+    assert pull_toward_mean(0.3, 4) == 0.3
+    assert pull_toward_mean(0.3, 4, 'others') == pytest.approx(0.4)
+    assert pull_toward_mean(0.5, 2, 'others') == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="'others' needs at least 2 experts"):
+        pull_toward_mean(0.3, 1, 'others')
+    with pytest.raises(ValueError,
+                       match=r"share_rate_over must be one of \['all', "
+                       r"'others'\] .* got 'rest'"):
+        ExpertLinear(2, 3, 3).average_(0.3, 'rest')
 
 
 def test_expert_spread_is_the_rms_deviation_from_the_mean():

@@ -2,6 +2,7 @@
 checkpoint files, and the angle-selection configs."""
 import copy
 import math
+import sys
 
 import numpy as np
 import pytest
@@ -16,7 +17,7 @@ from adapterx.models.partial_ft import (PartialFineTune,
                                         weight_angle)
 from adapterx.models.peft.freeze import set_trainable
 from adapterx.registry import MODELS
-from ..utils import REPO_ROOT
+from ..utils import REPO_ROOT, load_tool
 from ..fixtures import tiny_mmpretrain_vit
 from .layouts import build_classifier, unit_parameter_names
 
@@ -109,6 +110,35 @@ def test_unit_angle_is_over_the_whole_unit():
             if (block, kind) != (1, 'attention')] == [0, 0, 0]
 
 
+@pytest.mark.parametrize('family, block, kind, norm, sublayer', [
+    ('mmpretrain_vit', 'backbone.layers.1', 'attention', 'ln1', 'attn'),
+    ('timm_vit', 'backbone.blocks.0', 'ffn', 'norm2', 'mlp'),
+])
+def test_angle_without_the_norm_is_over_the_sublayer_alone(
+        family, block, kind, norm, sublayer):
+    model = build_classifier(family)
+    units = find_residual_units(dict(model.named_parameters()))
+    unit = f'{block}.{kind}'
+    # Only the norm moves: an angle with it, none without it.
+    norm_moved = perturbed(model, {f'{block}.{norm}.': 0.5}).state_dict()
+    with_norm = unit_angles(model.state_dict(), norm_moved, units)
+    without_norm = unit_angles(model.state_dict(), norm_moved, units,
+                               include_norm=False)
+    assert with_norm[unit] > 0 and without_norm[unit] == 0
+    # Both move: without the norm, the angle of the sublayer's weights.
+    both_moved = perturbed(model, {f'{block}.{norm}.': 0.5,
+                                   f'{block}.{sublayer}.': 0.2}).state_dict()
+    names = sorted(unit_parameter_names(
+        [name for name, _ in model.named_parameters()], block, (sublayer, )))
+    expected = weight_angle([model.state_dict()[name] for name in names],
+                            [both_moved[name] for name in names])
+    assert unit_angles(model.state_dict(), both_moved, units,
+                       include_norm=False)[unit] == pytest.approx(expected,
+                                                                  rel=1e-9)
+    assert unit_angles(model.state_dict(), both_moved, units)[unit] != \
+        pytest.approx(expected, rel=1e-3)
+
+
 def test_ranking_and_selection_within_groups():
     model = build_classifier('mmpretrain_vit')
     units = find_residual_units(dict(model.named_parameters()))
@@ -178,6 +208,27 @@ def test_angles_from_checkpoint_files(angle_files):
         name: expected[name] if name == 'backbone.layers.1.ffn' else 0.0
         for name in expected
     }
+
+
+def test_angle_tool_without_norm_prints_the_angles_without_norms(
+        angle_files, capsys, monkeypatch):
+    model, pretrained, finetuned, _ = angle_files
+    units, expected = checkpoint_unit_angles(str(pretrained), str(finetuned),
+                                             include_norm=False)
+    assert expected != checkpoint_unit_angles(str(pretrained),
+                                              str(finetuned))[1]
+    assert expected == unit_angles(model.state_dict(),
+                                   perturbed(model, SCALES).state_dict(),
+                                   units, include_norm=False)
+    tool = load_tool('tools/analysis_tools/finetuned_angle.py')
+    monkeypatch.setattr(sys, 'argv', ['finetuned_angle.py', str(pretrained),
+                                      str(finetuned), '--without-norm'])
+    tool.main()
+    printed = capsys.readouterr().out
+    assert 'residual units, LayerNorms left out' in printed
+    rows = {line.split()[1]: line.split()[2] for line in printed.splitlines()
+            if line.strip()[:1].isdigit()}
+    assert rows == {name: f'{angle:.4f}' for name, angle in expected.items()}
 
 
 def test_a_full_checkpoint_missing_unit_tensors_is_refused(tmp_path,

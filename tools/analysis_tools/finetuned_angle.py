@@ -1,17 +1,19 @@
 """Fine-tuned angles of the residual units between two checkpoints.
 
     python tools/analysis_tools/finetuned_angle.py PRETRAINED FINETUNED
-        [--k K] [--end {largest,smallest}] [--plot FILE.png]
-        [--emit-config FILE.py --base-config CONFIG] [--trust-checkpoint]
+        [--k K] [--end {largest,smallest}] [--without-norm]
+        [--plot FILE.png] [--emit-config FILE.py --base-config CONFIG]
+        [--trust-checkpoint]
 
 Prints, for every group of identical units (a ViT's attention units, its
 FFN units; a Swin stage's attention units, ...), its units ranked by the
 angle between their PRETRAINED and FINETUNED weights (degrees, largest
-first). With ``--k``, the ``k`` units at the ``--end`` of each group's
-ranking are marked as selected, ``--plot`` highlights them, and
-``--emit-config`` writes a config that inherits ``--base-config`` and trains
-exactly them and the head (its method replaced by
-``peft=dict(type='PartialFineTune', units=[...])``).
+first); each unit's LayerNorm is part of its angle unless
+``--without-norm`` leaves it out. With ``--k``, the ``k`` units at the
+``--end`` of each group's ranking are marked as selected, ``--plot``
+highlights them, and ``--emit-config`` writes a config that inherits
+``--base-config`` and trains exactly them and the head (its method
+replaced by ``peft=dict(type='PartialFineTune', units=[...])``).
 
 PRETRAINED: a bare backbone's state dict or a file with ``backbone.`` keys;
 FINETUNED: a runner checkpoint (``epoch_N.pth``) or a trainable-only one
@@ -38,6 +40,10 @@ def parse_args():
         '--end', choices=ENDS, default='largest',
         help='which end of each ranking --k selects (large angles suit hard '
         'tasks, small angles easy ones)')
+    parser.add_argument(
+        '--without-norm', action='store_true',
+        help="leave each unit's LayerNorm out of its angle (the attention's "
+        "or FFN's weights alone)")
     parser.add_argument('--plot', help='draw the angles to this image file')
     parser.add_argument(
         '--emit-config',
@@ -103,13 +109,15 @@ def emit_config(path, base_config, unit_names, comment) -> None:
 def main():
     args = parse_args()
     units, angles = checkpoint_unit_angles(
-        args.pretrained, args.finetuned, trust=args.trust_checkpoint)
+        args.pretrained, args.finetuned, trust=args.trust_checkpoint,
+        include_norm=not args.without_norm)
     selected = [] if args.k is None else select_by_angle(
         units, angles, args.k, args.end)
     selected_names = {unit.name for unit in selected}
     ranked = rank_units(units, angles)
-    print(f'Fine-tuned angles (degrees) of {len(units)} residual units, '
-          f'{args.pretrained} -> {args.finetuned}')
+    norms = ', LayerNorms left out' if args.without_norm else ''
+    print(f'Fine-tuned angles (degrees) of {len(units)} residual '
+          f'units{norms}, {args.pretrained} -> {args.finetuned}')
     print(format_table(ranked, selected_names))
     if args.plot:
         plot_angles(ranked, selected_names, args.plot)

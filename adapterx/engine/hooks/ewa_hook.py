@@ -11,6 +11,7 @@ from mmengine.optim import OptimWrapperDict
 from adapterx.checkpoint.io import check_safetensors_name, save_weights
 from adapterx.checkpoint.state_dicts import unwrap_model
 from adapterx.models.ewa import MoEFFN, convert_to_dense
+from adapterx.models.ewa.expert_linear import check_share_rate_over
 from adapterx.registry import HOOKS
 
 
@@ -46,7 +47,11 @@ class EWAHook(Hook):
     updated the weights, every expert of every MoE FFN moves toward the
     experts' mean, ``W_i <- (1 - share_rate) W_i + share_rate * mean_j
     W_j``. The mean is unchanged; each expert's deviation from it shrinks
-    by ``(1 - share_rate)``.
+    by ``(1 - share_rate)``. With ``share_rate_over='others'`` the share
+    rate mixes in the mean of the *other* experts instead, ``W_i <- (1 -
+    share_rate) W_i + share_rate * mean_{j != i} W_j``: the same update
+    with share rate ``share_rate * N / (N - 1)`` over all N experts
+    (deviations shrink by ``1 - share_rate * N / (N - 1)``).
 
     No averaging after an iteration whose update did not happen: a
     gradient-accumulation iteration, a step AMP's GradScaler skipped for
@@ -55,6 +60,8 @@ class EWAHook(Hook):
 
     Args:
         share_rate (float): In [0, 1]. Defaults to 0.3.
+        share_rate_over (str): ``'all'`` (the default) or ``'others'``:
+            the experts whose mean the share rate mixes in.
         interval (int): Average after every ``interval``-th step taken.
         ewa_epochs (int, optional): "Early EWA": average only during the
             first ``ewa_epochs`` epochs; None: throughout training.
@@ -65,16 +72,19 @@ class EWAHook(Hook):
 
     def __init__(self,
                  share_rate: float = 0.3,
+                 share_rate_over: str = 'all',
                  interval: int = 1,
                  ewa_epochs: Optional[int] = None):
         if isinstance(share_rate, bool) or not isinstance(
                 share_rate, (int, float)) or not 0 <= share_rate <= 1:
             raise ValueError(
                 f'EWAHook: share_rate must be in [0, 1], got {share_rate!r}')
+        check_share_rate_over(share_rate_over, 'EWAHook')
         _check_positive_int('interval', interval)
         if ewa_epochs is not None:
             _check_positive_int('ewa_epochs', ewa_epochs)
         self.share_rate = float(share_rate)
+        self.share_rate_over = share_rate_over
         self.interval = interval
         self.ewa_epochs = ewa_epochs
         self.steps_taken = 0
@@ -96,7 +106,7 @@ class EWAHook(Hook):
             self._mark_step)
         runner.logger.info(
             f'EWA on {len(self._moes)} MoE FFNs: share rate '
-            f'{self.share_rate}, every {self.interval} step(s), '
+            f'{self.share_rate} over {self.share_rate_over} experts, every {self.interval} step(s), '
             + ('throughout training' if self.ewa_epochs is None else
                f'during the first {self.ewa_epochs} epoch(s)'))
 
@@ -132,7 +142,7 @@ class EWAHook(Hook):
         in_window = self.ewa_epochs is None or runner.epoch < self.ewa_epochs
         if in_window and self.steps_taken % self.interval == 0:
             for moe in self._moes:
-                moe.average_experts_(self.share_rate)
+                moe.average_experts_(self.share_rate, self.share_rate_over)
 
     def after_train(self, runner) -> None:
         self._step_hook.remove()

@@ -6,6 +6,38 @@ import torch.nn.functional as F
 from torch import Tensor
 
 EXPERT_INITS = ('copy', 'independent')
+SHARE_RATE_OVER = ('all', 'others')
+
+
+def check_share_rate_over(share_rate_over: str,
+                          owner: str = 'ExpertLinear') -> None:
+    """Raise a ValueError naming ``share_rate_over`` (and its ``owner``)
+    unless it is one of :data:`SHARE_RATE_OVER`."""
+    if share_rate_over not in SHARE_RATE_OVER:
+        raise ValueError(
+            f'{owner}: share_rate_over must be one of '
+            f'{list(SHARE_RATE_OVER)} (the mean the share rate mixes in: of '
+            f'all experts, or of the others), got {share_rate_over!r}')
+
+
+def pull_toward_mean(share_rate: float, num_experts: int,
+                     share_rate_over: str = 'all') -> float:
+    """The b of ``W_i <- (1 - b) W_i + b mean_j W_j`` that a share rate
+    gives.
+
+    ``'all'``: the share rate is b. ``'others'``: the share rate beta mixes
+    in the mean of the other experts, ``W_i <- (1 - beta) W_i + beta
+    mean_{j != i} W_j``; since ``mean_{j != i} W_j = (N mean_j W_j - W_i) /
+    (N - 1)``, that is the same update with ``b = beta N / (N - 1)``.
+    """
+    check_share_rate_over(share_rate_over)
+    if share_rate_over == 'all':
+        return share_rate
+    if num_experts < 2:
+        raise ValueError(
+            "ExpertLinear: share_rate_over='others' needs at least 2 "
+            f'experts, got {num_experts}')
+    return share_rate * num_experts / (num_experts - 1)
 
 
 class ExpertLinear(nn.Module):
@@ -106,11 +138,16 @@ class ExpertLinear(nn.Module):
         return linear
 
     @torch.no_grad()
-    def average_(self, share_rate: float) -> None:
-        """EWA: every expert moves ``share_rate`` of the way to the experts'
-        mean, ``W_i <- (1 - share_rate) W_i + share_rate * mean_j W_j``."""
+    def average_(self, share_rate: float,
+                 share_rate_over: str = 'all') -> None:
+        """EWA: every expert moves toward the experts' mean,
+        ``W_i <- (1 - share_rate) W_i + share_rate * mean_j W_j``; with
+        ``share_rate_over='others'``, ``W_i <- (1 - share_rate) W_i +
+        share_rate * mean_{j != i} W_j`` (:func:`pull_toward_mean`)."""
+        pull = pull_toward_mean(share_rate, self.num_experts,
+                                share_rate_over)
         for stack in self.stacks():
-            stack.lerp_(stack.mean(0, keepdim=True), share_rate)
+            stack.lerp_(stack.mean(0, keepdim=True), pull)
 
     def extra_repr(self) -> str:
         return (f'num_experts={self.num_experts}, '

@@ -107,11 +107,12 @@ class MoEFFN(nn.Module):
             for linear in self.expert_linears()
         })
 
-    def average_experts_(self, share_rate: float) -> None:
-        """Experts Weights Averaging with ``share_rate`` (see
-        :meth:`ExpertLinear.average_`)."""
+    def average_experts_(self, share_rate: float,
+                         share_rate_over: str = 'all') -> None:
+        """Experts Weights Averaging with ``share_rate`` over
+        ``share_rate_over`` (see :meth:`ExpertLinear.average_`)."""
         for linear in self.expert_linears():
-            linear.average_(share_rate)
+            linear.average_(share_rate, share_rate_over)
 
     def expert_spread(self) -> Tensor:
         """:func:`expert_spread` over all of this MoE's expert tensors."""

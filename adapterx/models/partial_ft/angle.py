@@ -2,7 +2,10 @@
 
 The angle of a unit is ``arccos(<W_pre, W_ft> / (|W_pre| |W_ft|))`` between
 the unit's pretrained and fine-tuned weights, each flattened and
-concatenated over the unit's tensors (in degrees here). Units are ranked
+concatenated over the unit's tensors (in degrees here), its norm included
+unless ``include_norm=False`` (the attention's or FFN's weights alone, so
+that a retrained LayerNorm does not dominate a unit's angle). Units are
+ranked
 within their group (units of identical structure, see :mod:`.units`); the
 paper's two knobs are which end of the ranking trains (large angles suit
 hard tasks, small angles easy ones) and how many units per group.
@@ -53,19 +56,24 @@ def weight_angle(first: Sequence[Tensor], second: Sequence[Tensor],
 
 def unit_angles(pretrained: Mapping[str, Tensor],
                 finetuned: Mapping[str, Tensor],
-                units: Sequence[ResidualUnit]) -> Dict[str, float]:
-    """The fine-tuned angle of each unit, by unit name.
+                units: Sequence[ResidualUnit],
+                include_norm: bool = True) -> Dict[str, float]:
+    """The fine-tuned angle of each unit, by unit name: over all its
+    tensors, or with ``include_norm=False`` over those of its attention or
+    FFN only (:meth:`ResidualUnit.parameters_without_norm`).
 
     Both mappings must hold every parameter of every unit
     (:func:`~adapterx.checkpoint.comparison.complete_state` fills a
     trainable-only checkpoint).
     """
-    return {
-        unit.name: weight_angle([pretrained[name] for name in unit.parameters],
-                                [finetuned[name] for name in unit.parameters],
-                                label=unit.name)
-        for unit in units
-    }
+    angles = {}
+    for unit in units:
+        names = unit.parameters if include_norm else \
+            unit.parameters_without_norm()
+        angles[unit.name] = weight_angle([pretrained[name] for name in names],
+                                         [finetuned[name] for name in names],
+                                         label=unit.name)
+    return angles
 
 
 def rank_units(units: Sequence[ResidualUnit], angles: Mapping[str, float]
@@ -105,7 +113,8 @@ def select_by_angle(units: Sequence[ResidualUnit],
 
 def checkpoint_unit_angles(pretrained_path: str, finetuned_path: str,
                            trust: bool = False,
-                           how_to_trust: Optional[str] = None
+                           how_to_trust: Optional[str] = None,
+                           include_norm: bool = True
                            ) -> Tuple[List[ResidualUnit], Dict[str, float]]:
     """The units (named as in the fine-tuned checkpoint) and their angles
     between two checkpoint files.
@@ -114,7 +123,8 @@ def checkpoint_unit_angles(pretrained_path: str, finetuned_path: str,
     under ``backbone.``; a trainable-only fine-tuned file
     (``trainable_epoch_N.safetensors``) leaves its frozen units at the
     pretrained weights, so their angle is 0. ``trust`` and ``how_to_trust``:
-    see :func:`load_checkpoint_weights`.
+    see :func:`load_checkpoint_weights`; ``include_norm``: see
+    :func:`unit_angles`.
     """
     finetuned = load_checkpoint_weights(finetuned_path, trust, how_to_trust)
     pretrained = load_checkpoint_weights(pretrained_path, trust,
@@ -133,4 +143,5 @@ def checkpoint_unit_angles(pretrained_path: str, finetuned_path: str,
                 f'{finetuned_path} has residual units that {pretrained_path} '
                 f'lacks, e.g. {extra[:4]}: the two files are not one '
                 'architecture')
-    return units, unit_angles(pretrained_state, finetuned_state, units)
+    return units, unit_angles(pretrained_state, finetuned_state, units,
+                              include_norm)

@@ -70,6 +70,7 @@ class ResidualUnit:
             or ``backbone.stages.1.blocks.*.attention``.
         modules (tuple[str]): Module paths that make the unit.
         parameters (tuple[str]): Names of the unit's floating-point tensors.
+        norm (str): Module path of the unit's norm (LN1 or LN2).
     """
     name: str
     kind: str
@@ -78,6 +79,13 @@ class ResidualUnit:
     group: str
     modules: Tuple[str, ...]
     parameters: Tuple[str, ...]
+    norm: str
+
+    def parameters_without_norm(self) -> Tuple[str, ...]:
+        """The unit's tensors other than its norm's: the attention's, or
+        the FFN's (and a layer scale's)."""
+        return tuple(name for name in self.parameters
+                     if not name.startswith(f'{self.norm}.'))
 
     @property
     def pattern(self) -> str:
@@ -138,6 +146,7 @@ def find_residual_units(tensors: Mapping[str, Tensor]) -> List[ResidualUnit]:
               if anatomy is not None]
     for block_index, (block, anatomy) in enumerate(blocks):
         block_list = block.rsplit('.', 1)[0]
+        norm_of = dict(attention=anatomy.norm1, ffn=anatomy.norm2)
         for kind in UNIT_KINDS:
             modules = tuple(f'{block}.{child}'
                             for child in _unit_children(anatomy, kind))
@@ -154,7 +163,8 @@ def find_residual_units(tensors: Mapping[str, Tensor]) -> List[ResidualUnit]:
                     block_index=block_index,
                     group=f'{block_list}.*.{kind}',
                     modules=present,
-                    parameters=parameters))
+                    parameters=parameters,
+                    norm=f'{block}.{norm_of[kind]}'))
     if not units:
         layouts = '; '.join(
             f'{anatomy.name} (block children '

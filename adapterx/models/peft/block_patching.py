@@ -8,14 +8,21 @@ method's additions (a :class:`BlockAdditions` attached to the block)::
 
     x = additions.enter(x)                      # prompt tokens go in
     n = LN1(x)
-    x = x + Attn(n)
-    a = additions.attention_branch(n)
+    f = Attn(n)
+    x = x + f
+    a = additions.attention_branch(n, f)
     x = additions.add_branch(x, a)              # x + a (a None: x)
     n = LN2(x)
-    x = x + MLP(n)
-    m = additions.mlp_branch(n)
+    f = MLP(n)
+    x = x + f
+    m = additions.mlp_branch(n, f)
     x = additions.add_branch(x, m)
     x = additions.exit(x, BranchOutputs(a, m))  # prompt tokens come out
+
+(``f``: the sublayer's output as the residual stream receives it, after
+the block's layer scale and stochastic depth.) A branch reading ``n`` is
+parallel to its sublayer (AdaptFormer's position); one reading ``f`` is
+sequential, after it (Houlsby's adapter position: ``x + f + a(f)``).
 
 The backbone's own code never sees a prompt token: the block inserts the
 current prompts right after the prefix tokens (class token) on entry and
@@ -88,12 +95,18 @@ class BlockAdditions(InjectedModule):
         at the prompt positions and what its branches returned."""
         return prompts
 
-    def attention_branch(self, normed: Tensor) -> Optional[Tensor]:
-        """A branch parallel to attention, from LN1's output."""
+    def attention_branch(self, normed: Tensor,
+                         attention_output: Tensor) -> Optional[Tensor]:
+        """A branch beside attention, added to the residual stream: from
+        LN1's output (parallel) or from the attention sublayer's output
+        (sequential)."""
         return None
 
-    def mlp_branch(self, normed: Tensor) -> Optional[Tensor]:
-        """A branch parallel to the MLP, from LN2's output."""
+    def mlp_branch(self, normed: Tensor,
+                   mlp_output: Tensor) -> Optional[Tensor]:
+        """A branch beside the MLP, added to the residual stream: from
+        LN2's output (parallel) or from the MLP sublayer's output
+        (sequential)."""
         return None
 
     def add_branch(self, x: Tensor, branch: Optional[Tensor]) -> Tensor:
@@ -130,13 +143,17 @@ def mmpretrain_block_forward(block, additions: BlockAdditions,
     """mmpretrain ``TransformerEncoderLayer`` with ``additions``."""
     x = additions.enter(x)
     normed = block.ln1(x)
-    x = x + block.attn(normed)
-    attention = additions.attention_branch(normed)
+    attention_output = block.attn(normed)
+    x = x + attention_output
+    attention = additions.attention_branch(normed, attention_output)
     x = additions.add_branch(x, attention)
     normed = block.ln2(x)
-    # mmpretrain's FFN adds its input's residual (and drop path) itself.
-    x = block.ffn(normed, identity=x)
-    mlp = additions.mlp_branch(normed)
+    # mmcv's FFN adds the residual it is given after its layer scale and
+    # drop path; given 0 it returns the sublayer's output alone, which a
+    # sequential branch reads (x + (0 + f) is x + f, bit for bit).
+    mlp_output = block.ffn(normed, identity=0)
+    x = x + mlp_output
+    mlp = additions.mlp_branch(normed, mlp_output)
     x = additions.add_branch(x, mlp)
     return additions.exit(x, BranchOutputs(attention, mlp))
 
@@ -147,12 +164,14 @@ def timm_block_forward(block, additions: BlockAdditions, x: Tensor,
     x = additions.enter(x)
     normed = block.norm1(x)
     attended = block.attn(normed, attn_mask=attn_mask, is_causal=is_causal)
-    x = x + block.drop_path1(block.ls1(attended))
-    attention = additions.attention_branch(normed)
+    attention_output = block.drop_path1(block.ls1(attended))
+    x = x + attention_output
+    attention = additions.attention_branch(normed, attention_output)
     x = additions.add_branch(x, attention)
     normed = block.norm2(x)
-    x = x + block.drop_path2(block.ls2(block.mlp(normed)))
-    mlp = additions.mlp_branch(normed)
+    mlp_output = block.drop_path2(block.ls2(block.mlp(normed)))
+    x = x + mlp_output
+    mlp = additions.mlp_branch(normed, mlp_output)
     x = additions.add_branch(x, mlp)
     return additions.exit(x, BranchOutputs(attention, mlp))
 

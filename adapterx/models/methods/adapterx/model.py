@@ -11,6 +11,7 @@ from ..dapt.model import dapt_backbone_scale_shifts, dapt_block_scale_shifts
 from .layers import AdapterXBlockAdapters
 
 PLACEMENTS = {'mlp': ('mlp', ), 'attn': ('attn', ), 'both': ('attn', 'mlp')}
+ADAPTER_POSITIONS = ('parallel', 'sequential')
 PROMPT_BLOCKS = ('all', 'all_but_last')
 CLASS_TOKEN = r'\.cls_(token|pos)$'
 BLOCK_NORM2 = r'\.(ln2|norm2)\.'
@@ -90,9 +91,17 @@ models.methods.dapt.DAPT`) with every dynamic adapter replaced by an SMoA
         expert_act_cfg (dict): Activation inside each expert. Defaults to
             ReLU (AdaptFormer's); DAPT's is GELU.
         expert_dropout (float): Dropout inside each expert.
-        placement (str): ``'mlp'`` (parallel to the MLP, the paper's),
-            ``'attn'`` (parallel to attention) or ``'both'`` (a pool and a
+        placement (str): ``'mlp'`` (beside the MLP, the paper's),
+            ``'attn'`` (beside attention) or ``'both'`` (a pool and a
             router for each).
+        adapter_position (str): Where each SMoA sits beside its sublayer
+            f. ``'parallel'`` (the default): it reads f's normed input,
+            ``x + f(LN(x)) + SMoA(LN(x))``, AdaptFormer's parallel adapter
+            (the teaser's "AdaptFormer-X"). ``'sequential'``: it reads f's
+            output, ``x + f + SMoA(f)``, the adapter position of Houlsby et
+            al. (the teaser's "Adapter-X"); f is the output the residual
+            stream receives (after layer scale and stochastic depth), as
+            AdaptFormer's code places its sequential adapter.
         sharing_groups (str | list[list[int]]): Blocks that share one pool:
             ``'all'`` (one pool for every block, the paper's), ``'per_block'``
             (no sharing, the ablation), or lists of block indices, each
@@ -133,6 +142,7 @@ models.methods.dapt.DAPT`) with every dynamic adapter replaced by an SMoA
                  expert_act_cfg: dict = dict(type='ReLU'),
                  expert_dropout: float = 0.0,
                  placement: str = 'mlp',
+                 adapter_position: str = 'parallel',
                  sharing_groups: Union[str, Sequence[Sequence[int]]] = 'all',
                  prompt_generator: Optional[dict] = dict(
                      type='PromptGenerator'),
@@ -148,6 +158,11 @@ models.methods.dapt.DAPT`) with every dynamic adapter replaced by an SMoA
         if placement not in PLACEMENTS:
             raise ValueError(f'placement must be one of {list(PLACEMENTS)}, '
                              f'got {placement!r}')
+        if adapter_position not in ADAPTER_POSITIONS:
+            raise ValueError(
+                'AdapterX adapter_position must be one of '
+                f'{list(ADAPTER_POSITIONS)} (beside the sublayer on its '
+                f'input, or after it on its output), got {adapter_position!r}')
         for key, value in dict(
                 smoa_norms=smoa_norms,
                 smoa_in_drop_path=smoa_in_drop_path,
@@ -221,6 +236,7 @@ models.methods.dapt.DAPT`) with every dynamic adapter replaced by an SMoA
                     attn_smoa=build_smoa('attn', index),
                     mlp_smoa=build_smoa('mlp', index),
                     prompt_generator=generator,
+                    position=adapter_position,
                     num_prefix_tokens=prefix_tokens,
                     context=self.forward_context,
                     smoa_norms=smoa_norms,

@@ -44,7 +44,7 @@ class AdaptFormerAdapter(BlockAdditions):
     def extra_repr(self) -> str:
         return f'scale={self.scale}'
 
-    def mlp_branch(self, normed: Tensor) -> Tensor:
+    def mlp_branch(self, normed: Tensor, mlp_output: Tensor) -> Tensor:
         # The pool works on (B, L, sub-tokens, d / sub-tokens): one
         # sub-token, one expert.
         tokens = normed.unsqueeze(2)

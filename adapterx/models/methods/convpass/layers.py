@@ -105,8 +105,10 @@ class ConvpassBlockBypasses(BlockAdditions):
         self.attn_bypass = attn_bypass
         self.mlp_bypass = mlp_bypass
 
-    def attention_branch(self, normed: Tensor) -> Tensor:
+    def attention_branch(self, normed: Tensor,
+                         attention_output: Tensor) -> Tensor:
         return self.attn_bypass(normed)
 
-    def mlp_branch(self, normed: Tensor) -> Optional[Tensor]:
+    def mlp_branch(self, normed: Tensor,
+                   mlp_output: Tensor) -> Optional[Tensor]:
         return None if self.mlp_bypass is None else self.mlp_bypass(normed)

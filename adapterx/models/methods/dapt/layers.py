@@ -68,7 +68,7 @@ class DAPTBlockAdditions(BlockAdditions):
         self.prompt_generator = prompt_generator
         self.scale_shifts = nn.ModuleDict(scale_shifts)
 
-    def mlp_branch(self, normed: Tensor) -> Tensor:
+    def mlp_branch(self, normed: Tensor, mlp_output: Tensor) -> Tensor:
         return self.adapter(normed)
 
     def exit_prompts(self, prompts: Optional[Tensor],

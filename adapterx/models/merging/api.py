@@ -2,6 +2,7 @@
 
     merger = ViTMerger(model, pretrained, finetuned)
     ties = merger.static('ties', density=0.2)
+    ada = merger.adamerging(test_images)   # per task, unlabeled batches
     gate = TaskGate(num_tasks=T)
     train_gate(gate, batches)              # (images, task) batches
     similarity = merger.similarity('cosine')
@@ -13,11 +14,12 @@ timm ViT); its own parameters are not used. ``finetuned`` are the T
 models' parameters (heads included, of any class counts), ``pretrained``
 the shared parameters before fine-tuning (heads are ignored).
 """
-from typing import Dict, List, Mapping, Sequence
+from typing import Dict, Iterable, List, Mapping, Sequence
 
 import torch.nn as nn
 from torch import Tensor
 
+from .adamerging import AdaMergingResult, adamerging
 from .dynamic import DynamicMerge
 from .gate import TaskGate
 from .inference import MergedViT
@@ -95,6 +97,20 @@ class ViTMerger:
         return static_merge(method, self.pretrained,
                             [self.shared_of(task)
                              for task in range(self.num_tasks)], **options)
+
+    def adamerging(self, batches: Sequence[Iterable[Tensor]],
+                   granularity: str = 'layer', plus: bool = False,
+                   **options) -> AdaMergingResult:
+        """AdaMerging of the shared parameters (see :mod:`.adamerging`),
+        learned on ``batches[t]``, task ``t``'s unlabeled (test) images,
+        each through its own head; ``options``: ``density`` (AdaMerging++),
+        ``steps``, ``lr``, ``init``."""
+        return adamerging(self.model, self.groups.naming, self.pretrained,
+                          [self.shared_of(task)
+                           for task in range(self.num_tasks)],
+                          [self.head_of(task)
+                           for task in range(self.num_tasks)],
+                          batches, granularity, plus, **options)
 
     def similarity(self, metric: str = 'cosine',
                    source: str = 'weights') -> Dict[str, float]:

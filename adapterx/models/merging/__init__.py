@@ -4,8 +4,9 @@ block, and the controllable, combined dynamic merge with per-sample
 routing."""
 from .adamerging import (ADAMERGING_METHODS, GRANULARITIES, AdaMerging,
                          AdaMergingResult, adamerging, prediction_entropy)
-from .api import ViTMerger, count_parameters
-from .data import GatePool, PreprocessedBatches, capped_indices
+from .api import ViTMerger, count_parameters, relative_change
+from .data import (GatePool, PreprocessedBatches, UnlabeledImages,
+                   capped_indices)
 from .dynamic import HEAD_MODES, DynamicMerge, mix
 from .gate import ARCHS, TaskGate, train_gate
 from .inference import (ROUTINGS, MergedViT, RoutedPrediction,
@@ -21,7 +22,8 @@ from .static import (STATIC_MERGES, static_merge, task_arithmetic,
 __all__ = [
     'ADAMERGING_METHODS', 'GRANULARITIES', 'AdaMerging', 'AdaMergingResult',
     'adamerging', 'prediction_entropy',
-    'ViTMerger', 'count_parameters', 'GatePool', 'PreprocessedBatches',
+    'ViTMerger', 'count_parameters', 'relative_change', 'GatePool', 'PreprocessedBatches',
+    'UnlabeledImages',
     'capped_indices', 'HEAD_MODES', 'DynamicMerge', 'mix',
     'ARCHS', 'TaskGate', 'train_gate', 'ROUTINGS', 'MergedViT',
     'RoutedPrediction', 'classifier_logits', 'route', 'KINDS',

@@ -1,4 +1,5 @@
 """Datasets of adapterx (VTAB-1k, FGVC, point clouds)."""
+from .digit_domains import DIGIT_DOMAINS, DigitDomains
 from .fgvc import (CUB200, FGVC, FGVC_DATASETS, NABirds555, OxfordFlowers102,
                    StanfordCars196, StanfordDogs120)
 from .modelnet40 import MODELNET40_CLASSES, ModelNet40, ModelNet40H5
@@ -24,5 +25,6 @@ __all__ = [
     'RandomPointDropout', 'RandomRotatePoints', 'RandomScaleTranslate',
     'ResamplePoints', 'ShufflePoints', 'SCANOBJECTNN_CLASSES',
     'SCANOBJECTNN_VARIANTS', 'ScanObjectNN', 'POINT_CLOUD_SHAPES',
-    'SyntheticPointClouds', 'SYNTHETIC_TASKS', 'SyntheticTaskImages'
+    'SyntheticPointClouds', 'SYNTHETIC_TASKS', 'SyntheticTaskImages',
+    'DIGIT_DOMAINS', 'DigitDomains'
 ]

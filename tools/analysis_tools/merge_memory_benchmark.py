@@ -4,6 +4,7 @@
     python tools/analysis_tools/merge_memory_benchmark.py
         [--fractions F [F ...]] [--train-per-task N] [--batch-size B]
         [--workers W] [--threads N] [--work-dir DIR] [--out PREFIX]
+        [--results-json FILE]
 
 Each task's test set has ``F`` times the size of the eight-task merging
 benchmark's (SUN397, Cars, RESISC45, EuroSAT, SVHN, GTSRB, MNIST, DTD;
@@ -24,7 +25,9 @@ of the tool's and its loader workers') and wall time are recorded.
 Torch and OpenMP use ``--threads`` threads, unless OMP_NUM_THREADS is set.
 
 Writes PREFIX.json (command, commit, machine, settings, one entry per
-fraction) and PREFIX.md (the command, then the table).
+fraction) and PREFIX.md (the command, then the table); ``--results-json``
+also writes the table with the commit, command and machine in the format
+the README renders (docs/results/merge_memory.json).
 """
 import argparse
 import json
@@ -40,7 +43,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from adapterx.utils.results import current_commit
+from adapterx.utils.results import current_commit, write_results
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 # Test-set sizes of the eight-task ViT merging benchmark (the task vectors
@@ -78,6 +81,9 @@ def parse_args(argv=None):
                         default='work_dirs/merge_memory_benchmark')
     parser.add_argument('--out', default='work_dirs/merge_memory_benchmark/'
                         'merge_memory')
+    parser.add_argument('--results-json',
+                        help='also write the table, with the commit, command '
+                        'and machine, to this JSON file')
     return parser.parse_args(argv)
 
 
@@ -244,15 +250,23 @@ def main(argv=None):
     os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
     with open(args.out + '.json', 'w') as file:
         json.dump(report, file, indent=2)
-    rows = ['| fraction | test images | peak RSS (MiB) | wall (s) |',
-            '|---|---|---|---|'] + [
-        f"| {run['fraction']:g} | {run['test_images']:,} | "
-        f"{run['peak_rss_mib']:,.1f} | {run['wall_s']:.1f} |"
-        for run in runs]
+    header = ['fraction of the test sets', 'test images', 'peak RSS (MiB)',
+              'wall (s)']
+    cells = [[f"{run['fraction']:g}", f"{run['test_images']:,}",
+              f"{run['peak_rss_mib']:,.1f}", f"{run['wall_s']:.1f}"]
+             for run in runs]
+    rows = ['| ' + ' | '.join(header) + ' |', '|---|---|---|---|'] + [
+        '| ' + ' | '.join(row) + ' |' for row in cells]
     with open(args.out + '.md', 'w') as file:
         file.write(f"```\n{report['command']}\n```\n\ncommit "
                    f"{report['commit']}, {report['machine']}\n\n" +
                    '\n'.join(rows) + f'\n\n{sentence}\n')
+    if args.results_json:
+        write_results(args.results_json,
+                      'Peak memory and time of tools/merge_vits.py: 8 models, '
+                      '8 generated tasks at 224 px', header, cells,
+                      REPO_ROOT, data=dict(settings=report['settings'],
+                                           runs=runs))
     print(sentence)
 
 

@@ -247,26 +247,28 @@ def main(argv=None):
                       model=MODEL['backbone']['arch']),
         runs=runs)
     sentence = readme_sentence(report)
-    os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
-    with open(args.out + '.json', 'w') as file:
-        json.dump(report, file, indent=2)
     header = ['fraction of the test sets', 'test images', 'peak RSS (MiB)',
               'wall (s)']
     cells = [[f"{run['fraction']:g}", f"{run['test_images']:,}",
               f"{run['peak_rss_mib']:,.1f}", f"{run['wall_s']:.1f}"]
              for run in runs]
-    rows = ['| ' + ' | '.join(header) + ' |', '|---|---|---|---|'] + [
-        '| ' + ' | '.join(row) + ' |' for row in cells]
-    with open(args.out + '.md', 'w') as file:
-        file.write(f"```\n{report['command']}\n```\n\ncommit "
-                   f"{report['commit']}, {report['machine']}\n\n" +
-                   '\n'.join(rows) + f'\n\n{sentence}\n')
+    # Written first: the tracked PREFIX files written below would mark its
+    # commit as uncommitted.
     if args.results_json:
         write_results(args.results_json,
                       'Peak memory and time of tools/merge_vits.py: 8 models, '
                       '8 generated tasks at 224 px', header, cells,
                       REPO_ROOT, data=dict(settings=report['settings'],
                                            runs=runs))
+    os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
+    with open(args.out + '.json', 'w') as file:
+        json.dump(report, file, indent=2)
+    rows = ['| ' + ' | '.join(header) + ' |', '|---|---|---|---|'] + [
+        '| ' + ' | '.join(row) + ' |' for row in cells]
+    with open(args.out + '.md', 'w') as file:
+        file.write(f"```\n{report['command']}\n```\n\ncommit "
+                   f"{report['commit']}, {report['machine']}\n\n" +
+                   '\n'.join(rows) + f'\n\n{sentence}\n')
     print(sentence)
 
 

@@ -43,7 +43,10 @@ def test_readme_table_and_limits_follow_the_json():
     small, large = runs[0], runs[-1]
     assert large['test_images'] >= 4 * small['test_images']
     assert all(run['peak_rss_mib'] < 4 * 1024 for run in runs)
-    # Memory does not grow with the test sets.
-    assert large['peak_rss_mib'] <= 1.1 * small['peak_rss_mib']
+    # Memory does not grow with the test sets: holding the larger run's
+    # 3,497 preprocessed 224 px images would add about 40 %, while the peak
+    # RSS of one commit varies by about 10 % from run to run (1,338 / 1,276
+    # and 1,193 / 1,327 MiB for the two fractions).
+    assert large['peak_rss_mib'] <= 1.2 * small['peak_rss_mib']
     assert report['command'].startswith(
         'python tools/analysis_tools/merge_memory_benchmark.py')

@@ -31,7 +31,10 @@ CONFIG (see configs/merging/demo_merge.py) gives:
   many images a task, default 1,000, None for all; ``trivial_augment``:
   TrivialAugmentWide on the gate's images, default True);
 - ``batch_size`` (evaluation, default 128) and ``num_workers`` (of every
-  loader, default 0).
+  loader, default 0);
+- ``save_merged`` (default False): also write each static merge's shared
+  tensors (the merged model without heads; each task keeps its own head)
+  to ``<method>.safetensors`` in the work dir.
 
 AdaMerging learns its coefficients from the tasks' unlabeled TEST images
 (the method's test-time protocol; labels are never read); the gate never
@@ -54,6 +57,7 @@ import os
 import torch
 from mmengine.config import Config, DictAction
 from mmengine.dataset import pseudo_collate
+from mmengine.registry import init_default_scope
 from mmengine.runner import set_random_seed
 from rich.console import Console
 from rich.logging import RichHandler
@@ -66,6 +70,7 @@ from torchvision.transforms import TrivialAugmentWide
 
 from adapterx.checkpoint.comparison import (align_keys, complete_state,
                                             load_checkpoint_weights)
+from adapterx.checkpoint.io import save_weights
 from adapterx.evaluation import MergeResult, write_merge_report
 from adapterx.models.merging import (ADAMERGING_METHODS, HEAD_MODES,
                                      ROUTINGS, STATIC_MERGES, GatePool,
@@ -296,41 +301,17 @@ def build_dataset(cfg, task, key):
             'reads') from error
 
 
-def check_head_classes(cfg, merger, test_sets):
-    """Each task's head has as many outputs as its test data has classes.
-
-    Raises:
-        ValueError: Naming the checkpoint, both counts and the test data.
-    """
-    # The head's last tensor is its output layer's (its bias, or its weight
-    # when there is none): dimension 0 is the class count.
-    output = merger.groups.head[-1]
-    for index, (task, dataset) in enumerate(zip(cfg.tasks, test_sets)):
-        classes = (dataset.metainfo or {}).get('classes')
-        if classes is None:
-            logger.warning('Task %s: its test data names no classes; the '
-                           "head's class count is not checked", task['name'])
-            continue
-        outputs = merger.head_of(index)[output].shape[0]
-        if outputs != len(classes):
-            raise ValueError(
-                f"{task['checkpoint']} (task {task['name']}) has a head of "
-                f'{outputs} classes ({output}), but its test_data '
-                f"({task['test_data'].get('type')}) has {len(classes)} "
-                f'classes: fine-tune on this data, or give the test data '
-                'of the task this head was trained for')
-
-
 def check_heads_share_labels(cfg, merger):
     """Domain merging mixes the heads: they need one shape.
 
     Raises:
         ValueError: Naming the checkpoints and their head shapes.
     """
-    shapes = {task['checkpoint']: tuple(merger.head_of(index)[
-        merger.groups.head[-1]].shape)
+    shapes = {task['checkpoint']: [tuple(value.shape) for value in
+                                   merger.head_of(index).values()]
               for index, task in enumerate(cfg.tasks)}
-    if len(set(shapes.values())) > 1:
+    if any(shape != shapes[cfg.tasks[0]['checkpoint']]
+           for shape in shapes.values()):
         raise ValueError(f"merging.head_mode='domain' mixes the heads, which "
                          f'needs one label space; the heads differ: {shapes}. '
                          "Use head_mode='task' for tasks with their own "
@@ -363,6 +344,35 @@ def gate_batches(cfg, model, datasets, pool_cap=1000, trivial_augment=True,
                         collate_fn=GatePool.collate,
                         generator=torch.Generator().manual_seed(seed))
     return PreprocessedBatches(loader, model.data_preprocessor)
+
+
+def check_head_classes(cfg, model, merger, test_sets):
+    """Refuse, before any work, a task whose head scores another number of
+    classes than its test data has (its metainfo's ``classes``; a dataset
+    without them is not checked, with a warning): one test image is
+    classified with the task's own model to count the head's outputs,
+    whatever the head's layout.
+
+    Raises:
+        ValueError: Naming the task, the checkpoint and both counts.
+    """
+    for index, (task, dataset) in enumerate(zip(cfg.tasks, test_sets)):
+        classes = (dataset.metainfo or {}).get('classes')
+        if not classes:
+            logger.warning('Task %s: its test data names no classes; the '
+                           "head's class count is not checked", task['name'])
+            continue
+        data = model.data_preprocessor(pseudo_collate([dataset[0]]), False)
+        with torch.no_grad():
+            logits = classifier_logits(
+                model, {**merger.shared_of(index), **merger.head_of(index)},
+                data['inputs'], merger.groups.naming)
+        if logits.shape[1] != len(classes):
+            raise ValueError(
+                f"Task {task['name']}: the head of {task['checkpoint']} "
+                f'scores {logits.shape[1]} classes, but its test data '
+                f"({task['test_data']['type']}) has {len(classes)}: the "
+                "checkpoint's head is another task's, or the data is")
 
 
 def percent(correct, total):
@@ -417,6 +427,9 @@ def main():
     register_all_modules(init_default_scope=False)
     cfg = load_config(args)
     settings = merge_settings(cfg)
+    # Components the classifier builds inside itself (an adapterx backbone
+    # under mmpretrain's ImageClassifier) are found in the config's scope.
+    init_default_scope(cfg.get('default_scope', 'adapterx'))
     os.makedirs(cfg.work_dir, exist_ok=True)
     console = Console(stderr=True)
     log_path = setup_logging(cfg.work_dir, args.verbose, console)
@@ -445,7 +458,7 @@ def main():
     if settings['head_mode'] == 'domain':
         check_heads_share_labels(cfg, merger)
     test_sets = [build_dataset(cfg, task, 'test_data') for task in cfg.tasks]
-    check_head_classes(cfg, merger, test_sets)
+    check_head_classes(cfg, model, merger, test_sets)
     gate_sets = [build_dataset(cfg, task, 'gate_data' if 'gate_data' in task
                                else 'train_data') for task in cfg.tasks]
     tests = [evaluation_batches(cfg, model, dataset) for dataset in test_sets]
@@ -503,10 +516,20 @@ def main():
                     1).tolist())))
 
         evaluate('individual', merger.shared_of, merger.individual_storage())
-        merged = {}
+        merged, saved = {}, {}
         for method in statics:
             merged[method], extra = merge(method)
             if method in settings['static']:
+                if cfg.get('save_merged', False):
+                    saved[method] = os.path.join(cfg.work_dir,
+                                                 f'{method}.safetensors')
+                    save_weights(saved[method], merged[method], dict(
+                        method=method, options=settings.get(method, {}),
+                        pretrained=cfg.pretrained,
+                        checkpoints={task['name']: task['checkpoint']
+                                     for task in cfg.tasks}))
+                    logger.info('%s: merged model written to %s', method,
+                                saved[method])
                 evaluate(method, lambda index, state=merged[method]: state,
                          merger.static_storage(), **extra)
 
@@ -559,6 +582,9 @@ def main():
         # columns.
         output = Console(width=10_000)
     output.print(table)
+    for method, path in saved.items():
+        output.print(f'{method}: merged model written to {path}',
+                     soft_wrap=True)
     for kind, path in dict(paths, log=log_path).items():
         output.print(f'{kind} report: {path}' if kind != 'log'
                      else f'log: {path}', soft_wrap=True)

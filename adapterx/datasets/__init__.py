@@ -1,4 +1,4 @@
-"""Datasets of adapterx (VTAB-1k, FGVC, point clouds)."""
+"""Datasets of adapterx (VTAB-1k, FGVC, class-folder tasks, point clouds)."""
 from .digit_domains import DIGIT_DOMAINS, DigitDomains
 from .fgvc import (CUB200, FGVC, FGVC_DATASETS, NABirds555, OxfordFlowers102,
                    StanfordCars196, StanfordDogs120)
@@ -13,6 +13,9 @@ from .sklearn_digits import SklearnDigits
 from .synthetic_point_clouds import POINT_CLOUD_SHAPES, SyntheticPointClouds
 from .synthetic_shapes import SyntheticShapes
 from .synthetic_tasks import SYNTHETIC_TASKS, SyntheticTaskImages
+from .task_folders import (EIGHT_TASK_NAMES, EIGHT_TASKS, BenchmarkTask,
+                           ImageFolderTask, benchmark_task, read_class_names,
+                           read_templates)
 from .vtab1k import (VTAB1K_ALIASES, VTAB1K_GROUPS, VTAB1K_SPLITS,
                      VTAB1K_TASKS, VTAB1k, resolve_vtab1k_task)
 
@@ -26,5 +29,7 @@ __all__ = [
     'ResamplePoints', 'ShufflePoints', 'SCANOBJECTNN_CLASSES',
     'SCANOBJECTNN_VARIANTS', 'ScanObjectNN', 'POINT_CLOUD_SHAPES',
     'SyntheticPointClouds', 'SYNTHETIC_TASKS', 'SyntheticTaskImages',
-    'DIGIT_DOMAINS', 'DigitDomains'
+    'EIGHT_TASK_NAMES', 'EIGHT_TASKS', 'BenchmarkTask', 'ImageFolderTask',
+    'benchmark_task', 'read_class_names', 'read_templates', 'DIGIT_DOMAINS',
+    'DigitDomains'
 ]

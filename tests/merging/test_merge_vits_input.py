@@ -80,9 +80,9 @@ def test_a_model_fine_tuned_from_other_weights(tmp_path, monkeypatch):
 def test_a_head_of_another_class_count(tmp_path, monkeypatch):
     paths = write_models(tmp_path)
     tasks = tasks_of(paths, gratings=synthetic('gratings', 'test', 7))
-    with pytest.raises(ValueError, match=rf"{paths['gratings']} \(task "
-                       r'gratings\) has a head of 4 classes .* but its '
-                       r'test_data \(SyntheticTaskImages\) has 7 classes'):
+    with pytest.raises(ValueError, match=rf"Task gratings: the head of "
+                       rf"{paths['gratings']} scores 4 classes, but its test "
+                       r'data \(SyntheticTaskImages\) has 7'):
         run(tmp_path, monkeypatch, tasks)
 
 

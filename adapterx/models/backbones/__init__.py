@@ -1,3 +1,7 @@
+from .clip_vit import CLIPVisionTransformer
 from .point_transformer import MiniPointNet, PointGrouper, PointTransformer
 
-__all__ = ['MiniPointNet', 'PointGrouper', 'PointTransformer']
+__all__ = [
+    'CLIPVisionTransformer', 'MiniPointNet', 'PointGrouper',
+    'PointTransformer'
+]

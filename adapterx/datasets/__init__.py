@@ -1,4 +1,5 @@
 """Datasets of adapterx (VTAB-1k, FGVC, class-folder tasks, point clouds)."""
+from .digit_domains import DIGIT_DOMAINS, DigitDomains
 from .fgvc import (CUB200, FGVC, FGVC_DATASETS, NABirds555, OxfordFlowers102,
                    StanfordCars196, StanfordDogs120)
 from .modelnet40 import MODELNET40_CLASSES, ModelNet40, ModelNet40H5
@@ -29,5 +30,6 @@ __all__ = [
     'SCANOBJECTNN_VARIANTS', 'ScanObjectNN', 'POINT_CLOUD_SHAPES',
     'SyntheticPointClouds', 'SYNTHETIC_TASKS', 'SyntheticTaskImages',
     'EIGHT_TASK_NAMES', 'EIGHT_TASKS', 'BenchmarkTask', 'ImageFolderTask',
-    'benchmark_task', 'read_class_names', 'read_templates'
+    'benchmark_task', 'read_class_names', 'read_templates', 'DIGIT_DOMAINS',
+    'DigitDomains'
 ]

@@ -1,5 +1,9 @@
 # The merging demo: the demo ViT (pretrained on generated shapes) fully
-# fine-tuned on three tasks of distinct image statistics, then merged:
+# fine-tuned on three tasks of distinct image statistics, then merged. In
+# one command (fine-tuning with `finetune`, each task's data in turn):
+#   .venv/bin/python tools/demo/run_merge_demo.py \
+#       configs/merging/demo_merge.py --work-dir work_dirs/merge_demo
+# or step by step:
 #   for task in digits patterns gratings; do
 #     .venv/bin/python tools/train.py \
 #         configs/merging/demo_finetune_$task.py \
@@ -12,7 +16,11 @@ _base_ = [
 ]
 default_scope = 'adapterx'
 work_dir = 'work_dirs/merge_demo/report'
+demo_title = ('Merging demo: three tasks (digits, generated patterns and '
+              'gratings), demo ViT')
 pretrained = '{{ fileDirname }}/../../tools/demo/vit_demo_shapes.pth'
+# What tools/demo/run_merge_demo.py fine-tunes each task with.
+finetune = '{{ fileDirname }}/demo_finetune_digits.py'
 runs = 'work_dirs/merge_demo'
 synthetic = dict(type='SyntheticTaskImages', num_classes=8)
 tasks = [
@@ -34,12 +42,20 @@ tasks = [
                         num_per_class=40)),
 ]
 merging = dict(
-    static=['weight_average', 'task_arithmetic', 'ties'],
+    static=['weight_average', 'task_arithmetic', 'ties',
+            'task_wise_adamerging', 'layer_wise_adamerging',
+            'layer_wise_adamerging++'],
     task_arithmetic=dict(scaling=0.3),
     ties=dict(density=0.2, scaling=1.0),
+    # AdaMerging learns its coefficients on the tasks' unlabeled TEST images
+    # (its test-time protocol): Adam at the paper's lr from the paper's 0.3,
+    # fewer steps than its 500 (the demo tasks are small); ++ trims like
+    # TIES.
+    adamerging=dict(steps=100, lr=1e-3, init=0.3, batch_size=16,
+                    density=0.2, seed=0),
     # The static merge behind the dynamic one (combined merging).
     combine_with='ties',
-    m=[0, 1, 2, 3, 4, 5, 6],
+    m=[0, 2, 4, 6],
     similarity=dict(metric='cosine', source='weights'),
     head_mode='task',
     routing=['sample', 'batch'],

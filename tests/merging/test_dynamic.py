@@ -216,7 +216,7 @@ def test_timm_vit_one_hot_equals_individual_model():
     pretrained = {name: value.detach()
                   for name, value in model.named_parameters()}
     generator = torch.Generator().manual_seed(0)
-    states = [{name: value + 0.05 * torch.randn(value.shape,
+    states = [{name: value + 0.02 * torch.randn(value.shape,
                                                 generator=generator)
                for name, value in pretrained.items()} for _ in range(3)]
     merger = ViTMerger(model, pretrained, states)
@@ -253,3 +253,22 @@ def test_merger_names_the_model_at_fault(merger):
         ViTMerger(merger.model, merger.pretrained, states)
     with pytest.raises(ValueError, match='at least 2'):
         ViTMerger(merger.model, merger.pretrained, states[:1])
+
+
+def test_a_model_fine_tuned_from_other_weights_is_refused(merger):
+    assert all(0 < change < 0.5 for change in merger.relative_changes)
+    other = tiny_classifier(seed=1)
+    states = [dict(state) for state in merger.finetuned]
+    states[1].update({name: value.detach()
+                      for name, value in other.named_parameters()
+                      if name in merger.pretrained})
+    labels = ['a.pth', 'b.pth', 'c.pth']
+    with pytest.raises(ValueError, match=r"Not fine-tuned from the "
+                       r"pretrained weights: .*\['b.pth: 1\.\d\d'\].*more "
+                       r'than 0.5'):
+        ViTMerger(merger.model, merger.pretrained, states, labels)
+    # A larger limit accepts them.
+    ViTMerger(merger.model, merger.pretrained, states, labels,
+              max_relative_change=2.0)
+    with pytest.raises(ValueError, match='2 labels for 3'):
+        ViTMerger(merger.model, merger.pretrained, states, labels[:2])

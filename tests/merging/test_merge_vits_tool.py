@@ -61,9 +61,11 @@ def write_config(root, checkpoints):
         f"          '{base}/datasets/in_memory_32px.py']",
         f"pretrained = '{root / 'pretrained.pth'}'",
         f'tasks = {tasks!r}',
-        "merging = dict(static=['weight_average', 'ties'], m=[0, 2],",
+        "merging = dict(static=['weight_average', 'ties',",
+        "                       'layer_wise_adamerging'], m=[0, 2],",
         "               routing=['sample', 'batch'],",
-        "               ties=dict(density=0.2))",
+        "               ties=dict(density=0.2),",
+        "               adamerging=dict(steps=4, batch_size=8))",
         "gate = dict(type='TaskGate', arch='tiny_cnn', width=8)",
         # TrivialAugmentWide's colour operations would hide what tells
         # these generated tasks apart (the hues task is its colours).
@@ -83,12 +85,19 @@ def test_merge_vits_end_to_end(finetuned):
     output = run_tool(sys.executable, REPO_ROOT / 'tools' / 'merge_vits.py',
                       config, '--work-dir', work_dir)
     assert 'md report' in output
+    # Quiet: the table, not the log (which went to the work dir).
+    assert "{'" not in output and 'gate loss' not in output
+    assert 'gate loss per epoch' in (work_dir / 'merge_vits.log').read_text()
     report = json.loads((work_dir / 'merge_report.json').read_text())
     rows = {(row['method'], row['m'], row['routing']): row
             for row in report['results']}
+    table_row = next(line for line in output.splitlines()
+                     if 'weight_average' in line)
+    assert f"{rows[('weight_average', None, None)]['mean']:.2f}" in table_row
     assert set(rows) == {('individual', None, None),
                          ('weight_average', None, None),
                          ('ties', None, None),
+                         ('layer_wise_adamerging', None, None),
                          ('dynamic', 0, 'sample'), ('dynamic', 0, 'batch'),
                          ('dynamic', 2, 'sample'), ('dynamic', 2, 'batch')}
     # The tool loaded the checkpoints and data the models were tested on.
@@ -112,6 +121,10 @@ def test_merge_vits_end_to_end(finetuned):
     heads = sum((width + 1) * NUM_CLASSES[task] for task in TASKS)
     assert individual['storage'] == 3 * shared + heads
     assert rows[('ties', None, None)]['storage'] == shared + heads
+    adamerging = rows[('layer_wise_adamerging', None, None)]
+    assert adamerging['storage'] == shared + heads
+    assert len(adamerging['entropies']) == 5
+    assert set(adamerging['coefficients']) == set(TASKS)
     gate = dynamic['storage'] - individual['storage']
     assert gate > 0
     static_m0 = rows[('dynamic', 0, 'sample')]['storage'] - gate

@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from adapterx.models.merging import (static_merge, task_arithmetic,
-                                     task_vectors, ties_merge,
+                                     task_vectors, ties_merge, ties_vectors,
                                      weight_average)
 
 PRETRAINED = {'a': torch.tensor([1.0, 1.0]), 'b': torch.tensor([0.0, 0.0])}
@@ -45,6 +45,19 @@ def test_ties_by_hand():
     # +0.5 wins (sum 0.4 > 0), entry 1 only +0.2.
     assert_close(ties_merge(PRETRAINED, FINETUNED, density=1.0),
                  {'a': [3.0, -1.0], 'b': [0.5, 0.2]})
+
+
+def test_ties_vectors_by_hand():
+    # Trimmed as above; the second vector's +1 in a[1] disagrees with the
+    # elected sign (-) and is dropped.
+    selected = ties_vectors(PRETRAINED, FINETUNED, density=0.5)
+    expected = [{'a': [1.0, -2.0], 'b': [0.0, 0.0]},
+                {'a': [3.0, 0.0], 'b': [0.0, 0.0]}]
+    for vector, values in zip(selected, expected):
+        assert_close({name: value.float() for name, value in vector.items()},
+                     values)
+    with pytest.raises(ValueError, match='density'):
+        ties_vectors(PRETRAINED, FINETUNED, density=1.5)
 
 
 def test_merges_keep_dtype_and_refuse_bad_input():

@@ -134,19 +134,21 @@ def test_augmentation_only_in_gate_training():
     tool = load_merge_vits()
     cfg = tool_cfg()
     model = tiny_classifier().eval()
-    plain = images_of(tool.gate_batches(cfg, model, pool_cap=3,
+    pools = [tool.build_dataset(cfg, task, 'train_data')
+             for task in cfg.tasks]
+    plain = images_of(tool.gate_batches(cfg, model, pools, pool_cap=3,
                                         trivial_augment=False, batch_size=4))
     assert len(plain) == 6
     torch.manual_seed(0)
     augmented = images_of(tool.gate_batches(
-        cfg, model, pool_cap=3, trivial_augment=True, batch_size=4))
+        cfg, model, pools, pool_cap=3, trivial_augment=True, batch_size=4))
     assert augmented.shape == plain.shape
     assert not torch.equal(augmented, plain)
     # The test sets are the datasets' own images, unaugmented, every one.
     for task in cfg.tasks:
         torch.manual_seed(0)
-        test = images_of(tool.evaluation_batches(cfg, model,
-                                                 task['test_data']))
+        test = images_of(tool.evaluation_batches(
+            cfg, model, tool.build_dataset(cfg, task, 'test_data')))
         dataset = task_dataset(task['name'], 'test')
         assert len(test) == len(dataset)
         reference = model.data_preprocessor(

@@ -4,6 +4,7 @@
     python tools/analysis_tools/merge_memory_benchmark.py
         [--fractions F [F ...]] [--train-per-task N] [--batch-size B]
         [--workers W] [--threads N] [--work-dir DIR] [--out PREFIX]
+        [--results-json FILE]
 
 Each task's test set has ``F`` times the size of the eight-task merging
 benchmark's (SUN397, Cars, RESISC45, EuroSAT, SVHN, GTSRB, MNIST, DTD;
@@ -26,7 +27,9 @@ half the cores; see ``adapterx/utils/cpu_threads.py``), in this process and
 in the tool's.
 
 Writes PREFIX.json (command, commit, machine, settings, one entry per
-fraction) and PREFIX.md (the command, then the table).
+fraction) and PREFIX.md (the command, then the table); ``--results-json``
+also writes the table with the commit, command and machine in the format
+the README renders (docs/results/merge_memory.json).
 """
 import argparse
 import json
@@ -43,7 +46,7 @@ import torch
 from PIL import Image
 
 from adapterx.utils.cpu_threads import configure_cpu_threads
-from adapterx.utils.results import current_commit
+from adapterx.utils.results import current_commit, write_results
 from adapterx.utils.tool_args import tool_description
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -89,6 +92,9 @@ def parse_args(argv=None):
     parser.add_argument('--out', default='work_dirs/merge_memory_benchmark/'
                         'merge_memory',
                         help='writes OUT.json and OUT.md')
+    parser.add_argument('--results-json',
+                        help='also write the table, with the commit, command '
+                        'and machine, to this JSON file')
     return parser.parse_args(argv)
 
 
@@ -251,14 +257,24 @@ def main(argv=None):
                       model=MODEL['backbone']['arch']),
         runs=runs)
     sentence = readme_sentence(report)
+    header = ['fraction of the test sets', 'test images', 'peak RSS (MiB)',
+              'wall (s)']
+    cells = [[f"{run['fraction']:g}", f"{run['test_images']:,}",
+              f"{run['peak_rss_mib']:,.1f}", f"{run['wall_s']:.1f}"]
+             for run in runs]
+    # Written first: the tracked PREFIX files written below would mark its
+    # commit as uncommitted.
+    if args.results_json:
+        write_results(args.results_json,
+                      'Peak memory and time of tools/merge_vits.py: 8 models, '
+                      '8 generated tasks at 224 px', header, cells,
+                      REPO_ROOT, data=dict(settings=report['settings'],
+                                           runs=runs))
     os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
     with open(args.out + '.json', 'w') as file:
         json.dump(report, file, indent=2)
-    rows = ['| fraction | test images | peak RSS (MiB) | wall (s) |',
-            '|---|---|---|---|'] + [
-        f"| {run['fraction']:g} | {run['test_images']:,} | "
-        f"{run['peak_rss_mib']:,.1f} | {run['wall_s']:.1f} |"
-        for run in runs]
+    rows = ['| ' + ' | '.join(header) + ' |', '|---|---|---|---|'] + [
+        '| ' + ' | '.join(row) + ' |' for row in cells]
     with open(args.out + '.md', 'w') as file:
         file.write(f"```\n{report['command']}\n```\n\ncommit "
                    f"{report['commit']}, {report['machine']}\n\n" +

@@ -2,6 +2,7 @@
 
     merger = ViTMerger(model, pretrained, finetuned)
     ties = merger.static('ties', density=0.2)
+    ada = merger.adamerging(test_images)   # per task, unlabeled batches
     gate = TaskGate(num_tasks=T)
     train_gate(gate, batches)              # (images, task) batches
     similarity = merger.similarity('cosine')
@@ -13,11 +14,12 @@ timm ViT); its own parameters are not used. ``finetuned`` are the T
 models' parameters (heads included, of any class counts), ``pretrained``
 the shared parameters before fine-tuning (heads are ignored).
 """
-from typing import Dict, List, Mapping, Sequence
+from typing import Dict, Iterable, List, Mapping, Optional, Sequence
 
 import torch.nn as nn
 from torch import Tensor
 
+from .adamerging import AdaMergingResult, adamerging
 from .dynamic import DynamicMerge
 from .gate import TaskGate
 from .inference import MergedViT
@@ -34,32 +36,74 @@ def count_parameters(tensors) -> int:
     return sum(value.numel() for value in values)
 
 
+def relative_change(pretrained: StateDict, finetuned: StateDict) -> float:
+    """``||theta_t - theta_pre|| / ||theta_pre||`` over the tensors of
+    ``pretrained`` (float64)."""
+    change = sum(float((finetuned[name].double() - value.double()).square()
+                       .sum()) for name, value in pretrained.items())
+    size = sum(float(value.double().square().sum())
+               for value in pretrained.values())
+    return (change / max(size, 1e-30))**0.5
+
+
 class ViTMerger:
     """Static merges, weight similarity and dynamic merges of T models.
 
+    Args:
+        model (nn.Module): The classifier architecture.
+        pretrained (Mapping[str, Tensor]): The weights every model was
+            fine-tuned from (heads ignored).
+        finetuned (Sequence[Mapping[str, Tensor]]): The T models.
+        labels (Sequence[str], optional): How errors name the models (e.g.
+            their files); default ``fine-tuned model <index>``.
+        max_relative_change (float): A model whose shared weights differ
+            from ``pretrained`` by more than this fraction of its norm
+            (:func:`relative_change`) was not fine-tuned from it, and is
+            refused. Fine-tuning moves weights by a few percent; two
+            independent initialisations differ by about 1.4.
+
     Raises:
         ValueError: A model lacks a shared parameter of the architecture or
-            has it in another shape (the message names the model index).
+            has it in another shape, or was not fine-tuned from
+            ``pretrained`` (the message names the model).
     """
 
     def __init__(self, model: nn.Module, pretrained: StateDict,
-                 finetuned: Sequence[StateDict]):
+                 finetuned: Sequence[StateDict],
+                 labels: Optional[Sequence[str]] = None,
+                 max_relative_change: float = 0.5):
         if len(finetuned) < 2:
             raise ValueError(f'Merging needs at least 2 fine-tuned models, '
                              f'got {len(finetuned)}')
+        labels = list(labels or [f'fine-tuned model {index}'
+                                 for index in range(len(finetuned))])
+        if len(labels) != len(finetuned):
+            raise ValueError(f'{len(labels)} labels for {len(finetuned)} '
+                             'fine-tuned models')
         self.model = model
         self.groups: ParameterGroups = group_parameters(
             dict(model.named_parameters()))
         shared = self.groups.shared
-        for label, state in [('pretrained', pretrained)] + [
-                (f'fine-tuned model {index}', state)
-                for index, state in enumerate(finetuned)]:
+        for label, state in [('pretrained', pretrained)] + list(
+                zip(labels, finetuned)):
             self._check_shared(label, state)
         self.pretrained = {name: pretrained[name] for name in shared}
         self.finetuned = [{
             name: state[name]
             for name in shared + self.groups.head
         } for state in finetuned]
+        self.relative_changes = [relative_change(self.pretrained, state)
+                                 for state in self.finetuned]
+        far = [f'{label}: {change:.2f}' for label, change in zip(
+            labels, self.relative_changes) if change > max_relative_change]
+        if far:
+            raise ValueError(
+                f'Not fine-tuned from the pretrained weights: the shared '
+                f'weights of {far} differ from them by more than '
+                f'{max_relative_change} of their norm (fine-tuning moves '
+                'them by a few percent). Give the weights these models '
+                'were fine-tuned from, or a larger max_relative_change if '
+                'they were trained that far')
 
     def _check_shared(self, label: str, state: StateDict) -> None:
         expected = dict(self.model.named_parameters())
@@ -95,6 +139,20 @@ class ViTMerger:
         return static_merge(method, self.pretrained,
                             [self.shared_of(task)
                              for task in range(self.num_tasks)], **options)
+
+    def adamerging(self, batches: Sequence[Iterable[Tensor]],
+                   granularity: str = 'layer', plus: bool = False,
+                   **options) -> AdaMergingResult:
+        """AdaMerging of the shared parameters (see :mod:`.adamerging`),
+        learned on ``batches[t]``, task ``t``'s unlabeled (test) images,
+        each through its own head; ``options``: ``density`` (AdaMerging++),
+        ``steps``, ``lr``, ``init``."""
+        return adamerging(self.model, self.groups.naming, self.pretrained,
+                          [self.shared_of(task)
+                           for task in range(self.num_tasks)],
+                          [self.head_of(task)
+                           for task in range(self.num_tasks)],
+                          batches, granularity, plus, **options)
 
     def similarity(self, metric: str = 'cosine',
                    source: str = 'weights') -> Dict[str, float]:

@@ -7,9 +7,12 @@ grow with the test sets or the gate's pools.
   task's index, optionally augmented with TrivialAugmentWide;
 - :class:`PreprocessedBatches`: ``(inputs, labels)`` batches of a loader
   after the classifier's data preprocessor, re-iterable (one pass per
-  evaluation or gate epoch).
+  evaluation or gate epoch);
+- :class:`UnlabeledImages`: the inputs of such batches without their
+  labels (AdaMerging's view of the test sets).
 """
-from typing import Callable, Iterator, List, Optional, Sequence, Tuple
+from typing import (Callable, Iterable, Iterator, List, Optional, Sequence,
+                    Tuple)
 
 import torch
 from torch import Tensor
@@ -113,3 +116,19 @@ class PreprocessedBatches:
 
     def __len__(self) -> int:
         return len(self.loader)
+
+
+class UnlabeledImages:
+    """The inputs of ``(inputs, labels)`` batches, labels dropped: what
+    AdaMerging reads of a test set (the images, never the labels);
+    re-iterable."""
+
+    def __init__(self, batches: Iterable[Tuple[Tensor, Tensor]]):
+        self.batches = batches
+
+    def __iter__(self) -> Iterator[Tensor]:
+        for inputs, _ in self.batches:
+            yield inputs
+
+    def __len__(self) -> int:
+        return len(self.batches)

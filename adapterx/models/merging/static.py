@@ -85,6 +85,30 @@ def _trim(vector: Mapping[str, Tensor], density: float) -> Dict[str, Tensor]:
     return trimmed
 
 
+def ties_vectors(pretrained: StateDict, finetuned: Sequence[StateDict],
+                 density: float = 0.2) -> List[Dict[str, Tensor]]:
+    """TIES' trim and sign election: each task vector trimmed to its
+    ``density`` fraction of largest magnitudes, then every entry whose sign
+    disagrees with the elected one zeroed (float64). TIES averages them;
+    AdaMerging++ weights them.
+
+    Raises:
+        ValueError: ``density`` is not in (0, 1].
+    """
+    if not 0 < density <= 1:
+        raise ValueError(f'TIES density must be in (0, 1], got {density}')
+    trimmed = [_trim(vector, density)
+               for vector in task_vectors(pretrained, finetuned)]
+    elected = {}
+    for name in pretrained:
+        stacked = torch.stack([vector[name] for vector in trimmed])
+        elected[name] = torch.sign(stacked.sum(0))
+    return [{
+        name: value * (torch.sign(value) == elected[name])
+        for name, value in vector.items()
+    } for vector in trimmed]
+
+
 def ties_merge(pretrained: StateDict, finetuned: Sequence[StateDict],
                density: float = 0.2, scaling: float = 1.0
                ) -> Dict[str, Tensor]:
@@ -94,18 +118,13 @@ def ties_merge(pretrained: StateDict, finetuned: Sequence[StateDict],
     Raises:
         ValueError: ``density`` is not in (0, 1].
     """
-    if not 0 < density <= 1:
-        raise ValueError(f'TIES density must be in (0, 1], got {density}')
-    trimmed = [_trim(vector, density)
-               for vector in task_vectors(pretrained, finetuned)]
+    selected = ties_vectors(pretrained, finetuned, density)
     merged = {}
     for name, value in pretrained.items():
-        stacked = torch.stack([vector[name] for vector in trimmed])
-        elected = torch.sign(stacked.sum(0))
-        agrees = (torch.sign(stacked) == elected) & (stacked != 0)
-        count = agrees.sum(0).clamp(min=1)
-        disjoint_mean = (stacked * agrees).sum(0) / count
-        merged[name] = value.double() + scaling * disjoint_mean
+        stacked = torch.stack([vector[name] for vector in selected])
+        # Zeros (trimmed or of the other sign) do not count in the mean.
+        count = (stacked != 0).sum(0).clamp(min=1)
+        merged[name] = value.double() + scaling * stacked.sum(0) / count
     return _cast_like(merged, pretrained)
 
 

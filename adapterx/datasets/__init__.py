@@ -2,6 +2,7 @@
 from .fgvc import (CUB200, FGVC, FGVC_DATASETS, NABirds555, OxfordFlowers102,
                    StanfordCars196, StanfordDogs120)
 from .modelnet40 import MODELNET40_CLASSES, ModelNet40, ModelNet40H5
+from .proxy_vtab import PROXY_VTAB_TASKS, write_proxy_vtab
 from .point_transforms import (NormalizePoints, PackPointInputs,
                                RandomPointDropout, RandomRotatePoints,
                                RandomScaleTranslate, ResamplePoints,
@@ -13,7 +14,8 @@ from .synthetic_point_clouds import POINT_CLOUD_SHAPES, SyntheticPointClouds
 from .synthetic_shapes import SyntheticShapes
 from .synthetic_tasks import SYNTHETIC_TASKS, SyntheticTaskImages
 from .vtab1k import (VTAB1K_ALIASES, VTAB1K_GROUPS, VTAB1K_SPLITS,
-                     VTAB1K_TASKS, VTAB1k, resolve_vtab1k_task)
+                     VTAB1K_TASKS, VTAB1k, resolve_vtab1k_task, task_groups,
+                     vtab1k_task_table)
 
 __all__ = [
     'CUB200', 'FGVC', 'FGVC_DATASETS', 'NABirds555', 'OxfordFlowers102',
@@ -24,5 +26,6 @@ __all__ = [
     'RandomPointDropout', 'RandomRotatePoints', 'RandomScaleTranslate',
     'ResamplePoints', 'ShufflePoints', 'SCANOBJECTNN_CLASSES',
     'SCANOBJECTNN_VARIANTS', 'ScanObjectNN', 'POINT_CLOUD_SHAPES',
-    'SyntheticPointClouds', 'SYNTHETIC_TASKS', 'SyntheticTaskImages'
+    'SyntheticPointClouds', 'SYNTHETIC_TASKS', 'SyntheticTaskImages',
+    'PROXY_VTAB_TASKS', 'write_proxy_vtab', 'task_groups', 'vtab1k_task_table'
 ]

@@ -14,6 +14,7 @@ One record per method (a dict, as JSON holds it)::
     test_accuracies          task -> [test top-1 % of each seed]
 """
 import json
+import math
 import statistics
 from typing import Dict, List, Mapping, Sequence, Tuple
 
@@ -120,7 +121,7 @@ def plot_accuracy_vs_parameters(records: Sequence[Mapping],
         plt.get_cmap('tab20').colors[1::2]
     for index, (record, per_seed) in enumerate(plotted):
         share = record['percent_of_backbone']
-        spread = statistics.stdev(per_seed) if len(per_seed) > 1 else 0
+        spread = statistics.stdev(per_seed) if len(per_seed) > 1 else None
         axes.errorbar(
             share if share > 0 else floor, statistics.mean(per_seed),
             yerr=spread, fmt='<' if share <= 0 else
@@ -128,9 +129,12 @@ def plot_accuracy_vs_parameters(records: Sequence[Mapping],
             markersize=8, capsize=3,
             label=record['method'] + (' (0 %)' if share <= 0 else ''))
     axes.set_xscale('log')
-    plain = FuncFormatter(lambda value, _: f"{value:g}")
-    axes.xaxis.set_major_formatter(plain)
-    axes.xaxis.set_minor_formatter(plain)
+    axes.xaxis.set_major_formatter(
+        FuncFormatter(lambda value, _: f'{value:g}'))
+    # Between the powers of ten, only 2 and 5 are labelled (room).
+    axes.xaxis.set_minor_formatter(FuncFormatter(
+        lambda value, _: f'{value:g}' if round(
+            value / 10**math.floor(math.log10(value))) in (2, 5) else ''))
     axes.set_xlabel('trainable parameters without the head, % of the '
                     'backbone (log scale)')
     axes.set_ylabel('test top-1 %, mean of group means')

@@ -3,6 +3,7 @@ from .digit_domains import DIGIT_DOMAINS, DigitDomains
 from .fgvc import (CUB200, FGVC, FGVC_DATASETS, NABirds555, OxfordFlowers102,
                    StanfordCars196, StanfordDogs120)
 from .modelnet40 import MODELNET40_CLASSES, ModelNet40, ModelNet40H5
+from .proxy_vtab import PROXY_VTAB_TASKS, write_proxy_vtab
 from .point_transforms import (NormalizePoints, PackPointInputs,
                                RandomPointDropout, RandomRotatePoints,
                                RandomScaleTranslate, ResamplePoints,
@@ -17,7 +18,8 @@ from .task_folders import (EIGHT_TASK_NAMES, EIGHT_TASKS, BenchmarkTask,
                            ImageFolderTask, benchmark_task, read_class_names,
                            read_templates)
 from .vtab1k import (VTAB1K_ALIASES, VTAB1K_GROUPS, VTAB1K_SPLITS,
-                     VTAB1K_TASKS, VTAB1k, resolve_vtab1k_task)
+                     VTAB1K_TASKS, VTAB1k, resolve_vtab1k_task, task_groups,
+                     vtab1k_task_table)
 
 __all__ = [
     'CUB200', 'FGVC', 'FGVC_DATASETS', 'NABirds555', 'OxfordFlowers102',
@@ -31,5 +33,6 @@ __all__ = [
     'SyntheticPointClouds', 'SYNTHETIC_TASKS', 'SyntheticTaskImages',
     'EIGHT_TASK_NAMES', 'EIGHT_TASKS', 'BenchmarkTask', 'ImageFolderTask',
     'benchmark_task', 'read_class_names', 'read_templates', 'DIGIT_DOMAINS',
-    'DigitDomains'
+    'DigitDomains',
+    'PROXY_VTAB_TASKS', 'write_proxy_vtab', 'task_groups', 'vtab1k_task_table'
 ]

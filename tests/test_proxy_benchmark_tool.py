@@ -22,7 +22,7 @@ def test_the_default_backbone_is_the_digits_demos(tool):
     backbone = tool.demo_backbone()
     assert backbone.endswith('tools/demo/vit_demo_shapes.pth')
     assert Config.fromfile(str(REPO_ROOT / 'configs' / 'demo' /
-                               'digits_adapterx.py')
+                               'adapterx_vit-demo_1xb32-10e_digits.py')
                            ).model.backbone.init_cfg.checkpoint == backbone
 
 

@@ -22,7 +22,8 @@ from ..utils import REPO_ROOT, data_root_options, load_tool, peft_base
 
 TINY_ADAPTERX = (REPO_ROOT / 'configs' / 'tiny' /
                  'adapterx_vit-tiny_1xb8-2e_tiny-images.py')
-TINY_FULLFT = REPO_ROOT / 'configs' / 'tiny' / 'vit_tiny_fullft.py'
+TINY_FULLFT = (REPO_ROOT / 'configs' / 'tiny' /
+               'full-finetune_vit-tiny_1xb8-2e_tiny-images.py')
 
 
 @pytest.fixture(autouse=True)

@@ -57,7 +57,7 @@ REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 # schedule, loaders' batch sizes and runtime; the method and the data are
 # replaced per run.
 DEMO_CONFIG = osp.join(REPO_ROOT, 'configs', 'demo',
-                       'digits_full_finetune.py')
+                       'full-finetune_vit-demo_1xb32-10e_digits.py')
 PEFT_DIR = osp.join(REPO_ROOT, 'configs', '_base_', 'peft')
 # PEFT base -> the name the table shows, in the table's order.
 METHODS = {

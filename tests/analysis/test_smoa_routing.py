@@ -157,7 +157,7 @@ def test_a_checkpoint_of_another_method_is_refused_naming_it(tool, tmp_path):
         tool.load_adapterx_model(str(TINY_ADAPTERX), str(fullft))
     adapterx = saved_model(TINY_ADAPTERX, tmp_path / 'adapterx.pth')
     with pytest.raises(ValueError,
-                       match=r'vit_tiny_fullft\.py is not an Adapter-X'):
+                       match=r'full-finetune_vit-tiny_1xb8-2e_tiny-images\.py is not an Adapter-X'):
         tool.load_adapterx_model(str(TINY_FULLFT), str(adapterx))
 
 

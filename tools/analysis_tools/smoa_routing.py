@@ -36,7 +36,7 @@ from adapterx.registry import MODELS
 from adapterx.utils import register_all_modules
 from adapterx.utils.cpu_threads import configure_cpu_threads
 from adapterx.utils.results import render_table, write_results
-from adapterx.utils.tool_args import add_trust_argument
+from adapterx.utils.tool_args import add_trust_argument, tool_description
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 SPLITS = ('train', 'val', 'test')
@@ -46,7 +46,7 @@ ADAPTERX_KEY = 'expert_pools.'
 
 
 def parse_args():
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = argparse.ArgumentParser(description=tool_description(__doc__))
     parser.add_argument('config', help='the Adapter-X config of the run')
     parser.add_argument('checkpoint',
                         help='its checkpoint (epoch_N.pth or trainable-only)')

@@ -30,6 +30,7 @@ from adapterx.registry import DATASETS, RUNNERS
 from adapterx.utils import register_all_modules
 from adapterx.utils.cpu_threads import configure_cpu_threads
 from adapterx.utils.results import write_results
+from adapterx.utils.tool_args import tool_description
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
@@ -78,7 +79,7 @@ def table(report):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = argparse.ArgumentParser(description=tool_description(__doc__))
     parser.add_argument('config', help='a merge config with a finetune key')
     parser.add_argument('--work-dir', help='default: work_dirs/<config name>')
     parser.add_argument('--results-json',

@@ -51,6 +51,7 @@ from adapterx.registry import RUNNERS
 from adapterx.utils import register_all_modules
 from adapterx.utils.cpu_threads import configure_cpu_threads
 from adapterx.utils.results import write_results
+from adapterx.utils.tool_args import tool_description
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 # The digits demo's model (the demo ViT and its pretrained weights),
@@ -223,11 +224,13 @@ def run_method(method, args, progress):
 
 
 def parse_args():
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = argparse.ArgumentParser(description=tool_description(__doc__))
     parser.add_argument('--quick', action='store_true',
                         help='a check of the whole path: ' + ', '.join(
                             f'{key}={value}' for key, value in QUICK.items()))
-    parser.add_argument('--work-dir', default='work_dirs/proxy_vtab')
+    parser.add_argument('--work-dir', default='work_dirs/proxy_vtab',
+                        help='where the data (unless --data-root), the runs '
+                        'and the table go')
     parser.add_argument('--data-root',
                         help='the task folders, written where missing '
                         '(default: <work-dir>/data)')
@@ -237,13 +240,20 @@ def parse_args():
     parser.add_argument('--methods', nargs='+', metavar='PEFT_BASE',
                         help='PEFT bases of configs/_base_/peft/ (default: '
                         f'{" ".join(METHODS)})')
-    parser.add_argument('--tasks', nargs='+', choices=list(PROXY_VTAB_TASKS))
-    parser.add_argument('--seeds', nargs='+', type=int)
+    parser.add_argument('--tasks', nargs='+', choices=list(PROXY_VTAB_TASKS),
+                        help='the proxy tasks to run (default: all nine)')
+    parser.add_argument('--seeds', nargs='+', type=int,
+                        help='seeds of the final train800val200 runs '
+                        '(default: 0 1 2)')
     parser.add_argument('--learning-rates', nargs='+', type=float,
                         help='the sweep\'s grid, the same for every method '
                         f'(default: {" ".join(map(str, LEARNING_RATES))})')
-    parser.add_argument('--results-json')
-    parser.add_argument('--plot')
+    parser.add_argument('--results-json',
+                        help='the table, with the commit, command and '
+                        'machine (default: <work-dir>/proxy_vtab.json)')
+    parser.add_argument('--plot',
+                        help='the accuracy-vs-parameters PNG (default: '
+                        'next to the results JSON)')
     args = parser.parse_args()
     defaults = QUICK if args.quick else dict(
         tasks=list(PROXY_VTAB_TASKS), methods=list(METHODS),

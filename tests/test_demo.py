@@ -32,7 +32,8 @@ def test_demo_runs_the_three_methods_and_prints_the_table(tmp_path):
     assert ' - mmengine - INFO - ' not in output
     for method in rows:
         assert f'{method} (epoch 1/1)' in output
-    (adapterx_log, ) = (tmp_path / 'digits_adapterx').glob('*/*.log')
+    (adapterx_log, ) = (tmp_path / 'adapterx_vit-demo_1xb32-10e_digits').glob(
+        '*/*.log')
     # The pretrained demo backbone was loaded, not a random one.
     assert 'vit_demo_shapes.pth' in adapterx_log.read_text()
     # The README's table comes from this file, with its provenance.

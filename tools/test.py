@@ -153,6 +153,10 @@ def show_predictions(cfg, args):
 
 
 def merge_args(cfg, args):
+    # --cfg-options first, as mmpretrain's test.py: they address the
+    # config's own model, which --tta then wraps.
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
     apply_common_arguments(cfg, args)
     apply_dataloader_arguments(cfg, args)
     cfg.load_from = args.checkpoint
@@ -162,8 +166,6 @@ def merge_args(cfg, args):
         show_predictions(cfg, args)
     if args.tta:
         use_test_time_augmentation(cfg)
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
     return cfg
 
 

@@ -9,7 +9,7 @@ results stays light.
 """
 from .capability import compile_problem, device_problem
 from .frozen_gradients import FrozenGradientReport, check_frozen_gradients
-from .report import RATIO_KEYS, markdown_report, ratios_to
+from .report import RATIO_KEYS, markdown_report, ratios_to, results_table
 from .scheduling import CommandResult, exclusive_device, run_command
 from .settings import AMP_DTYPES, BenchmarkSettings
 
@@ -17,5 +17,5 @@ __all__ = [
     'AMP_DTYPES', 'BenchmarkSettings', 'CommandResult',
     'FrozenGradientReport', 'RATIO_KEYS', 'check_frozen_gradients',
     'compile_problem', 'device_problem', 'exclusive_device',
-    'markdown_report', 'ratios_to', 'run_command'
+    'markdown_report', 'ratios_to', 'results_table', 'run_command'
 ]

@@ -1,6 +1,6 @@
 """Benchmark results as ratios to a reference method and as a Markdown
 table."""
-from typing import Dict, Optional
+from typing import Dict, List, Optional, Tuple
 
 # The measured quantities a ratio is taken of (lower is better for all but
 # throughput). The *_cpu_ms ones (process CPU time) exist on CPU only.
@@ -30,11 +30,12 @@ def ratios_to(results: Dict[str, dict], reference: str) -> Dict[str, dict]:
     }
 
 
-def markdown_report(results: Dict[str, dict], command: str,
-                    settings: dict, reference: Optional[str] = None) -> str:
-    """The table (trainable parameters in both conventions, step time,
-    throughput, peak memory, inference latency, and the ratios to
-    ``reference``), the exact command and the settings."""
+def results_table(results: Dict[str, dict],
+                  reference: Optional[str] = None
+                  ) -> Tuple[List[str], List[List[str]]]:
+    """The header and formatted rows of the benchmark table: trainable
+    parameters in both conventions, step time, throughput, peak memory,
+    inference latency, and the ratios to ``reference``."""
     ratios = ratios_to(results, reference) if reference else None
     with_cpu_time = all(
         r.get('train_step_cpu_ms') is not None for r in results.values())
@@ -56,7 +57,7 @@ def markdown_report(results: Dict[str, dict], command: str,
                'trainable with head (% of model)'] +
               [title for title, _, _ in columns] +
               [f'{title} / {reference}' for _, title in ratio_columns])
-    lines = ['| ' + ' | '.join(header) + ' |', '|' + '---|' * len(header)]
+    rows = []
     for name, result in results.items():
         cells = [
             name,
@@ -67,7 +68,17 @@ def markdown_report(results: Dict[str, dict], command: str,
         ]
         cells += [format(result[key], spec) for _, key, spec in columns]
         cells += [f'{ratios[name][key]:.2f}x' for key, _ in ratio_columns]
-        lines.append('| ' + ' | '.join(cells) + ' |')
+        rows.append(cells)
+    return header, rows
+
+
+def markdown_report(results: Dict[str, dict], command: str,
+                    settings: dict, reference: Optional[str] = None) -> str:
+    """The table of :func:`results_table`, the exact command and the
+    settings."""
+    header, rows = results_table(results, reference)
+    lines = ['| ' + ' | '.join(header) + ' |', '|' + '---|' * len(header)]
+    lines += ['| ' + ' | '.join(row) + ' |' for row in rows]
     checks = {
         name: result['frozen_gradients']['summary']
         for name, result in results.items() if 'frozen_gradients' in result

@@ -2,7 +2,7 @@ from adapterx.checkpoint.state_dicts import unwrap_model
 from adapterx.datasets import VTAB1k
 from adapterx.datasets.point_cloud_files import FewestPoints
 from adapterx.datasets.point_transforms import ResamplePoints
-from adapterx.datasets.vtab1k import VTAB1K_TASKS, resolve_vtab1k_task
+from adapterx.datasets.vtab1k import resolve_vtab1k_task, vtab1k_task_table
 from adapterx.models.backbones import PointGrouper
 from adapterx.registry import DATASETS
 
@@ -125,8 +125,12 @@ def _configured_class_count(dataset):
         return None
     if issubclass(dataset_class, VTAB1k):
         task = dataset.get('task')
-        return None if task is None else VTAB1K_TASKS[resolve_vtab1k_task(
-            task)].num_classes
+        if task is None:
+            return None
+        # A benchmark in VTAB-1k's layout brings its own task table.
+        table = vtab1k_task_table(dataset.get('tasks'))
+        return table[resolve_vtab1k_task(task, dataset.get('tasks'))
+                     ].num_classes
     if getattr(dataset_class, 'NUM_CLASSES', None) is not None:
         return dataset_class.NUM_CLASSES
     classes = (getattr(dataset_class, 'METAINFO', None) or {}).get('classes')

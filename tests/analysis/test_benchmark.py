@@ -63,7 +63,8 @@ def test_tool_writes_json_and_markdown(tmp_path):
     run_tool(sys.executable, TOOL, f'adapterx={adapterx}',
              '--reference', 'adapterx', '--steps', '2', '--warmup', '1',
              '--batch-size', '4', '--out', out)
-    report = json.loads((tmp_path / 'bench.json').read_text())
+    record = json.loads((tmp_path / 'bench.json').read_text())
+    report = record['data']
     result = report['results']['adapterx']
     assert result['input_shape'] == [4, 3, 32, 32]
     for key in ('train_step_ms', 'train_step_cpu_ms', 'samples_per_second',
@@ -75,8 +76,13 @@ def test_tool_writes_json_and_markdown(tmp_path):
     assert report['ratios']['adapterx'] == dict.fromkeys(
         report['ratios']['adapterx'], 1.0)
     markdown = (tmp_path / 'bench.md').read_text()
-    assert report['command'] in markdown
+    assert record['command'].startswith('tools/analysis_tools/benchmark.py ')
+    assert record['command'] in markdown
     assert markdown.count('| adapterx |') == 1
+    # The README renders this table from the file, with its provenance.
+    assert [row[0] for row in record['rows']] == ['adapterx']
+    assert record['rows'][0][-1] == '1.00x'
+    assert len(record['commit']) >= 40 and record['machine']['cores'] >= 1
 
 
 class AlwaysWeightGradLinear(torch.autograd.Function):

@@ -76,3 +76,23 @@ def test_a_task_switched_with_its_counts_passes():
             'model.head.num_classes': 47,
             'data_preprocessor.num_classes': 47,
         }))
+
+
+def proxy_task_options(head_classes):
+    """VTAB-1k's config on a benchmark in its layout with its own task
+    table (the offline proxy's), task ``proxy_digits`` of 10 classes."""
+    options = {'model.head.num_classes': head_classes,
+               'data_preprocessor.num_classes': head_classes}
+    for split in ('train', 'val', 'test'):
+        options[f'{split}_dataloader.dataset.task'] = 'proxy_digits'
+        options[f'{split}_dataloader.dataset.tasks'] = dict(
+            proxy_digits=('natural', 10))
+    return options
+
+
+def test_a_task_table_of_the_config_gives_the_class_count():
+    check_num_classes_in_config(
+        protocol_config('adapterx_vitb_vtab.py', **proxy_task_options(10)))
+    with pytest.raises(ValueError, match='has 10 classes'):
+        check_num_classes_in_config(protocol_config(
+            'adapterx_vitb_vtab.py', **proxy_task_options(100)))

@@ -11,7 +11,7 @@ from mmpretrain.structures import DataSample
 from adapterx.checkpoint import trainable_state_dict
 from adapterx.models.peft import trainable_parameter_report
 from ..fixtures import image_batch, vit_arch, vit_classifier
-from ..utils import PEFT_BASES
+from ..utils import CONFIGS, PEFT_BASES
 
 
 def peft_of(base):
@@ -102,3 +102,15 @@ def test_each_variant_builds_and_trains_on_a_tiny_vit(base):
     sum(losses.values()).backward()
     pool = model.backbone.expert_pools['mlp_0']
     assert pool.up_weight.grad.abs().sum() > 0
+
+
+@pytest.mark.parametrize('base', sorted(VARIANTS))
+def test_each_variant_has_a_vtab_config_with_its_base(base):
+    # adapterx_sequential -> adapterx-sequential_vit-b16_..._vtab1k-cifar.py
+    name = base.replace('_', '-')
+    config = Config.fromfile(
+        str(CONFIGS / 'adapterx' /
+            f'{name}_vit-b16_8xb8-100e_vtab1k-cifar.py'))
+    assert config.model.peft.to_dict() == peft_of(base)
+    assert config.model.backbone.arch == 'b'
+    assert config.model.head.num_classes == 100

@@ -9,8 +9,7 @@ import pytest
 import torch
 
 from adapterx.models import PointTransformer
-from adapterx.models.converters import (convert_point_checkpoint,
-                                        convert_point_transformer,
+from adapterx.models.converters import (convert_point_transformer,
                                         detect_point_format)
 from ..utils import REPO_ROOT, run_tool
 

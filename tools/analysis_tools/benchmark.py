@@ -19,7 +19,8 @@ one backward per method and reports any gradient computed for a frozen
 weight; --explain-graph-breaks counts the graph breaks torch.compile
 makes of the inference forward. A point-cloud model's result also holds
 the time its grouping (furthest point sampling, kNN) takes.
-Writes PREFIX.json and PREFIX.md (with this command line).
+Writes PREFIX.json (the table, the raw results, the commit, the command
+and the machine) and PREFIX.md (with this command line).
 
 A device without CUDA for --device cuda, or a torch that cannot compile
 for --compile, ends the run with one line saying so. On --device cpu,
@@ -28,9 +29,7 @@ torch uses half the cores (``OMP_NUM_THREADS`` wins; see
 """
 import argparse
 import json
-import os
 import os.path as osp
-import shlex
 import sys
 import tempfile
 from dataclasses import asdict
@@ -41,9 +40,12 @@ from mmengine.config import Config, DictAction
 from adapterx.benchmarking import (AMP_DTYPES, BenchmarkSettings,
                                    compile_problem, device_problem,
                                    exclusive_device, markdown_report,
-                                   ratios_to, run_command)
+                                   ratios_to, results_table, run_command)
 from adapterx.utils.cpu_threads import configure_cpu_threads
+from adapterx.utils.results import write_results
 from adapterx.utils.tool_args import tool_description
+
+REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
 def parse_args(argv=None):
@@ -197,7 +199,6 @@ def main():
     if len(set(shapes.values())) > 1:
         raise ValueError(f'The methods take inputs of different shapes '
                          f'{shapes}: not one backbone')
-    command = shlex.join(['python', *sys.argv])
     # The workers make the same choice (run_worker).
     environment = dict(torch=torch.__version__,
                        cpu_threads=configure_cpu_threads()
@@ -205,19 +206,21 @@ def main():
                        torch.get_num_threads())
     if settings.device.startswith('cuda'):
         environment['gpu'] = torch.cuda.get_device_name(settings.device)
-    report = markdown_report(results, command,
+    # The README renders its speed tables from this file (header, rows),
+    # which also records the commit, the command and the machine.
+    header, rows = results_table(results, args.reference)
+    record = write_results(
+        f'{args.out}.json',
+        f'{", ".join(results)} on {settings.device}, batch '
+        f'{settings.batch_size}', header, rows, REPO_ROOT,
+        data=dict(settings=asdict(settings), environment=environment,
+                  reference=args.reference, results=results,
+                  ratios=ratios_to(results, args.reference)
+                  if args.reference else None))
+    report = markdown_report(results, f'python {record["command"]}',
                              dict(asdict(settings), **environment),
                              args.reference)
     print(report)
-    os.makedirs(osp.dirname(args.out) or '.', exist_ok=True)
-    with open(f'{args.out}.json', 'w') as file:
-        json.dump(
-            dict(command=command, settings=asdict(settings),
-                 environment=environment,
-                 reference=args.reference, results=results,
-                 ratios=ratios_to(results, args.reference)
-                 if args.reference else None),
-            file, indent=2)
     with open(f'{args.out}.md', 'w') as file:
         file.write(report)
     print(f'Wrote {args.out}.json and {args.out}.md')

@@ -1,12 +1,14 @@
 """The README's tables of measured results are rendered from their files
 under docs/results/, which say how they were measured."""
 import json
+import subprocess
 import sys
 
 import pytest
 
-from adapterx.utils.results import (render_results_blocks, render_table,
-                                    results_blocks, write_results)
+from adapterx.utils.results import (current_commit, render_results_blocks,
+                                    render_table, results_blocks,
+                                    write_results)
 from .utils import REPO_ROOT, run_tool
 
 README = (REPO_ROOT / 'README.md').read_text()
@@ -67,3 +69,23 @@ def test_the_check_command_fails_on_a_stale_table(tmp_path):
         run_tool(sys.executable, tool, '--check', '--readme', readme)
     run_tool(sys.executable, tool, '--readme', readme)
     assert readme.read_text() == README
+
+
+def test_the_commit_is_marked_uncommitted_for_code_changes_only(tmp_path):
+    def git(*args):
+        subprocess.run(['git', '-C', str(tmp_path), *args], check=True,
+                       capture_output=True)
+
+    git('init', '-q')
+    (tmp_path / 'docs' / 'results').mkdir(parents=True)
+    (tmp_path / 'docs' / 'results' / 'table.json').write_text('{}')
+    (tmp_path / 'tool.py').write_text('x = 1\n')
+    git('add', '.')
+    git('-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-qm', 'c')
+    clean = current_commit(str(tmp_path))
+    assert len(clean) == 40
+    # A measuring command's own output changed: still the commit.
+    (tmp_path / 'docs' / 'results' / 'table.json').write_text('{"a": 1}')
+    assert current_commit(str(tmp_path)) == clean
+    (tmp_path / 'tool.py').write_text('x = 2\n')
+    assert current_commit(str(tmp_path)) == clean + '+uncommitted'

@@ -27,9 +27,15 @@ RESULTS_BLOCK = re.compile(
     re.S)
 
 
+# Where the measuring commands write: a second command run from the same
+# checkout finds the first one's output changed, which is not a change of
+# the code that measures.
+RESULTS_FOLDERS = ('docs/results', 'docs/benchmarks', 'docs/demo')
+
+
 def current_commit(repo_root: str) -> str:
     """The checked-out commit, with ``+uncommitted`` when tracked files
-    differ from it."""
+    other than the results (:data:`RESULTS_FOLDERS`) differ from it."""
 
     def git(*args):
         return subprocess.run(['git', '-C', repo_root, *args],
@@ -38,8 +44,9 @@ def current_commit(repo_root: str) -> str:
 
     commit = git('rev-parse', 'HEAD') or 'unknown'
     # A run from uncommitted code names the commit it started from.
-    return commit + ('+uncommitted' if git('status', '--porcelain',
-                                            '--untracked-files=no') else '')
+    changed = git('status', '--porcelain', '--untracked-files=no', '--',
+                  '.', *(f':(exclude){folder}' for folder in RESULTS_FOLDERS))
+    return commit + ('+uncommitted' if changed else '')
 
 
 def _cpu_model() -> str:

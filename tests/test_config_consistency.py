@@ -245,7 +245,7 @@ def test_dapt_x_takes_dapts_settings_for_its_dataset(path):
 
 @pytest.mark.parametrize('path', [
     path for path in BENCHMARK_CONFIGS if '_point-' in path.stem
-    and not path.stem.startswith(('adapterx_', 'dapt_'))
+    and not path.stem.startswith(('adapterx_', 'adapterx-', 'dapt_'))
 ], ids=lambda p: p.stem)
 def test_other_point_methods_keep_the_backbones_drop_path(path):
     assert load(path).model.backbone.drop_path_rate == \

@@ -132,23 +132,23 @@ def expected_point_adapterx_trainable(dims=384, blocks=12, experts=4, rank=4,
     return adapters, head
 
 
-@pytest.mark.parametrize('scale_shifts, share', [
-    # DAPT's scale-and-shifts (the config's): about 0.1M more than the
-    # paper's 1.88%, which the head and DAPT's scale-and-shifts alone
-    # (about 2.1%) already exceed.
-    (('group_encoder', 'norm'), 2.35),
-    # Without them, the paper's 1.88%.
-    (None, 1.9),
+@pytest.mark.parametrize('config, scale_shifts, share', [
+    # DAPT's scale-and-shifts (DAPT's choice, the default): about 0.1M more
+    # than the paper's 1.88%, which the head and DAPT's scale-and-shifts
+    # alone (about 2.1%) already exceed.
+    ('adapterx_point-mae_1xb32-300e_scanobjectnn-pb-t50-rs.py',
+     ('group_encoder', 'norm'), 2.35),
+    # The paper's budget: without them.
+    ('adapterx-no-scale-shift_point-mae_1xb32-300e_scanobjectnn-pb-t50-rs.py',
+     None, 1.9),
 ])
 def test_point_mae_adapterx_config_reports_its_share_with_head(
-        tmp_path, scale_shifts, share):
-    """The freeze hook of the PB_T50_RS config computes and writes the
+        tmp_path, config, scale_shifts, share):
+    """The freeze hook of the PB_T50_RS configs computes and writes the
     share (3D convention: with the head, of the whole model)."""
-    cfg = Config.fromfile(
-        str(REPO_ROOT / 'configs' / 'adapterx' /
-            'adapterx_point-mae_1xb32-300e_scanobjectnn-pb-t50-rs.py'))
+    cfg = Config.fromfile(str(REPO_ROOT / 'configs' / 'adapterx' / config))
     cfg.model.backbone.pop('init_cfg')
-    cfg.model.peft.scale_shifts = scale_shifts
+    assert cfg.model.peft.scale_shifts == scale_shifts
     model = MODELS.build(cfg.model)
     hook = HOOKS.build(dict(type='ParameterFreezeHook'))
     hook.freeze(model)

@@ -7,8 +7,9 @@ import pytest
 import torch
 from PIL import Image
 
-from tests.merging.tiny import NUM_CLASSES, tiny_classifier
-from tests.utils import REPO_ROOT, load_tool
+from tests.merging.tiny import (NUM_CLASSES, tiny_classifier,
+                                write_merge_config)
+from tests.utils import load_tool
 
 TASKS = ('patterns', 'gratings')
 
@@ -43,14 +44,7 @@ def write_models(root, far=None):
 def run(root, monkeypatch, tasks, merging="dict(static=['ties'], m=[0])"):
     """main() on a config of ``tasks``; any evaluation or gate training
     fails the test (the refusal must come first)."""
-    config = root / 'merge.py'
-    config.write_text('\n'.join([
-        f"_base_ = ['{REPO_ROOT}/configs/_base_/models/vit_tiny_test.py',",
-        f"          '{REPO_ROOT}/configs/_base_/datasets/in_memory_32px.py']",
-        f"pretrained = '{root / 'pretrained.pth'}'",
-        f'tasks = {tasks!r}',
-        f'merging = {merging}',
-    ]) + '\n')
+    config = write_merge_config(root, tasks, f'merging = {merging}')
     tool = load_tool('tools/merge_vits.py')
 
     def no_work(*args, **kwargs):

@@ -9,7 +9,8 @@ import torch
 
 from adapterx.models.merging import group_parameters
 from tests.merging.tiny import (NUM_CLASSES, TASKS, fit, shapes_data,
-                                task_data, tiny_classifier)
+                                task_data, tiny_classifier,
+                                write_merge_config)
 from tests.utils import REPO_ROOT, load_tool, run_tool
 
 TRAIN_PER_CLASS, TEST_PER_CLASS = 30, 15
@@ -43,8 +44,6 @@ def finetuned(tmp_path_factory):
 
 
 def write_config(root, checkpoints):
-    base = REPO_ROOT / 'configs' / '_base_'
-
     def data(task, split, per_class):
         return dict(type='SyntheticTaskImages', task=task, split=split,
                     num_classes=NUM_CLASSES[task], num_per_class=per_class)
@@ -55,12 +54,8 @@ def write_config(root, checkpoints):
              test_data=data(task, 'test', TEST_PER_CLASS))
         for task, checkpoint in zip(TASKS, checkpoints)
     ]
-    config = root / 'merge.py'
-    config.write_text('\n'.join([
-        f"_base_ = ['{base}/models/vit_tiny_test.py',",
-        f"          '{base}/datasets/in_memory_32px.py']",
-        f"pretrained = '{root / 'pretrained.pth'}'",
-        f'tasks = {tasks!r}',
+    return write_merge_config(
+        root, tasks,
         "merging = dict(static=['weight_average', 'ties',",
         "                       'layer_wise_adamerging'], m=[0, 2],",
         "               routing=['sample', 'batch'],",
@@ -71,9 +66,7 @@ def write_config(root, checkpoints):
         # these generated tasks apart (the hues task is its colours).
         'gate_training = dict(epochs=3, lr=1e-3, batch_size=32, seed=0,',
         '                     pool_cap=None, trivial_augment=False)',
-        'num_workers = 1',
-    ]) + '\n')
-    return config
+        'num_workers = 1')
 
 
 @pytest.mark.slow

@@ -14,6 +14,22 @@ TASKS = ('patterns', 'gratings', 'hues')
 NUM_CLASSES = {'patterns': 3, 'gratings': 4, 'hues': 5}
 
 
+def write_merge_config(root, tasks, *lines):
+    """``root/merge.py``: a merge config on the tiny test ViT and in-memory
+    32 px data, the pretrained model ``root/pretrained.pth``, ``tasks``,
+    then ``lines``; its path."""
+    base = REPO_ROOT / 'configs' / '_base_'
+    config = root / 'merge.py'
+    config.write_text('\n'.join([
+        f"_base_ = ['{base}/models/vit_tiny_test.py',",
+        f"          '{base}/datasets/in_memory_32px.py']",
+        f"pretrained = '{root / 'pretrained.pth'}'",
+        f'tasks = {tasks!r}',
+        *lines,
+    ]) + '\n')
+    return config
+
+
 def tiny_classifier(num_classes=4, seed=0):
     """The tiny test ViT (2 blocks of width 32) behind a ViT head, without
     drop path (so fine-tuning is deterministic under a seed)."""

@@ -35,7 +35,7 @@ def test_demo_runs_the_three_methods_and_prints_the_table(tmp_path):
     (adapterx_log, ) = (tmp_path / 'adapterx_vit-demo_1xb32-10e_digits').glob(
         '*/*.log')
     # The pretrained demo backbone was loaded, not a random one.
-    assert 'vit_demo_shapes.pth' in adapterx_log.read_text()
+    assert 'vit_demo_fractal.safetensors' in adapterx_log.read_text()
     # The README's table comes from this file, with its provenance.
     record = json.loads((tmp_path / 'demo.json').read_text())
     assert [row[0] for row in record['rows']] == list(rows)

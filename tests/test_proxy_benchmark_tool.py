@@ -20,7 +20,7 @@ def tool():
 
 def test_the_default_backbone_is_the_digits_demos(tool):
     backbone = tool.demo_backbone()
-    assert backbone.endswith('tools/demo/vit_demo_shapes.pth')
+    assert backbone.endswith('tools/demo/vit_demo_fractal.safetensors')
     assert Config.fromfile(str(REPO_ROOT / 'configs' / 'demo' /
                                'adapterx_vit-demo_1xb32-10e_digits.py')
                            ).model.backbone.init_cfg.checkpoint == backbone

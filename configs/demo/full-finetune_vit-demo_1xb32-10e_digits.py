@@ -1,5 +1,5 @@
 # The digits demo with full finetune: the demo ViT pretrained on
-# SyntheticShapes, adapted to scikit-learn's digits.
+# fractals (configs/_base_/models/vit_demo.py), adapted to scikit-learn's digits.
 _base_ = [
     '../_base_/models/vit_demo.py',
     '../_base_/datasets/sklearn_digits.py',

@@ -1,4 +1,4 @@
-# The merging demo's patterns task: the demo ViT (pretrained on shapes)
+# The merging demo's patterns task: the demo ViT (pretrained on fractals)
 # fully fine-tuned on 8 classes of colour block patterns, with the digits
 # task's schedule.
 _base_ = ['./demo_finetune_digits.py']

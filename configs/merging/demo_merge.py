@@ -1,4 +1,4 @@
-# The merging demo: the demo ViT (pretrained on generated shapes) fully
+# The merging demo: the demo ViT (pretrained on fractals) fully
 # fine-tuned on three tasks of distinct image statistics, then merged. In
 # one command (fine-tuning with `finetune`, each task's data in turn):
 #   .venv/bin/python tools/demo/run_merge_demo.py \
@@ -18,7 +18,8 @@ default_scope = 'adapterx'
 work_dir = 'work_dirs/merge_demo/report'
 demo_title = ('Merging demo: three tasks (digits, generated patterns and '
               'gratings), demo ViT')
-pretrained = '{{ fileDirname }}/../../tools/demo/vit_demo_shapes.pth'
+# The weights every task was fine-tuned from: the demo backbone's.
+pretrained = {{_base_.model.backbone.init_cfg.checkpoint}}
 # What tools/demo/run_merge_demo.py fine-tunes each task with.
 finetune = '{{ fileDirname }}/demo_finetune_digits.py'
 runs = 'work_dirs/merge_demo'

@@ -8,7 +8,8 @@
         [--curve JSON] [--png FILE]
 
 ``digits``: the small ViT, on SyntheticShapes images; wrote
-tools/demo/vit_demo_shapes.pth (~2 minutes on 2 CPU cores).
+tools/demo/vit_demo_shapes.pth (~2 minutes on 2 CPU cores), the demos'
+first backbone, kept for comparison (the demos load the fractal one).
 ``points``: the small point transformer, on four of the eight
 SyntheticPointClouds shapes; wrote tools/demo/point_demo_shapes.pth.
 ``fractal``: the same small ViT (configs/_base_/models/vit_demo.py),
@@ -55,6 +56,8 @@ PRETRAINING = {
 }
 VIT_DEMO_CONFIG = osp.join(REPO_ROOT, 'configs', '_base_', 'models',
                            'vit_demo.py')
+SHAPES_WEIGHTS = osp.join(REPO_ROOT, 'tools', 'demo',
+                          PRETRAINING['digits'][1])
 FRACTAL_WEIGHTS = osp.join(REPO_ROOT, 'tools', 'demo',
                            'vit_demo_fractal.safetensors')
 FRACTAL_CURVE = osp.join(REPO_ROOT, 'docs', 'demo',
@@ -87,11 +90,9 @@ def pretrain_with_config(args):
 
 def build_demo_backbone(init_cfg):
     """The demo ViT exactly as configs/_base_/models/vit_demo.py defines it,
-    initialised by ``init_cfg`` (``'config'``: the config's own, the shapes
-    backbone; None: random)."""
+    initialised by ``init_cfg`` (None: random)."""
     backbone_cfg = Config.fromfile(VIT_DEMO_CONFIG).model.backbone
-    if init_cfg != 'config':
-        backbone_cfg.init_cfg = init_cfg
+    backbone_cfg.init_cfg = init_cfg
     backbone = MODELS.build(backbone_cfg)
     backbone.init_weights()
     return backbone
@@ -340,7 +341,7 @@ def transfer_probe(weights_file, device, seed):
     torch.manual_seed(seed)
     backbones = {
         'fractal': dict(type='Pretrained', checkpoint=weights_file),
-        'shapes': 'config',
+        'shapes': dict(type='Pretrained', checkpoint=SHAPES_WEIGHTS),
         'random_init': None,
     }
     return {

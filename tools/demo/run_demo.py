@@ -4,9 +4,9 @@ full fine-tuning and linear probing of the same backbone.
     .venv/bin/python tools/demo/run_demo.py [{digits,points}]
         [--work-dir DIR] [--max-epochs N] [--results-json FILE] [--verbose]
 
-``digits`` (the default, 2D): a small ViT pretrained on generated shape
-images (tools/demo/vit_demo_shapes.pth) adapted to scikit-learn's
-handwritten digits. ``points`` (3D): a small point transformer pretrained
+``digits`` (the default, 2D): a small ViT pretrained on 200 fractal
+categories (tools/demo/vit_demo_fractal.safetensors) adapted to
+scikit-learn's handwritten digits. ``points`` (3D): a small point transformer pretrained
 on four generated primitive shapes (tools/demo/point_demo_shapes.pth)
 adapted to all eight. Both backbones were pretrained by
 tools/demo/pretrain_demo_backbone.py.
@@ -42,7 +42,7 @@ HEADER = ('method', 'test acc %', 'trainable w/o head', '% of backbone',
 DEMO_METHODS = ('adapterx', 'full-finetune', 'linear-probe')
 # demo -> (title, config of each method)
 DEMOS = {
-    'digits': ('Digits demo (scikit-learn digits, ViT pretrained on shapes)',
+    'digits': ('Digits demo (scikit-learn digits, ViT pretrained on fractals)',
                tuple(f'{method}_vit-demo_1xb32-10e_digits.py'
                      for method in DEMO_METHODS)),
     'points': ('Points demo (8 generated shapes, point transformer '

@@ -1,8 +1,11 @@
 # The demo's small ViT: 32x32 images, 8x8 patches, 6 blocks of width 128
-# (1.2 M parameters). Pretrained on SyntheticShapes by
-# configs/demo/vit-demo_1xb64-12e_synthetic-shapes.py through
-# tools/demo/pretrain_demo_backbone.py digits, which wrote the weights the backbone
-# loads (a path relative to this file, so the configs run from anywhere).
+# (1.2 M parameters). Pretrained on 200 FractalDB-style fractal categories
+# by tools/demo/pretrain_demo_backbone.py fractal, which wrote the weights
+# the backbone loads (fp16; a path relative to this file, so the configs
+# run from anywhere). The earlier shapes backbone
+# (tools/demo/vit_demo_shapes.pth, configs/demo/
+# vit-demo_1xb64-12e_synthetic-shapes.py) transfers far less; the README
+# compares the two.
 model = dict(
     type='PeftImageClassifier',
     backbone=dict(
@@ -17,7 +20,7 @@ model = dict(
         init_cfg=dict(
             type='Pretrained',
             checkpoint='{{ fileDirname }}/../../../tools/demo/'
-            'vit_demo_shapes.pth')),
+            'vit_demo_fractal.safetensors')),
     neck=None,
     head=dict(
         type='VisionTransformerClsHead',

@@ -251,14 +251,23 @@ def build_architecture(cfg):
     return model.eval()
 
 
+def in_model_dtypes(state, names):
+    """``state`` in the dtypes of the model's parameters ``names``: a
+    file stored in half precision (the demo's fractal backbone) merges
+    and runs in the model's precision, as ``load_state_dict`` would copy
+    it; mixing dtypes would fail at the first forward."""
+    return {name: value.to(names[name].dtype) if name in names else value
+            for name, value in state.items()}
+
+
 def load_models(cfg, model, trust):
     """Pretrained parameters and each task's full parameters (a
     trainable-only checkpoint's missing shared tensors are the
-    pretrained ones), named as the model names them."""
+    pretrained ones), named as the model names them and in its dtypes."""
     names = dict(model.named_parameters())
     pretrained = load_checkpoint_weights(cfg.pretrained, trust=trust)
-    pretrained_state = align_keys(pretrained.state_dict, names,
-                                  cfg.pretrained)
+    pretrained_state = in_model_dtypes(
+        align_keys(pretrained.state_dict, names, cfg.pretrained), names)
     heads = list(group_parameters(names).head)
     shared = [name for name in names if name not in heads]
     missing = [name for name in shared if name not in pretrained_state]
@@ -274,7 +283,7 @@ def load_models(cfg, model, trust):
             raise ValueError(f"{task['checkpoint']} (task {task['name']}) "
                              f'has no head tensors {absent}')
         state.update({name: weights.state_dict[name] for name in heads})
-        finetuned.append(state)
+        finetuned.append(in_model_dtypes(state, names))
     return pretrained_state, finetuned
 
 

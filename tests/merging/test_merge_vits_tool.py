@@ -6,6 +6,7 @@ import sys
 
 import pytest
 import torch
+from mmengine.config import Config
 
 from adapterx.models.merging import group_parameters
 from tests.merging.tiny import (NUM_CLASSES, TASKS, fit, shapes_data,
@@ -149,3 +150,39 @@ def test_merge_vits_names_a_bad_config(tmp_path):
     args.checkpoints = None
     with pytest.raises(KeyError, match="tasks\\[0\\] has no 'test_data'"):
         tool.load_config(args)
+
+
+def test_weights_stored_in_half_precision_merge_in_the_models_dtype(
+        tmp_path):
+    """The demo's fractal backbone is an fp16 file: its tensors (and a
+    task's, stored likewise) come back in the model's fp32, exactly the
+    stored values, and a merge of them runs (mixed dtypes fail at the
+    first forward)."""
+    tool = load_tool('tools/merge_vits.py')
+    model = tiny_classifier(NUM_CLASSES['patterns'], seed=0)
+    half_backbone = {name: value.half()
+                     for name, value in model.backbone.state_dict().items()}
+    torch.save(half_backbone, tmp_path / 'pretrained.pth')
+    task = tiny_classifier(NUM_CLASSES['patterns'], seed=1)
+    half_task = {name: value.half()
+                 for name, value in task.state_dict().items()}
+    torch.save(dict(state_dict=half_task, meta=dict()),
+               tmp_path / 'patterns.pth')
+    cfg = Config.fromfile(write_merge_config(
+        tmp_path, [dict(name='patterns',
+                        checkpoint=str(tmp_path / 'patterns.pth'))]))
+
+    pretrained, (finetuned, ) = tool.load_models(cfg, model, trust=False)
+    for state in (pretrained, finetuned):
+        assert {value.dtype for value in state.values()} == {torch.float32}
+    assert torch.equal(pretrained['backbone.cls_token'],
+                       half_backbone['cls_token'].float())
+    assert torch.equal(finetuned['head.layers.head.weight'],
+                       half_task['head.layers.head.weight'].float())
+    merged = {name: (pretrained[name] + finetuned[name]) / 2
+              if name in pretrained else finetuned[name]
+              for name in finetuned}
+    inputs, _ = task_data('patterns', 'test', 1)
+    logits = torch.func.functional_call(model, merged, (inputs, ),
+                                        dict(mode='tensor'))
+    assert logits.shape == (len(inputs), NUM_CLASSES['patterns'])

@@ -468,17 +468,23 @@ def main():
         check_heads_share_labels(cfg, merger)
     test_sets = [build_dataset(cfg, task, 'test_data') for task in cfg.tasks]
     check_head_classes(cfg, model, merger, test_sets)
-    gate_sets = [build_dataset(cfg, task, 'gate_data' if 'gate_data' in task
-                               else 'train_data') for task in cfg.tasks]
     tests = [evaluation_batches(cfg, model, dataset) for dataset in test_sets]
     adamerging = dict(settings.get('adamerging', {}))
     ada_batch_size = adamerging.pop('batch_size', 16)
     ada_seed = adamerging.pop('seed', 0)
     adamerging.setdefault('steps', 100)
-    gate_loader = gate_batches(cfg, model, gate_sets, **gate_training)
+    # Without a dynamic merge the gate would route nothing: neither it nor
+    # the static merge behind a dynamic one is made.
+    dynamic_merges = bool(settings['m'])
+    gate_loader = []
+    if dynamic_merges:
+        gate_sets = [build_dataset(cfg, task, 'gate_data' if 'gate_data'
+                                   in task else 'train_data')
+                     for task in cfg.tasks]
+        gate_loader = gate_batches(cfg, model, gate_sets, **gate_training)
 
     statics = list(settings['static'])
-    if settings['combine_with'] not in statics:
+    if dynamic_merges and settings['combine_with'] not in statics:
         statics.append(settings['combine_with'])
     evaluation = sum(len(batches) for batches in tests)
     runs = len(settings['m']) * len(settings['routing'])
@@ -542,11 +548,13 @@ def main():
                 evaluate(method, lambda index, state=merged[method]: state,
                          merger.static_storage(), **extra)
 
-        advance = progress.stage('gate', epochs * len(gate_loader))
-        losses = train_gate(gate, Counted(gate_loader, advance),
-                            epochs=epochs, lr=lr)
-        logger.info('gate loss per epoch: %s',
-                    [round(loss, 4) for loss in losses])
+        losses = []
+        if dynamic_merges:
+            advance = progress.stage('gate', epochs * len(gate_loader))
+            losses = train_gate(gate, Counted(gate_loader, advance),
+                                epochs=epochs, lr=lr)
+            logger.info('gate loss per epoch: %s',
+                        [round(loss, 4) for loss in losses])
 
         metric = settings['similarity'].get('metric', 'cosine')
         similarity = merger.similarity(

@@ -1,5 +1,6 @@
 """tools/merge_vits.py refuses bad input before any work, naming the file
 or key at fault and what was expected."""
+import json
 import sys
 
 import numpy as np
@@ -113,3 +114,34 @@ def test_bad_merging_settings(tmp_path, monkeypatch, merging, message):
     paths = write_models(tmp_path)
     with pytest.raises(ValueError, match=message):
         run(tmp_path, monkeypatch, tasks_of(paths), merging)
+
+
+def test_without_a_dynamic_merge_no_gate_is_trained(tmp_path, monkeypatch):
+    """m=[]: only static merges, so no gate is trained and no merge is made
+    for a dynamic one to build on (TIES, the default ``combine_with``)."""
+    paths = write_models(tmp_path)
+    config = write_merge_config(
+        tmp_path, tasks_of(paths),
+        "merging = dict(static=['weight_average'], m=[])")
+    tool = load_tool('tools/merge_vits.py')
+
+    def no_gate(*args, **kwargs):
+        raise AssertionError('a gate was trained with nothing to route')
+
+    made = []
+    static = tool.ViTMerger.static
+
+    def record_static(merger, method, **options):
+        made.append(method)
+        return static(merger, method, **options)
+
+    monkeypatch.setattr(tool, 'train_gate', no_gate)
+    monkeypatch.setattr(tool.ViTMerger, 'static', record_static)
+    monkeypatch.setattr(sys, 'argv', ['merge_vits.py', str(config),
+                                      '--work-dir', str(tmp_path / 'out')])
+    tool.main()
+    report = json.loads((tmp_path / 'out' / 'merge_report.json').read_text())
+    assert [row['method'] for row in report['results']] == [
+        'individual', 'weight_average']
+    assert made == ['weight_average']
+    assert report['settings']['gate_losses'] == []

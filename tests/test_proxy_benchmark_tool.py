@@ -31,9 +31,11 @@ def test_each_method_runs_its_peft_base_on_the_proxy_task(tool, method,
                                                           tmp_path):
     args = argparse.Namespace(data_root=str(tmp_path / 'data'),
                               backbone='weights.pth', subset=None,
-                              epochs=None)
+                              epochs=None, keep_weights=False)
     cfg = tool.build_config(method, 'proxy_azimuth', 'train800', 'val200',
                             3e-3, 2, str(tmp_path / 'run'), args)
+    # The runner dumps it under the method's and task's name.
+    assert cfg.filename == f'{method}_proxy_azimuth.py'
     base = Config.fromfile(str(PEFT_BASES / f'{method}.py'))
     assert cfg.model.peft.to_dict() == base.peft.to_dict()
     assert [hook['type'] for hook in cfg.custom_hooks] == [
@@ -53,6 +55,19 @@ def test_each_method_runs_its_peft_base_on_the_proxy_task(tool, method,
     assert cfg.randomness.seed == 2
     # The digits demo's schedule.
     assert cfg.train_cfg.max_epochs == 10
+
+
+@pytest.mark.parametrize('method', ['full_finetune', 'adapterx'])
+def test_kept_weights_are_the_trainable_tensors_at_the_end(tool, method,
+                                                           tmp_path):
+    args = argparse.Namespace(data_root=str(tmp_path / 'data'),
+                              backbone='weights.pth', subset=None,
+                              epochs=3, keep_weights=True)
+    cfg = tool.build_config(method, 'proxy_count', 'train800', 'val200',
+                            1e-3, 0, str(tmp_path / 'run'), args)
+    kept = [hook for hook in cfg.custom_hooks
+            if hook['type'] == 'TrainableCheckpointHook']
+    assert kept == [dict(type='TrainableCheckpointHook', interval=3)]
 
 
 def test_unknown_methods_are_refused(tool, monkeypatch, capsys):
@@ -89,12 +104,36 @@ def test_quick_benchmark_end_to_end_and_resumed(tmp_path):
         '0.001', '0.01'}
     assert len(methods[0]['test_accuracies']['proxy_digits']) == 1
     assert (tmp_path / 'proxy_vtab.png').stat().st_size > 10_000
-    assert (tmp_path / 'runs' / 'lora' / 'proxy_location' /
-            'final_lr{:g}_seed0'.format(
-                methods[1]['learning_rates']['proxy_location']) /
-            'result.json').is_file()
+    run = (tmp_path / 'runs' / 'lora' / 'proxy_location' /
+           'final_lr{:g}_seed0'.format(
+               methods[1]['learning_rates']['proxy_location']))
+    assert (run / 'result.json').is_file()
+    assert (run / 'lora_proxy_location.py').is_file()
+    # Results, not weights, unless asked.
+    assert not list(run.glob('*.safetensors'))
 
     again = run_tool(*command)
     assert again.count('done before') == 18
     assert json.loads((tmp_path / 'proxy_vtab.json').read_text())[
         'rows'] == record['rows']
+
+
+@pytest.mark.slow
+def test_kept_weights_feed_the_routing_diagnostics(tmp_path):
+    """A benchmark run of Adapter-X kept with --keep-weights: its dumped
+    config and trainable tensors are what smoa_routing.py reads."""
+    run_tool(sys.executable, REPO_ROOT / TOOL, '--quick', '--keep-weights',
+             '--methods', 'adapterx', '--tasks', 'proxy_location',
+             '--learning-rates', '1e-2', '--work-dir', tmp_path)
+    run = tmp_path / 'runs' / 'adapterx' / 'proxy_location' / \
+        'final_lr0.01_seed0'
+    config = run / 'adapterx_proxy_location.py'
+    assert Config.fromfile(str(config)).model.peft.type == 'AdapterX'
+    output = run_tool(sys.executable,
+                      REPO_ROOT / 'tools/analysis_tools/smoa_routing.py',
+                      config, run / 'trainable_epoch_1.safetensors',
+                      '--out', tmp_path / 'routing')
+    assert '| block 5 mlp |' in output
+    routing = json.loads((tmp_path / 'routing' / 'smoa_routing.json')
+                         .read_text())
+    assert routing['command'].startswith('tools/analysis_tools/smoa_routing')

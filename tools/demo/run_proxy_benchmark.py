@@ -4,7 +4,8 @@ adapterx/datasets/proxy_vtab.py with the demo ViT, in VTAB-1k's protocol.
     .venv/bin/python tools/demo/run_proxy_benchmark.py [--quick]
         [--work-dir DIR] [--data-root DIR] [--backbone FILE]
         [--methods PEFT_BASE ...] [--tasks TASK ...] [--seeds N ...]
-        [--learning-rates LR ...] [--results-json FILE] [--plot FILE]
+        [--learning-rates LR ...] [--keep-weights] [--results-json FILE]
+        [--plot FILE]
 
 Writes the task folders the data root lacks, then for each method (a PEFT
 base of configs/_base_/peft/, on the digits demo's model and schedule)
@@ -18,8 +19,12 @@ and task:
    test.
 
 Each run writes its result to ``<work-dir>/runs/<method>/<task>/<run>/
-result.json``; a run whose result is there is not run again, so an
-interrupted benchmark resumes where it stopped. Prints a line per run with
+result.json``, next to its config (``<method>_<task>.py``) and, with
+``--keep-weights``, its trainable tensors at the end
+(``trainable_epoch_<N>.safetensors``: what the routing diagnostics of
+tools/analysis_tools/smoa_routing.py read with that config); a run whose
+result is there is not run again, so an interrupted benchmark resumes
+where it stopped. Prints a line per run with
 the time left, then the table (each task's test top-1, mean over seeds;
 the group means; the mean of the group means ± its standard deviation
 over seeds; the trainable parameters without the head as a share of the
@@ -110,7 +115,6 @@ def build_config(method, task, train_split, eval_split, lr, seed, work_dir,
     cfg = Config.fromfile(DEMO_CONFIG)
     peft = Config.fromfile(osp.join(PEFT_DIR, f'{method}.py'))
     cfg.model.peft = peft.peft
-    # The benchmark keeps results, not weights.
     cfg.custom_hooks = [hook for hook in peft.custom_hooks
                         if hook['type'] != 'TrainableCheckpointHook']
     cfg.default_hooks.checkpoint = None
@@ -135,11 +139,20 @@ def build_config(method, task, train_split, eval_split, lr, seed, work_dir,
     if args.epochs is not None:
         cfg.train_cfg.max_epochs = args.epochs
     cfg.train_cfg.val_interval = cfg.train_cfg.max_epochs
+    if args.keep_weights:
+        # The trainable tensors at the end of the run (all of them for full
+        # fine-tuning), for tools/analysis_tools/smoa_routing.py and the
+        # like; the benchmark itself keeps results only.
+        cfg.custom_hooks.append(dict(type='TrainableCheckpointHook',
+                                     interval=cfg.train_cfg.max_epochs))
     cfg.optim_wrapper.optimizer.lr = lr
     cfg.randomness = dict(cfg.randomness, seed=seed)
     cfg.work_dir = work_dir
     cfg.launcher = 'none'
-    return cfg
+    # The runner dumps the config under this name: the method and task it
+    # runs, not the demo config it started from.
+    return Config(cfg.to_dict(), cfg_text=cfg.pretty_text,
+                  filename=f'{method}_{task}.py')
 
 
 def run_once(cfg):
@@ -248,6 +261,10 @@ def parse_args():
     parser.add_argument('--learning-rates', nargs='+', type=float,
                         help='the sweep\'s grid, the same for every method '
                         f'(default: {" ".join(map(str, LEARNING_RATES))})')
+    parser.add_argument('--keep-weights', action='store_true',
+                        help='save each run\'s trainable tensors at its end '
+                        '(trainable_epoch_N.safetensors next to its '
+                        'config, METHOD_TASK.py)')
     parser.add_argument('--results-json',
                         help='the table, with the commit, command and '
                         'machine (default: <work-dir>/proxy_vtab.json)')
@@ -300,12 +317,12 @@ def main():
     print(f'\n{title}')
     for row in [header, ['---'] * len(header), *rows]:
         print('| ' + ' | '.join(row) + ' |')
+    data = dict(tasks=task_table(args.tasks),
+                backbone=osp.relpath(args.backbone, REPO_ROOT),
+                seeds=args.seeds, learning_rates=args.learning_rates,
+                epochs=args.epochs, subset=args.subset, methods=records)
     write_results(args.results_json, title, header, rows, REPO_ROOT,
-                  data=dict(tasks=task_table(args.tasks),
-                      backbone=osp.relpath(args.backbone, REPO_ROOT),
-                      seeds=args.seeds, learning_rates=args.learning_rates,
-                      epochs=args.epochs, subset=args.subset,
-                      methods=records))
+                  data=data)
     plot_results_file(args.results_json, args.plot)
     print(f'Wrote {args.results_json} and {args.plot}')
 

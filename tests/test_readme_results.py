@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import pytest
+from safetensors import safe_open
 
 from adapterx.utils.results import (current_commit, render_results_blocks,
                                     render_table, results_blocks,
@@ -89,3 +90,15 @@ def test_the_commit_is_marked_uncommitted_for_code_changes_only(tmp_path):
     assert current_commit(str(tmp_path)) == clean
     (tmp_path / 'tool.py').write_text('x = 2\n')
     assert current_commit(str(tmp_path)) == clean + '+uncommitted'
+
+
+def test_the_readme_states_the_fractal_weights_as_committed():
+    """Their size and precision are facts of the committed file, not
+    numbers to keep in step by hand."""
+    path = REPO_ROOT / 'tools/demo/vit_demo_fractal.safetensors'
+    with safe_open(str(path), 'pt') as weights:
+        dtypes = {weights.get_tensor(key).dtype for key in weights.keys()}
+    assert [str(dtype) for dtype in dtypes] == ['torch.float16']
+    size = f'{path.stat().st_size / 1e6:.1f} MB'
+    assert f'`tools/demo/vit_demo_fractal.safetensors` (fp16, {size};' in \
+        README, f'the README should give the weights file as {size}'

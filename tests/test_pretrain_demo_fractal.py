@@ -73,6 +73,8 @@ def test_curve_records_training_and_the_three_probes(smoke_run):
     assert all(20 < value <= 100 for value in probe.values())
     assert curve['calibration_render_images_per_s'] > 0
     assert curve['calibration_model_images_per_s'] > 0
+    assert len(curve['commit'].split('+')[0]) == 40
+    assert curve['machine']['cores'] >= 1
 
 
 def test_learning_rate_warms_up_then_follows_a_cosine(recipe):

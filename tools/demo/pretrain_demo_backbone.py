@@ -44,6 +44,7 @@ from adapterx.registry import MODELS, RUNNERS
 from adapterx.utils import register_all_modules
 from adapterx.utils.cpu_threads import (configure_cpu_threads,
                                         configure_cpu_threads_without_gpu)
+from adapterx.utils.results import current_commit, machine
 from adapterx.utils.tool_args import tool_description
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -416,7 +417,9 @@ def pretrain_fractal(args):
         transfer_probe=dict(
             task='scikit-learn digits, the digits demo split; logistic '
             'regression on standardised frozen CLS features',
-            test_accuracy=probe))
+            test_accuracy=probe),
+        # As every results file: the code and the machine behind the curve.
+        commit=current_commit(REPO_ROOT), machine=machine())
     os.makedirs(osp.dirname(osp.abspath(args.curve)), exist_ok=True)
     with open(args.curve, 'w') as file:
         json.dump(curve, file, indent=1)
